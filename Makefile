@@ -1,0 +1,154 @@
+# blonet: the one top-level build.
+#
+#   make              build libblonet, the programs and the tests
+#   make check        build and run every test (unit, golden, integration)
+#   make bench        build and run the benchmarks
+#   make fuzz         build the libFuzzer targets with clang, run each 30 s
+#   make install      install programs, library and headers (PREFIX, DESTDIR)
+#   make uninstall    remove what install put there
+#   make clean        remove build outputs
+#
+#   SANITIZER=address|undefined   build and test with that sanitizer
+#   FUZZ_SECONDS=N                 how long each fuzz target runs (30)
+#
+# Every target but clean first runs deploy/deps.sh, which installs missing
+# dependencies (as root) or says exactly what to install.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+FUZZ_SECONDS ?= 30
+
+CC ?= cc
+SANITIZER ?=
+
+ifeq ($(SANITIZER),)
+  SAN_FLAGS :=
+  BUILD := build/default
+else ifeq ($(SANITIZER),address)
+  SAN_FLAGS := -fsanitize=address -fno-omit-frame-pointer
+  BUILD := build/address
+else ifeq ($(SANITIZER),undefined)
+  SAN_FLAGS := -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  BUILD := build/undefined
+else
+  $(error SANITIZER must be address or undefined, not "$(SANITIZER)")
+endif
+
+ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),all)),)
+  ifndef BLO_DEPS_CHECKED
+    DEPS_RC := $(shell bash deploy/deps.sh >&2; echo $$?)
+    ifneq ($(DEPS_RC),0)
+      $(error dependencies are missing: see the message above)
+    endif
+    export BLO_DEPS_CHECKED := 1
+  endif
+endif
+
+PKGS := libzmq libsodium lmdb libprotobuf-c libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+GEN := $(BUILD)/gen
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-format-truncation
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(SAN_FLAGS) -Ilib -I$(GEN) $(PKG_CFLAGS)
+CFLAGS_PROJECT := $(BASE_CFLAGS) $(WARN) $(CFLAGS)
+# Generated code is not ours to fix: no -Werror there.
+CFLAGS_GEN := $(BASE_CFLAGS) -w $(CFLAGS)
+LDFLAGS_ALL := $(SAN_FLAGS) $(LDFLAGS)
+LIBS := $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC)) $(BUILD)/gen/blonet.pb-c.o
+LIBA := $(BUILD)/libblonet.a
+
+# Programs: one directory per program under broker/ and agents/, each with a
+# main.c and any other .c files; the binary is named after the directory.
+PROG_DIRS := $(patsubst %/main.c,%,$(wildcard broker/*/main.c agents/*/main.c))
+PROGS := $(foreach d,$(PROG_DIRS),bin/$(notdir $(d)))
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all check unit bench fuzz install uninstall clean
+.SECONDARY:
+
+all: $(LIBA) $(PROGS) $(UNIT_BIN)
+
+$(GEN)/blonet.pb-c.c $(GEN)/blonet.pb-c.h: proto/blonet.proto
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) -Iproto proto/blonet.proto
+
+$(BUILD)/gen/blonet.pb-c.o: $(GEN)/blonet.pb-c.c
+	$(CC) $(CFLAGS_GEN) -c -o $@ $<
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) $(GEN)/blonet.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_PROJECT) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# Each program links its own directory's sources against libblonet.
+define PROG_RULE
+bin/$(notdir $(1)): $(wildcard $(1)/*.c) $(wildcard $(1)/*.h) $(LIBA)
+	@mkdir -p bin
+	$$(CC) $$(CFLAGS_PROJECT) -o $$@ $(wildcard $(1)/*.c) $$(LIBA) $$(LDFLAGS_ALL) $$(LIBS)
+endef
+$(foreach d,$(PROG_DIRS),$(eval $(call PROG_RULE,$(d))))
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/blo_test.h $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_PROJECT) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_PROJECT) -o $@ $< $(LIBA) $(LDFLAGS_ALL) $(LIBS)
+
+check: all
+	@BLO_SRCDIR=$(CURDIR) bash tests/run.sh $(UNIT_BIN)
+
+bench: $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+
+# libFuzzer needs clang; the library is rebuilt with the fuzzer's
+# instrumentation into its own folder.
+FUZZ_BUILD := build/fuzz
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+	-Ilib -I$(FUZZ_BUILD)/gen $(PKG_CFLAGS) $(WARN)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
+FUZZ_LIB_OBJ := $(patsubst lib/%.c,$(FUZZ_BUILD)/lib/%.o,$(LIB_SRC)) $(FUZZ_BUILD)/gen/blonet.pb-c.o
+
+$(FUZZ_BUILD)/gen/blonet.pb-c.c: proto/blonet.proto
+	@mkdir -p $(FUZZ_BUILD)/gen
+	protoc-c --c_out=$(FUZZ_BUILD)/gen -Iproto proto/blonet.proto
+$(FUZZ_BUILD)/gen/blonet.pb-c.o: $(FUZZ_BUILD)/gen/blonet.pb-c.c
+	clang $(filter-out $(WARN),$(FUZZ_CFLAGS)) -w -c -o $@ $<
+$(FUZZ_BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) $(FUZZ_BUILD)/gen/blonet.pb-c.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) $(PKG_LIBS) -lpthread -lm
+
+fuzz: $(FUZZ_BIN)
+	@BLO_SRCDIR=$(CURDIR) bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/blonet
+	$(if $(PROGS),install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/)
+	install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/libblonet.a
+	install -m 0644 lib/*.h $(GEN)/blonet.pb-c.h $(DESTDIR)$(PREFIX)/include/blonet/
+
+uninstall:
+	$(if $(PROGS),rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(PROGS))))
+	rm -f $(DESTDIR)$(PREFIX)/lib/libblonet.a
+	rm -rf $(DESTDIR)$(PREFIX)/include/blonet
+
+clean:
+	rm -rf build bin

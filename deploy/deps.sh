@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Checks that every library and tool blonet builds against is present at a
+# version that works, and installs what is missing from Debian's packages.
+# Idempotent: a machine that has everything is left untouched.
+#
+#   deploy/deps.sh           check; install what is missing when run as root
+#   deploy/deps.sh --check   check only; never installs
+#
+# Exits 0 when everything is present; otherwise prints the exact apt-get
+# command that would fix it and exits 1.
+set -u
+
+check_only=0
+[ "${1:-}" = "--check" ] && check_only=1
+
+# Debian packages for each requirement; kept in one list so the printed
+# command and the install agree.
+PKGS_BUILD="build-essential pkg-config"
+missing_pkgs=""
+problems=""
+
+need() { # need PACKAGE REASON
+	case " $missing_pkgs " in *" $1 "*) ;; *) missing_pkgs="$missing_pkgs $1" ;; esac
+	problems="$problems
+  - $2"
+}
+
+# version_ge A B: true when version A >= version B (dotted numbers).
+version_ge() {
+	[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]
+}
+
+check_pc() { # check_pc PCNAME MINVERSION PACKAGE
+	local v
+	if ! command -v pkg-config >/dev/null 2>&1; then
+		need pkg-config "pkg-config is not installed"
+		need "$3" "$1 cannot be checked without pkg-config"
+		return
+	fi
+	if ! v=$(pkg-config --modversion "$1" 2>/dev/null); then
+		need "$3" "$1 not found by pkg-config"
+		return
+	fi
+	if [ -n "$2" ] && ! version_ge "$v" "$2"; then
+		need "$3" "$1 $v is older than the required $2"
+	fi
+}
+
+check_all() {
+	missing_pkgs=""
+	problems=""
+	command -v cc >/dev/null 2>&1 || need build-essential "no C compiler (cc)"
+	command -v make >/dev/null 2>&1 || need build-essential "no make"
+	check_pc libzmq 4.3.3 libzmq3-dev
+	check_pc libsodium 1.0.18 libsodium-dev
+	check_pc lmdb 0.9.24 liblmdb-dev
+	check_pc libprotobuf-c 1.4.1 libprotobuf-c-dev
+	check_pc libcjson 1.7.15 libcjson-dev
+	check_pc cmocka 1.1.5 libcmocka-dev
+	if ! command -v protoc-c >/dev/null 2>&1; then
+		need protobuf-c-compiler "protoc-c not found"
+	else
+		local pv
+		pv=$(protoc-c --version 2>/dev/null | sed -n 's/^protobuf-c \([0-9.]*\).*/\1/p' | head -n 1)
+		if [ -z "$pv" ] || ! version_ge "$pv" 1.4.1; then
+			need protobuf-c-compiler "protoc-c ${pv:-of unknown version} is older than 1.4.1"
+		fi
+	fi
+	# CURVE support is a build option of libzmq: ask the library itself.
+	if pkg-config --exists libzmq 2>/dev/null && command -v cc >/dev/null 2>&1; then
+		local t
+		t=$(mktemp -d)
+		printf '#include <zmq.h>\nint main(void){return zmq_has("curve")?0:1;}\n' >"$t/c.c"
+		if ! cc -o "$t/c" "$t/c.c" $(pkg-config --cflags --libs libzmq) >/dev/null 2>&1; then
+			need libzmq3-dev "a program against libzmq does not link"
+		elif ! "$t/c"; then
+			problems="$problems
+  - libzmq is built without CURVE (zmq_has(\"curve\") is false): install a libzmq built with libsodium"
+			missing_pkgs="$missing_pkgs libzmq5"
+		fi
+		rm -rf "$t"
+	fi
+}
+
+check_all
+if [ -z "$problems" ]; then
+	exit 0
+fi
+
+cmd="apt-get install -y --no-install-recommends$missing_pkgs"
+if [ "$check_only" = 1 ] || [ "$(id -u)" != 0 ]; then
+	echo "blonet: missing or unusable dependencies:$problems" >&2
+	echo "blonet: as root, run:  apt-get update && $cmd" >&2
+	exit 1
+fi
+
+echo "blonet: installing:$missing_pkgs" >&2
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get install -y --no-install-recommends $missing_pkgs >/dev/null 2>&1; then
+	apt-get update -qq || { echo "blonet: apt-get update failed" >&2; exit 1; }
+	apt-get install -y --no-install-recommends $missing_pkgs || {
+		echo "blonet: apt-get install failed:$missing_pkgs" >&2; exit 1; }
+fi
+
+check_all
+if [ -n "$problems" ]; then
+	echo "blonet: still missing after install:$problems" >&2
+	exit 1
+fi
+echo "blonet: dependencies ready" >&2

@@ -1,0 +1,37 @@
+/*
+ * blo_util: small helpers every module needs: hex, whole-file reads, atomic
+ * file writes with a chosen mode, the wall clock.
+ */
+#ifndef BLO_UTIL_H
+#define BLO_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Writes the lower-case hex of in[0..n) and a NUL into out, which must hold
+ * 2n+1 bytes. Returns 0, or BLO_ETOOBIG when outsz is too small. */
+int blo_hex_encode(char *out, size_t outsz, const uint8_t *in, size_t n);
+
+/* Decodes exactly `want` bytes from the hex string hex (upper or lower case,
+ * NUL-terminated, exactly 2*want digits) into out. Returns 0, or BLO_EPARSE. */
+int blo_hex_decode(uint8_t *out, size_t want, const char *hex);
+
+/* Reads the whole file at path into a new NUL-terminated buffer (caller
+ * free()s *out); *len excludes the NUL. Files larger than max are refused
+ * with BLO_ETOOBIG. Returns 0, -errno, or BLO_ETOOBIG. */
+int blo_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* Replaces the file at path with data, atomically: writes a temporary file
+ * in the same folder with the given mode, fsyncs it, renames it over path and
+ * fsyncs the folder. Returns 0 or -errno. */
+int blo_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
+int64_t blo_now_ms(void);
+
+/* Copies src into dst (size dstsz, NUL-terminated). Returns 0, or
+ * BLO_ETOOBIG if src does not fit (dst then holds nothing). */
+int blo_strlcpy(char *dst, const char *src, size_t dstsz);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * libblonet: the one public header. Every program of blonet includes this and
+ * links libblonet.a; each module's header documents its functions.
+ */
+#ifndef BLONET_H
+#define BLONET_H
+
+#include "blo_codec.h"
+#include "blo_config.h"
+#include "blo_envelope.h"
+#include "blo_err.h"
+#include "blo_identity.h"
+#include "blo_journal.h"
+#include "blo_policy.h"
+#include "blo_registry.h"
+#include "blo_util.h"
+#include "blonet.pb-c.h"
+
+#endif

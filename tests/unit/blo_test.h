@@ -1,0 +1,59 @@
+/*
+ * Shared helpers for blonet's cmocka unit tests: a check macro that reports
+ * file:line and blo_strerror of a failing call, and temporary folders.
+ */
+#ifndef BLO_TEST_H
+#define BLO_TEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blonet.h"
+
+/* E(call): the call must return 0; otherwise fail with where and why. */
+#define E(expr)                                                                          \
+	do {                                                                             \
+		int e_rc_ = (expr);                                                      \
+		if (e_rc_ != 0)                                                          \
+			fail_msg("%s:%d: %s: %s (%d)", __FILE__, __LINE__, #expr,        \
+				 blo_strerror(e_rc_), e_rc_);                            \
+	} while (0)
+
+/* A fresh empty folder under $TMPDIR (or /tmp); caller frees the string and
+ * removes the folder with blo_test_rmdir. */
+static inline char *blo_test_mkdtemp(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *path = NULL;
+
+	if (base == NULL || base[0] == '\0')
+		base = "/tmp";
+	if (asprintf(&path, "%s/blonet-test-XXXXXX", base) < 0)
+		fail_msg("asprintf failed");
+	if (mkdtemp(path) == NULL)
+		fail_msg("mkdtemp(%s) failed", path);
+	return path;
+}
+
+/* Removes a folder made by blo_test_mkdtemp and everything in it. */
+static inline void blo_test_rmdir(const char *path)
+{
+	char *cmd = NULL;
+
+	if (path == NULL || strstr(path, "blonet-test-") == NULL)
+		return;
+	if (asprintf(&cmd, "rm -rf '%s'", path) < 0)
+		return;
+	if (system(cmd) != 0)
+		fprintf(stderr, "warning: could not remove %s\n", path);
+	free(cmd);
+}
+
+#endif
