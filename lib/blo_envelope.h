@@ -34,14 +34,20 @@ int blo_envelope_parse(Blonet__Envelope **out, const uint8_t *buf, size_t len, b
  * unrevoked broker and chained correctly. On success, if alert_out is not
  * NULL it receives the parsed alert (caller frees with blo_alert_free) and if
  * origin_out is not NULL it receives the origin principal (borrowed from
- * reg). Returns 0, BLO_ESIGNATURE, BLO_ENOTFOUND, BLO_EREVOKED, BLO_EPARSE or
- * BLO_EVALIDATE. */
+ * reg). The alert's origin.country must be the principal's registered
+ * country. Returns 0, BLO_ESIGNATURE, BLO_ENOTFOUND (origin or hop broker not
+ * registered), BLO_EREVOKED, BLO_EPERM (a hop by a principal that is not a
+ * broker), BLO_EPARSE or BLO_EVALIDATE. A trace cut short at its end still
+ * verifies (each hop signs only what came before it); a dropped, altered or
+ * reordered hop before the end does not. */
 int blo_envelope_verify(const Blonet__Envelope *env, const blo_registry_t *reg,
 			Blonet__Alert **alert_out, const blo_principal_t **origin_out,
 			blo_err_t *err);
 
 /* Appends a hop for broker at at_ms, signed by broker and chained to the
- * last signature in env. Returns 0, BLO_ETOOBIG (trace full) or BLO_ENOMEM. */
+ * last signature in env. env must come from blo_envelope_parse (the new hop
+ * is malloc()ed and freed with it). Returns 0, BLO_ETOOBIG (trace full),
+ * BLO_EINVAL (the last signature is not 64 bytes) or BLO_ENOMEM. */
 int blo_envelope_add_hop(Blonet__Envelope *env, const blo_identity_t *broker, int64_t at_ms,
 			 blo_err_t *err);
 

@@ -44,7 +44,8 @@ typedef struct {
 bool blo_principal_id_is_valid(const char *id);
 
 /* Generates a new identity named id. *out is the caller's: free with
- * blo_identity_destroy. Returns 0, BLO_EINVAL (bad id) or BLO_ENOMEM. */
+ * blo_identity_destroy. Returns 0, BLO_EINVAL (bad id), BLO_ENOMEM or
+ * BLO_EKEY (libsodium cannot start). */
 int blo_identity_generate(blo_identity_t **out, const char *id);
 
 /* Writes the public file (mode 0644) and the secret file (mode 0600), each
@@ -52,12 +53,15 @@ int blo_identity_generate(blo_identity_t **out, const char *id);
 int blo_identity_save(const blo_identity_t *self, const char *public_path, const char *secret_path,
 		      blo_err_t *err);
 
-/* Loads an identity from its secret file. Refuses a file readable by group or
- * others (BLO_EKEY), a malformed file, or keys that do not match their public
- * halves (BLO_EKEY). *out is the caller's: free with blo_identity_destroy. */
+/* Loads an identity from its secret file. Refuses a file that group or
+ * others may access (BLO_EKEY, naming the file and its mode), a malformed
+ * file (BLO_EKEY, naming the field; unknown fields too), or keys that do not
+ * match their public halves (BLO_EKEY); -errno if it cannot be read. *out is
+ * the caller's: free with blo_identity_destroy. */
 int blo_identity_load(blo_identity_t **out, const char *secret_path, blo_err_t *err);
 
-/* Loads a public identity file into *out. */
+/* Loads a public identity file into *out. Returns 0, -errno, or BLO_EKEY
+ * for a malformed file or a secret key file given by mistake. */
 int blo_identity_load_public(blo_public_identity_t *out, const char *public_path, blo_err_t *err);
 
 /* Wipes and frees the identity, sets *self_p to NULL. NULL: nothing. */

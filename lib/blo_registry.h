@@ -15,8 +15,13 @@
  * The signature covers the compact cJSON rendering of the "registry" object
  * (cJSON_PrintUnformatted of it as parsed), so layout and whitespace of the
  * file do not matter but every name and value does. "role" is one of
- * broker, agent, console, committee, admin; "agency" an AgencyKind name;
- * keys as in blo_identity.h.
+ * broker, agent, console, committee, admin; "agency" an AgencyKind name
+ * other than AGENCY_UNSPECIFIED; keys as in blo_identity.h. "name" (non-empty)
+ * and "version" (an integer >= 1) are required, "issued_ms" and "operations"
+ * optional; "site" may be absent or "", else it and operation codes follow the
+ * principal id rule. No two principals share an id, a CURVE key or a signing
+ * key; no operation is listed twice or names a member twice. Unknown or
+ * repeated fields are errors at every level.
  */
 #ifndef BLO_REGISTRY_H
 #define BLO_REGISTRY_H
