@@ -64,8 +64,11 @@ typedef struct {
  * opts may be NULL (defaults). *out is the caller's: close with
  * blo_journal_close. Not to be used across fork(): open it in the process
  * that uses it. Any number of threads may call the read functions while
- * one thread writes. Returns 0, -errno (-ENOENT: no such folder),
- * BLO_ECORRUPT (unknown format), BLO_EFULL or an MDB_* code. */
+ * one thread writes. The id index lives in memory, 23 to 46 bytes per
+ * stored record, and open rebuilds it from the stored ids (about 0.3 s per
+ * million records, warm). Returns 0, -errno (-ENOENT: no such folder),
+ * BLO_ECORRUPT (unknown format, damaged store), BLO_ENOMEM, BLO_EFULL or an
+ * MDB_* code. */
 int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opts_t *opts,
 		     blo_err_t *err);
 
@@ -128,8 +131,9 @@ int blo_journal_cursor_delete(blo_journal_t *self, const char *name);
  * stored sequences stay contiguous (a record older than the limit but
  * appended after a newer one, by a clock step back, stays until the newer
  * one goes). Deleting needs a few free pages: if a full map has none, purge
- * grows the map by a small step (at least 64 pages). *purged (optional)
- * receives how many went, also on failure (batches committed before it). */
+ * grows the map by a small step (1/64 of it, at least 64 pages). *purged
+ * (optional) receives how many went, also on failure (batches committed
+ * before it). */
 int blo_journal_purge(blo_journal_t *self, int64_t older_than_ms, uint64_t keep_count,
 		      uint64_t *purged, blo_err_t *err);
 

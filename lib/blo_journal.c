@@ -1,0 +1,1252 @@
+/*
+ * blo_journal: the broker's durable store on LMDB. Four named databases:
+ * "records" (8-byte big-endian seq -> 24-byte header + envelope), "idlog"
+ * (seq -> 16-byte id, append-only like records), "cursors" (name -> seq) and
+ * "meta" (format version and append state, so last_seq survives purges).
+ * Every write is one synced LMDB transaction; sequences stay contiguous
+ * because purge only removes the oldest records. The id index is a hash
+ * table in memory, rebuilt from idlog at open: an LMDB B-tree keyed by random
+ * ids rewrites a 4 KiB page per appended id and made appends 8x slower.
+ */
+#include "blo_journal.h"
+
+#include "blo_err.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define DEFAULT_MAP_SIZE ((size_t)1 << 30)
+#define FORMAT_VERSION 1u
+
+/* Record value: time_ms (8 bytes, big-endian) and id, then the envelope. */
+#define HDR_TIME_OFF 0
+#define HDR_ID_OFF 8
+#define HDR_BYTES (8 + BLO_JOURNAL_ID_BYTES)
+
+/* Records removed per purge transaction: bounds its dirty pages and how
+ * long it holds the writer lock. */
+#define PURGE_BATCH 4096
+/* A full map can leave no page for the copy-on-write a delete needs; purge
+ * then grows the map by a step, at most this many times per call. */
+#define PURGE_MAX_GROWS 8
+
+/* The id index: open addressing with linear probing over (fingerprint, seq)
+ * slots, at most 7/10 full. A fingerprint match is only a candidate: the id
+ * is compared with the one idlog holds under that seq, in the caller's
+ * transaction, so readers see exactly what is committed. */
+#define INDEX_MIN_SLOTS 1024
+
+typedef struct {
+	uint64_t fp;
+	uint64_t seq; /* 0: empty slot (sequences start at 1) */
+} id_slot_t;
+
+typedef struct {
+	id_slot_t *slots;
+	size_t cap; /* a power of two */
+	size_t count;
+} id_index_t;
+
+struct blo_journal {
+	MDB_env *env;
+	MDB_dbi records;
+	MDB_dbi idlog;
+	MDB_dbi cursors;
+	MDB_dbi meta;
+	char *dir;
+	/* Held shared by every call that opens a transaction and exclusively
+	 * to resize the map, which LMDB allows only with no transaction open
+	 * in the process. Taken before index_lock. */
+	pthread_rwlock_t map_lock;
+	pthread_rwlock_t index_lock; /* guards index */
+	id_index_t index;
+};
+
+/* The append state in meta under "state", 24 bytes big-endian. Times in
+ * records ascend except after a clock step back: unordered_seq is the last
+ * sequence whose time_ms was below an earlier record's, so records after it
+ * ascend and seq_at_time can binary-search them. */
+typedef struct {
+	uint64_t last_seq;
+	int64_t max_time_ms;    /* highest time_ms appended; INT64_MIN: none */
+	uint64_t unordered_seq; /* 0: times have always ascended */
+} journal_state_t;
+
+#define STATE_BYTES 24
+
+static const char META_VERSION[] = "version";
+static const char META_STATE[] = "state";
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static MDB_val val_of(const void *data, size_t len)
+{
+	MDB_val v = {.mv_size = len, .mv_data = (void *)data};
+
+	return v;
+}
+
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+/* Ids are usually hashes already; mixing makes structured ids spread too. */
+static uint64_t id_fingerprint(const uint8_t *id)
+{
+	uint64_t a, b;
+
+	memcpy(&a, id, 8);
+	memcpy(&b, id + 8, 8);
+	return mix64(a ^ mix64(b));
+}
+
+/* Zeroed slots from mmap, on huge pages where the kernel agrees: lookups
+ * hit random slots, and with 4 KiB pages each one also missed the TLB. */
+static id_slot_t *slots_alloc(size_t cap)
+{
+	size_t bytes = cap * sizeof(id_slot_t);
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (bytes >= ((size_t)2 << 20))
+		madvise(p, bytes, MADV_HUGEPAGE); /* a hint: failure is harmless */
+	return p;
+}
+
+static void slots_free(id_slot_t *slots, size_t cap)
+{
+	if (slots != NULL)
+		munmap(slots, cap * sizeof(id_slot_t));
+}
+
+static void index_insert(id_index_t *ix, uint64_t fp, uint64_t seq)
+{
+	size_t mask = ix->cap - 1;
+	size_t i = fp & mask;
+
+	while (ix->slots[i].seq != 0)
+		i = (i + 1) & mask;
+	ix->slots[i].fp = fp;
+	ix->slots[i].seq = seq;
+	ix->count++;
+}
+
+/* Makes room for `more` insertions. BLO_ENOMEM if it cannot. */
+static int index_reserve(id_index_t *ix, size_t more)
+{
+	size_t cap = ix->cap < INDEX_MIN_SLOTS ? INDEX_MIN_SLOTS : ix->cap;
+	id_index_t grown = {0};
+
+	if (more > SIZE_MAX / 16 - ix->count)
+		return BLO_ENOMEM;
+	while (ix->count + more > cap / 10 * 7) {
+		if (cap > SIZE_MAX / 2 / sizeof(id_slot_t))
+			return BLO_ENOMEM;
+		cap *= 2;
+	}
+	if (cap == ix->cap)
+		return 0;
+	grown.slots = slots_alloc(cap);
+	if (grown.slots == NULL)
+		return BLO_ENOMEM;
+	grown.cap = cap;
+	for (size_t i = 0; i < ix->cap; i++) {
+		if (ix->slots[i].seq != 0)
+			index_insert(&grown, ix->slots[i].fp, ix->slots[i].seq);
+	}
+	slots_free(ix->slots, ix->cap);
+	*ix = grown;
+	return 0;
+}
+
+/* Removes the slot of seq, shifting later slots of the probe run back so
+ * that no lookup stops early at the hole. */
+static void index_remove(id_index_t *ix, uint64_t fp, uint64_t seq)
+{
+	size_t mask = ix->cap - 1;
+	size_t hole = fp & mask;
+	size_t j;
+
+	while (ix->slots[hole].seq != seq) {
+		if (ix->slots[hole].seq == 0)
+			return; /* not indexed */
+		hole = (hole + 1) & mask;
+	}
+	j = hole;
+	for (;;) {
+		size_t home;
+		bool stays;
+
+		j = (j + 1) & mask;
+		if (ix->slots[j].seq == 0)
+			break;
+		home = ix->slots[j].fp & mask;
+		/* Slot j may fill the hole unless its home lies in (hole, j]. */
+		stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+		if (!stays) {
+			ix->slots[hole] = ix->slots[j];
+			hole = j;
+		}
+	}
+	ix->slots[hole].fp = 0;
+	ix->slots[hole].seq = 0;
+	ix->count--;
+}
+
+/* The sequence holding id as txn sees it: 0 and *seq, MDB_NOTFOUND, or an
+ * error. The caller holds index_lock. */
+static int id_lookup(const blo_journal_t *self, MDB_txn *txn, const uint8_t *id, uint64_t fp,
+		     uint64_t *seq)
+{
+	const id_index_t *ix = &self->index;
+	size_t mask = ix->cap - 1;
+	uint8_t seq_be[8];
+	MDB_val key = val_of(seq_be, sizeof(seq_be));
+	MDB_val val;
+
+	for (size_t i = fp & mask; ix->slots[i].seq != 0; i = (i + 1) & mask) {
+		int rc;
+
+		if (ix->slots[i].fp != fp)
+			continue;
+		put_be64(seq_be, ix->slots[i].seq);
+		rc = mdb_get(txn, self->idlog, &key, &val);
+		if (rc == MDB_NOTFOUND)
+			continue; /* purged, or not committed in txn's view */
+		if (rc != 0)
+			return rc;
+		if (val.mv_size == BLO_JOURNAL_ID_BYTES &&
+		    memcmp(val.mv_data, id, BLO_JOURNAL_ID_BYTES) == 0) {
+			*seq = ix->slots[i].seq;
+			return 0;
+		}
+	}
+	return MDB_NOTFOUND;
+}
+
+static size_t current_map_size(const blo_journal_t *self)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(self->env, &info) != 0)
+		return 0;
+	return info.me_mapsize;
+}
+
+/* Turns an LMDB result into a libblonet code: MDB_MAP_FULL becomes
+ * BLO_EFULL, an errno becomes -errno, other MDB_* codes stay. With err, says
+ * which journal and what it was doing. */
+static int lmdb_fail(const blo_journal_t *self, int rc, blo_err_t *err, const char *doing)
+{
+	if (rc == MDB_MAP_FULL)
+		return blo_err_set(err, BLO_EFULL,
+				   "journal %s: %s: map full (map_size %zu bytes): purge old "
+				   "records or reopen with a larger map_size",
+				   self->dir, doing, current_map_size(self));
+	if (rc > 0)
+		rc = -rc;
+	return blo_err_set(err, rc, "journal %s: %s: %s", self->dir, doing, blo_strerror(rc));
+}
+
+static int state_load(const blo_journal_t *self, MDB_txn *txn, journal_state_t *st)
+{
+	MDB_val key = val_of(META_STATE, sizeof(META_STATE) - 1);
+	MDB_val val;
+	int rc;
+
+	rc = mdb_get(txn, self->meta, &key, &val);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? BLO_ECORRUPT : rc;
+	if (val.mv_size != STATE_BYTES)
+		return BLO_ECORRUPT;
+	st->last_seq = get_be64(val.mv_data);
+	st->max_time_ms = (int64_t)get_be64((const uint8_t *)val.mv_data + 8);
+	st->unordered_seq = get_be64((const uint8_t *)val.mv_data + 16);
+	return 0;
+}
+
+static int state_store(const blo_journal_t *self, MDB_txn *txn, const journal_state_t *st)
+{
+	uint8_t buf[STATE_BYTES];
+	MDB_val key = val_of(META_STATE, sizeof(META_STATE) - 1);
+	MDB_val val = val_of(buf, sizeof(buf));
+
+	put_be64(buf, st->last_seq);
+	put_be64(buf + 8, (uint64_t)st->max_time_ms);
+	put_be64(buf + 16, st->unordered_seq);
+	return mdb_put(txn, self->meta, &key, &val, 0);
+}
+
+/* Fills rec from a records entry; BLO_ECORRUPT if it is too short. */
+static int record_decode(const MDB_val *key, const MDB_val *val, blo_journal_record_t *rec)
+{
+	const uint8_t *v = val->mv_data;
+
+	if (key->mv_size != 8 || val->mv_size < HDR_BYTES)
+		return BLO_ECORRUPT;
+	rec->seq = get_be64(key->mv_data);
+	rec->time_ms = (int64_t)get_be64(v + HDR_TIME_OFF);
+	rec->id = v + HDR_ID_OFF;
+	rec->data = v + HDR_BYTES;
+	rec->len = val->mv_size - HDR_BYTES;
+	return 0;
+}
+
+/* Creates the databases and the meta entries of a new journal, or checks
+ * the format version of an existing one. */
+static int journal_init(blo_journal_t *self, blo_err_t *err)
+{
+	MDB_txn *txn = NULL;
+	MDB_val key = val_of(META_VERSION, sizeof(META_VERSION) - 1);
+	MDB_val val;
+	uint8_t version[4] = {0, 0, 0, FORMAT_VERSION};
+	int rc;
+
+	rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+	if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "begin");
+		goto out;
+	}
+	if ((rc = mdb_dbi_open(txn, "records", MDB_CREATE, &self->records)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "idlog", MDB_CREATE, &self->idlog)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "cursors", MDB_CREATE, &self->cursors)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &self->meta)) != 0) {
+		rc = lmdb_fail(self, rc, err, "open databases");
+		goto out;
+	}
+	rc = mdb_get(txn, self->meta, &key, &val);
+	if (rc == MDB_NOTFOUND) {
+		journal_state_t st = {.last_seq = 0, .max_time_ms = INT64_MIN, .unordered_seq = 0};
+
+		val = val_of(version, sizeof(version));
+		rc = mdb_put(txn, self->meta, &key, &val, 0);
+		if (rc == 0)
+			rc = state_store(self, txn, &st);
+		if (rc != 0) {
+			rc = lmdb_fail(self, rc, err, "create");
+			goto out;
+		}
+	} else if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "read format version");
+		goto out;
+	} else if (val.mv_size != sizeof(version) || memcmp(val.mv_data, version, 4) != 0) {
+		rc = blo_err_set(err, BLO_ECORRUPT,
+				 "journal %s: unknown format version (this build reads %u)",
+				 self->dir, FORMAT_VERSION);
+		goto out;
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		rc = lmdb_fail(self, rc, err, "commit");
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Fills the id index from idlog, which must match records entry for entry. */
+static int index_build(blo_journal_t *self, blo_err_t *err)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_stat ids, records;
+	MDB_val key, val;
+	int rc;
+
+	if ((rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn)) != 0 ||
+	    (rc = mdb_stat(txn, self->idlog, &ids)) != 0 ||
+	    (rc = mdb_stat(txn, self->records, &records)) != 0 ||
+	    (rc = mdb_cursor_open(txn, self->idlog, &cur)) != 0) {
+		rc = lmdb_fail(self, rc, err, "read id log");
+		goto out;
+	}
+	if (ids.ms_entries != records.ms_entries) {
+		rc = blo_err_set(err, BLO_ECORRUPT,
+				 "journal %s: %zu ids logged for %zu records", self->dir,
+				 ids.ms_entries, records.ms_entries);
+		goto out;
+	}
+	rc = index_reserve(&self->index, ids.ms_entries);
+	if (rc != 0) {
+		rc = blo_err_set(err, rc, "journal %s: no memory for the index of %zu ids",
+				 self->dir, ids.ms_entries);
+		goto out;
+	}
+	while ((rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) == 0) {
+		if (key.mv_size != 8 || val.mv_size != BLO_JOURNAL_ID_BYTES) {
+			rc = blo_err_set(err, BLO_ECORRUPT, "journal %s: malformed id log entry",
+					 self->dir);
+			goto out;
+		}
+		index_insert(&self->index, id_fingerprint(val.mv_data), get_be64(key.mv_data));
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else
+		rc = lmdb_fail(self, rc, err, "read id log");
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opts_t *opts,
+		     blo_err_t *err)
+{
+	blo_journal_t *self = NULL;
+	size_t map_size = opts != NULL && opts->map_size != 0 ? opts->map_size : DEFAULT_MAP_SIZE;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	int locks_made = 0;
+	int dead_readers = 0;
+	int rc;
+
+	assert(out != NULL);
+	*out = NULL;
+	if (dir == NULL || dir[0] == '\0')
+		return blo_err_set(err, BLO_EINVAL, "journal: no folder given");
+	self = calloc(1, sizeof(*self));
+	if (self == NULL || (self->dir = strdup(dir)) == NULL) {
+		rc = blo_err_set(err, BLO_ENOMEM, "journal %s: out of memory", dir);
+		goto out;
+	}
+	rc = pthread_rwlock_init(&self->map_lock, NULL);
+	if (rc == 0) {
+		locks_made = 1;
+		rc = pthread_rwlock_init(&self->index_lock, NULL);
+	}
+	if (rc != 0) {
+		rc = blo_err_set(err, -rc, "journal %s: lock: %s", dir, blo_strerror(-rc));
+		goto out;
+	}
+	locks_made = 2;
+	if (map_size % page != 0)
+		map_size += page - map_size % page;
+	rc = mdb_env_create(&self->env);
+	if (rc != 0) {
+		self->env = NULL;
+		rc = lmdb_fail(self, rc, err, "create environment");
+		goto out;
+	}
+	if ((rc = mdb_env_set_maxdbs(self->env, 4)) != 0 ||
+	    (rc = mdb_env_set_mapsize(self->env, map_size)) != 0) {
+		rc = lmdb_fail(self, rc, err, "configure");
+		goto out;
+	}
+	/* NOTLS: read transactions belong to the call, not the thread, so
+	 * reader threads may share the journal. Not WRITEMAP: measured 3x
+	 * slower here (a page fault per fresh page, then msync), and it lets a
+	 * stray pointer write corrupt the store. Never NOSYNC/NOMETASYNC. */
+	rc = mdb_env_open(self->env, dir, MDB_NOTLS, 0600);
+	if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "open");
+		goto out;
+	}
+	/* A process that died holding a reader slot would pin old pages. */
+	mdb_reader_check(self->env, &dead_readers);
+	rc = journal_init(self, err);
+	if (rc == 0)
+		rc = index_build(self, err);
+out:
+	if (rc != 0 && self != NULL) {
+		if (self->env != NULL)
+			mdb_env_close(self->env);
+		if (locks_made > 0)
+			pthread_rwlock_destroy(&self->map_lock);
+		if (locks_made > 1)
+			pthread_rwlock_destroy(&self->index_lock);
+		slots_free(self->index.slots, self->index.cap);
+		free(self->dir);
+		free(self);
+		self = NULL;
+	}
+	*out = self;
+	return rc;
+}
+
+void blo_journal_close(blo_journal_t **self_p)
+{
+	blo_journal_t *self;
+
+	if (self_p == NULL || *self_p == NULL)
+		return;
+	self = *self_p;
+	mdb_env_close(self->env);
+	pthread_rwlock_destroy(&self->map_lock);
+	pthread_rwlock_destroy(&self->index_lock);
+	slots_free(self->index.slots, self->index.cap);
+	free(self->dir);
+	free(self);
+	*self_p = NULL;
+}
+
+static void lock_shared(blo_journal_t *self)
+{
+	int rc = pthread_rwlock_rdlock(&self->map_lock);
+
+	assert(rc == 0);
+	(void)rc;
+}
+
+static void unlock(blo_journal_t *self)
+{
+	pthread_rwlock_unlock(&self->map_lock);
+}
+
+static void index_lock_exclusive(blo_journal_t *self)
+{
+	int rc = pthread_rwlock_wrlock(&self->index_lock);
+
+	assert(rc == 0);
+	(void)rc;
+}
+
+static void index_unlock(blo_journal_t *self)
+{
+	pthread_rwlock_unlock(&self->index_lock);
+}
+
+/* Stores one entry, or reports the sequence already holding its id: logs
+ * the id and appends the record under the next sequence, then indexes it.
+ * The caller holds index_lock exclusively. */
+static int append_one(blo_journal_t *self, MDB_txn *txn, MDB_cursor *records,
+		      MDB_cursor *idlog, journal_state_t *st, blo_journal_entry_t *e)
+{
+	uint8_t seq_be[8];
+	uint64_t fp = id_fingerprint(e->id);
+	uint64_t seq = st->last_seq + 1;
+	MDB_val key = val_of(seq_be, sizeof(seq_be));
+	MDB_val val;
+	int rc;
+
+	rc = id_lookup(self, txn, e->id, fp, &e->seq);
+	if (rc == 0) {
+		e->result = BLO_EDUPLICATE;
+		return 0;
+	}
+	if (rc != MDB_NOTFOUND)
+		return rc;
+
+	put_be64(seq_be, seq);
+	val = val_of(e->id, BLO_JOURNAL_ID_BYTES);
+	rc = mdb_cursor_put(idlog, &key, &val, MDB_APPEND);
+	if (rc == MDB_KEYEXIST)
+		return BLO_ECORRUPT; /* an entry above last_seq: meta lies */
+	if (rc != 0)
+		return rc;
+	/* RESERVE: LMDB makes room and we write the header and envelope into
+	 * the page directly, with no staging buffer. */
+	val.mv_size = HDR_BYTES + e->len;
+	val.mv_data = NULL;
+	rc = mdb_cursor_put(records, &key, &val, MDB_APPEND | MDB_RESERVE);
+	if (rc == MDB_KEYEXIST)
+		return BLO_ECORRUPT;
+	if (rc != 0)
+		return rc;
+	put_be64(val.mv_data, (uint64_t)e->time_ms);
+	memcpy((uint8_t *)val.mv_data + HDR_ID_OFF, e->id, BLO_JOURNAL_ID_BYTES);
+	if (e->len > 0)
+		memcpy((uint8_t *)val.mv_data + HDR_BYTES, e->data, e->len);
+	index_insert(&self->index, fp, seq);
+
+	if (e->time_ms < st->max_time_ms)
+		st->unordered_seq = seq;
+	else
+		st->max_time_ms = e->time_ms;
+	st->last_seq = seq;
+	e->seq = seq;
+	e->result = 0;
+	return 0;
+}
+
+int blo_journal_append(blo_journal_t *self, blo_journal_entry_t *entries, size_t n, blo_err_t *err)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *records = NULL, *idlog = NULL;
+	journal_state_t st;
+	size_t done = 0; /* entries processed; the stored ones are indexed */
+	int rc;
+
+	assert(self != NULL);
+	assert(entries != NULL || n == 0);
+	if (n == 0)
+		return 0;
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+	if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "append: begin");
+		goto out;
+	}
+	rc = state_load(self, txn, &st);
+	if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "append: read state");
+		goto out;
+	}
+	if ((rc = mdb_cursor_open(txn, self->records, &records)) != 0 ||
+	    (rc = mdb_cursor_open(txn, self->idlog, &idlog)) != 0) {
+		rc = lmdb_fail(self, rc, err, "append: cursor");
+		goto out;
+	}
+	/* Readers may meet the new slots before the commit: they check the id
+	 * log in their own transaction, which does not show this batch yet. */
+	index_lock_exclusive(self);
+	rc = index_reserve(&self->index, n);
+	/* Each lookup is a cache miss in a large table: start them all now so
+	 * that they overlap instead of stalling one by one. */
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		__builtin_prefetch(&self->index.slots[id_fingerprint(entries[i].id) &
+						      (self->index.cap - 1)]);
+	while (rc == 0 && done < n) {
+		assert(entries[done].id != NULL);
+		assert(entries[done].data != NULL || entries[done].len == 0);
+		rc = append_one(self, txn, records, idlog, &st, &entries[done]);
+		if (rc == 0)
+			done++;
+	}
+	index_unlock(self);
+	if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "append");
+		blo_err_prefix(err, "entry %zu of %zu", done, n);
+		goto out;
+	}
+	rc = state_store(self, txn, &st);
+	if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "append: write state");
+		goto out;
+	}
+	mdb_cursor_close(records);
+	mdb_cursor_close(idlog);
+	records = idlog = NULL;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		rc = lmdb_fail(self, rc, err, "append: commit");
+out:
+	if (records != NULL)
+		mdb_cursor_close(records);
+	if (idlog != NULL)
+		mdb_cursor_close(idlog);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	if (rc != 0) {
+		/* Nothing of the batch is stored: unindex it and say so in
+		 * every entry. */
+		index_lock_exclusive(self);
+		for (size_t i = 0; i < done; i++) {
+			if (entries[i].result == 0)
+				index_remove(&self->index, id_fingerprint(entries[i].id),
+					     entries[i].seq);
+		}
+		index_unlock(self);
+		for (size_t i = 0; i < n; i++) {
+			entries[i].seq = 0;
+			entries[i].result = rc;
+		}
+	}
+	unlock(self);
+	return rc;
+}
+
+int blo_journal_get(blo_journal_t *self, uint64_t seq, uint8_t **data, size_t *len,
+		    int64_t *time_ms, uint8_t *id)
+{
+	MDB_txn *txn = NULL;
+	uint8_t seq_be[8];
+	MDB_val key = val_of(seq_be, sizeof(seq_be));
+	MDB_val val;
+	blo_journal_record_t rec;
+	int rc;
+
+	assert(self != NULL && data != NULL && len != NULL);
+	*data = NULL;
+	*len = 0;
+	put_be64(seq_be, seq);
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		goto out;
+	rc = mdb_get(txn, self->records, &key, &val);
+	if (rc != 0)
+		goto out;
+	rc = record_decode(&key, &val, &rec);
+	if (rc != 0)
+		goto out;
+	/* malloc(0) may return NULL: an empty envelope still gets a buffer. */
+	*data = malloc(rec.len > 0 ? rec.len : 1);
+	if (*data == NULL) {
+		rc = BLO_ENOMEM;
+		goto out;
+	}
+	memcpy(*data, rec.data, rec.len);
+	*len = rec.len;
+	if (time_ms != NULL)
+		*time_ms = rec.time_ms;
+	if (id != NULL)
+		memcpy(id, rec.id, BLO_JOURNAL_ID_BYTES);
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
+	if (rc == MDB_NOTFOUND)
+		rc = BLO_ENOTFOUND;
+	else if (rc > 0)
+		rc = -rc;
+	return rc;
+}
+
+int blo_journal_find_id(blo_journal_t *self, const uint8_t *id, uint64_t *seq)
+{
+	MDB_txn *txn = NULL;
+	int rc;
+
+	assert(self != NULL && id != NULL && seq != NULL);
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		goto out;
+	rc = pthread_rwlock_rdlock(&self->index_lock);
+	assert(rc == 0);
+	rc = id_lookup(self, txn, id, id_fingerprint(id), seq);
+	index_unlock(self);
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
+	if (rc == MDB_NOTFOUND)
+		rc = BLO_ENOTFOUND;
+	else if (rc > 0)
+		rc = -rc;
+	return rc;
+}
+
+int blo_journal_scan(blo_journal_t *self, uint64_t from_seq, size_t max, blo_journal_scan_fn fn,
+		     void *arg)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	uint8_t seq_be[8];
+	MDB_val key = val_of(seq_be, sizeof(seq_be));
+	MDB_val val;
+	blo_journal_record_t rec;
+	size_t visited = 0;
+	int rc;
+
+	assert(self != NULL && fn != NULL);
+	put_be64(seq_be, from_seq);
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		goto out;
+	rc = mdb_cursor_open(txn, self->records, &cur);
+	if (rc != 0)
+		goto out;
+	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	while (rc == 0 && (max == 0 || visited < max)) {
+		rc = record_decode(&key, &val, &rec);
+		if (rc != 0)
+			goto out;
+		rc = fn(&rec, arg);
+		if (rc != 0)
+			goto out;
+		visited++;
+		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else if (rc > 0)
+		rc = -rc;
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
+	return rc;
+}
+
+/* The first record at or after seq: its time in *time_ms and its sequence
+ * in *found. MDB_NOTFOUND past the end. */
+static int time_at_or_after(MDB_cursor *cur, uint64_t seq, uint64_t *found, int64_t *time_ms)
+{
+	uint8_t seq_be[8];
+	MDB_val key = val_of(seq_be, sizeof(seq_be));
+	MDB_val val;
+	blo_journal_record_t rec;
+	int rc;
+
+	put_be64(seq_be, seq);
+	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	if (rc != 0)
+		return rc;
+	rc = record_decode(&key, &val, &rec);
+	if (rc != 0)
+		return rc;
+	*found = rec.seq;
+	*time_ms = rec.time_ms;
+	return 0;
+}
+
+int blo_journal_seq_at_time(blo_journal_t *self, int64_t time_ms, uint64_t *seq)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	journal_state_t st;
+	uint64_t lo, hi, found;
+	int64_t t;
+	int rc;
+
+	assert(self != NULL && seq != NULL);
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		goto out;
+	rc = state_load(self, txn, &st);
+	if (rc != 0)
+		goto out;
+	rc = mdb_cursor_open(txn, self->records, &cur);
+	if (rc != 0)
+		goto out;
+
+	/* Up to unordered_seq times may go back and forth: scan them. */
+	lo = 0;
+	while (lo <= st.unordered_seq) {
+		rc = time_at_or_after(cur, lo, &found, &t);
+		if (rc != 0 || found > st.unordered_seq)
+			break;
+		if (t >= time_ms) {
+			*seq = found;
+			goto out;
+		}
+		lo = found + 1;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		goto out;
+
+	/* From lo on times ascend: binary search. Invariant: records below lo
+	 * are earlier than time_ms; the first record at or after hi is not
+	 * (or there is none). Robust to gaps in the sequence. */
+	hi = st.last_seq + 1;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		rc = time_at_or_after(cur, mid, &found, &t);
+		if (rc == MDB_NOTFOUND || (rc == 0 && found >= hi)) {
+			hi = mid;
+		} else if (rc != 0) {
+			goto out;
+		} else if (t >= time_ms) {
+			hi = found;
+		} else {
+			lo = found + 1;
+		}
+	}
+	rc = time_at_or_after(cur, lo, &found, &t);
+	if (rc == MDB_NOTFOUND) {
+		*seq = st.last_seq + 1;
+		rc = 0;
+	} else if (rc == 0) {
+		*seq = found;
+	}
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
+	if (rc > 0)
+		rc = -rc;
+	return rc;
+}
+
+/* BLO_EINVAL unless name is 1..BLO_CURSOR_NAME_MAX-1 bytes. */
+static int cursor_key(const char *name, MDB_val *key)
+{
+	size_t len;
+
+	if (name == NULL)
+		return BLO_EINVAL;
+	len = strnlen(name, BLO_CURSOR_NAME_MAX);
+	if (len == 0 || len == BLO_CURSOR_NAME_MAX)
+		return BLO_EINVAL;
+	*key = val_of(name, len);
+	return 0;
+}
+
+int blo_journal_cursor_get(blo_journal_t *self, const char *name, uint64_t *seq)
+{
+	MDB_txn *txn = NULL;
+	MDB_val key, val;
+	int rc;
+
+	assert(self != NULL && seq != NULL);
+	rc = cursor_key(name, &key);
+	if (rc != 0)
+		return rc;
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		goto out;
+	rc = mdb_get(txn, self->cursors, &key, &val);
+	if (rc != 0)
+		goto out;
+	if (val.mv_size != 8) {
+		rc = BLO_ECORRUPT;
+		goto out;
+	}
+	*seq = get_be64(val.mv_data);
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
+	if (rc == MDB_NOTFOUND)
+		rc = BLO_ENOTFOUND;
+	else if (rc > 0)
+		rc = -rc;
+	return rc;
+}
+
+int blo_journal_cursor_set(blo_journal_t *self, const char *const *names, const uint64_t *seqs,
+			   size_t n, blo_err_t *err)
+{
+	MDB_txn *txn = NULL;
+	MDB_val key, val;
+	uint8_t seq_be[8];
+	int rc = 0;
+
+	assert(self != NULL);
+	assert((names != NULL && seqs != NULL) || n == 0);
+	for (size_t i = 0; i < n; i++) {
+		if (cursor_key(names[i], &key) != 0)
+			return blo_err_set(err, BLO_EINVAL,
+					   "journal %s: cursor %zu: name must be 1 to %d bytes",
+					   self->dir, i, BLO_CURSOR_NAME_MAX - 1);
+	}
+	if (n == 0)
+		return 0;
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+	if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "set cursors: begin");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		cursor_key(names[i], &key);
+		put_be64(seq_be, seqs[i]);
+		val = val_of(seq_be, sizeof(seq_be));
+		rc = mdb_put(txn, self->cursors, &key, &val, 0);
+		if (rc != 0) {
+			rc = lmdb_fail(self, rc, err, "set cursor");
+			blo_err_prefix(err, "cursor \"%s\"", names[i]);
+			goto out;
+		}
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		rc = lmdb_fail(self, rc, err, "set cursors: commit");
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
+	return rc;
+}
+
+int blo_journal_cursor_delete(blo_journal_t *self, const char *name)
+{
+	MDB_txn *txn = NULL;
+	MDB_val key;
+	int rc;
+
+	assert(self != NULL);
+	rc = cursor_key(name, &key);
+	if (rc != 0)
+		return rc;
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+	if (rc != 0)
+		goto out;
+	rc = mdb_del(txn, self->cursors, &key, NULL);
+	if (rc != 0)
+		goto out;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
+	if (rc == MDB_NOTFOUND)
+		rc = BLO_ENOTFOUND;
+	else if (rc == MDB_MAP_FULL)
+		rc = BLO_EFULL;
+	else if (rc > 0)
+		rc = -rc;
+	return rc;
+}
+
+/* Removes the oldest record, and its id, while it is older than
+ * older_than_ms or the journal holds more than keep_count; at most limit
+ * records, listed in gone[0..*removed) for the index. *done says nothing
+ * more qualifies. */
+static int purge_some(blo_journal_t *self, MDB_txn *txn, int64_t older_than_ms,
+		      uint64_t keep_count, size_t limit, id_slot_t *gone, size_t *removed,
+		      bool *done)
+{
+	MDB_cursor *cur = NULL;
+	MDB_stat stat;
+	MDB_val key, val;
+	blo_journal_record_t rec;
+	uint8_t seq_be[8];
+	uint64_t count;
+	int rc;
+
+	*removed = 0;
+	*done = false;
+	rc = mdb_stat(txn, self->records, &stat);
+	if (rc != 0)
+		goto out;
+	count = stat.ms_entries;
+	rc = mdb_cursor_open(txn, self->records, &cur);
+	if (rc != 0)
+		goto out;
+	while (*removed < limit) {
+		bool too_old, too_many;
+
+		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+		if (rc == MDB_NOTFOUND) {
+			*done = true;
+			rc = 0;
+			goto out;
+		}
+		if (rc != 0)
+			goto out;
+		rc = record_decode(&key, &val, &rec);
+		if (rc != 0)
+			goto out;
+		too_old = older_than_ms != 0 && rec.time_ms < older_than_ms;
+		too_many = keep_count != 0 && count > keep_count;
+		if (!too_old && !too_many) {
+			*done = true;
+			goto out;
+		}
+		/* rec points into the page the delete rewrites: take what the
+		 * index needs first. */
+		gone[*removed].fp = id_fingerprint(rec.id);
+		gone[*removed].seq = rec.seq;
+		rc = mdb_cursor_del(cur, 0);
+		if (rc != 0)
+			goto out;
+		put_be64(seq_be, gone[*removed].seq);
+		key = val_of(seq_be, sizeof(seq_be));
+		rc = mdb_del(txn, self->idlog, &key, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			goto out;
+		rc = 0;
+		count--;
+		(*removed)++;
+	}
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	return rc;
+}
+
+/* Rewrites the append state in a transaction of its own. LMDB reuses the
+ * pages a transaction frees only two transactions later, so after the last
+ * purge batch this makes what it freed available to the very next append. */
+static int touch_state(blo_journal_t *self)
+{
+	MDB_txn *txn = NULL;
+	journal_state_t st;
+	int rc;
+
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+	if (rc != 0)
+		goto out;
+	rc = state_load(self, txn, &st);
+	if (rc == 0)
+		rc = state_store(self, txn, &st);
+	if (rc != 0)
+		goto out;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
+	return rc;
+}
+
+/* Grows the map by a step so that a purge of a full journal can proceed. */
+static int grow_map(blo_journal_t *self)
+{
+	size_t size = current_map_size(self);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t step = size / 64 > 64 * page ? size / 64 : 64 * page;
+	int rc;
+
+	step -= step % page;
+	rc = pthread_rwlock_wrlock(&self->map_lock);
+	assert(rc == 0);
+	rc = mdb_env_set_mapsize(self->env, size + step);
+	pthread_rwlock_unlock(&self->map_lock);
+	return rc;
+}
+
+int blo_journal_purge(blo_journal_t *self, int64_t older_than_ms, uint64_t keep_count,
+		      uint64_t *purged, blo_err_t *err)
+{
+	MDB_txn *txn = NULL;
+	id_slot_t *gone = NULL;
+	uint64_t total = 0;
+	size_t removed = 0;
+	size_t batch = PURGE_BATCH;
+	int grows = 0;
+	bool done = false;
+	int rc = 0;
+
+	assert(self != NULL);
+	if (older_than_ms == 0 && keep_count == 0)
+		goto out;
+	gone = malloc(PURGE_BATCH * sizeof(*gone));
+	if (gone == NULL) {
+		rc = blo_err_set(err, BLO_ENOMEM, "journal %s: purge: out of memory", self->dir);
+		goto out;
+	}
+	while (!done) {
+		lock_shared(self);
+		rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+		if (rc == 0)
+			rc = purge_some(self, txn, older_than_ms, keep_count, batch, gone,
+					&removed, &done);
+		if (rc == 0 && removed > 0) {
+			rc = mdb_txn_commit(txn);
+			txn = NULL;
+			if (rc == 0) {
+				index_lock_exclusive(self);
+				for (size_t i = 0; i < removed; i++)
+					index_remove(&self->index, gone[i].fp, gone[i].seq);
+				index_unlock(self);
+			}
+		}
+		if (txn != NULL) {
+			mdb_txn_abort(txn);
+			txn = NULL;
+		}
+		unlock(self);
+		if (rc == MDB_MAP_FULL) {
+			/* Deleting copies pages too. Free what fewer deletes can;
+			 * when not even one fits, give the map a little room. */
+			done = false;
+			if (batch > 1) {
+				batch /= 2;
+				continue;
+			}
+			if (grows == PURGE_MAX_GROWS)
+				break;
+			grows++;
+			rc = grow_map(self);
+			if (rc != 0)
+				break;
+			continue;
+		}
+		if (rc != 0)
+			break;
+		total += removed;
+		if (batch < PURGE_BATCH)
+			batch *= 2;
+	}
+	/* Best effort: the purge itself has succeeded either way. */
+	if (rc == 0 && total > 0)
+		touch_state(self);
+	if (rc != 0)
+		rc = lmdb_fail(self, rc, err, "purge");
+out:
+	free(gone);
+	if (purged != NULL)
+		*purged = total;
+	return rc;
+}
+
+int blo_journal_stats(blo_journal_t *self, blo_journal_stats_t *out)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_stat stat;
+	MDB_val key, val;
+	journal_state_t st;
+	size_t pages = 2; /* the two meta pages */
+	int rc;
+
+	assert(self != NULL && out != NULL);
+	/* LMDB's own free-page and main databases (handles 0 and 1), then ours. */
+	const MDB_dbi dbis[] = {0, 1, self->records, self->idlog, self->cursors,
+				self->meta};
+
+	memset(out, 0, sizeof(*out));
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		goto out;
+	rc = state_load(self, txn, &st);
+	if (rc != 0)
+		goto out;
+	out->last_seq = st.last_seq;
+	rc = mdb_cursor_open(txn, self->records, &cur);
+	if (rc != 0)
+		goto out;
+	rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	if (rc == 0 && key.mv_size != 8)
+		rc = BLO_ECORRUPT;
+	if (rc == 0)
+		out->first_seq = get_be64(key.mv_data);
+	else if (rc != MDB_NOTFOUND)
+		goto out;
+	for (size_t i = 0; i < sizeof(dbis) / sizeof(dbis[0]); i++) {
+		rc = mdb_stat(txn, dbis[i], &stat);
+		if (rc != 0)
+			goto out;
+		if (dbis[i] == self->records)
+			out->count = stat.ms_entries;
+		pages += stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages;
+	}
+	out->used_bytes = pages * stat.ms_psize;
+	out->map_size = current_map_size(self);
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
+	if (rc > 0)
+		rc = -rc;
+	return rc;
+}
