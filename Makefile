@@ -120,8 +120,9 @@ bench: $(BENCH_BIN)
 # libFuzzer needs clang; the library is rebuilt with the fuzzer's
 # instrumentation into its own folder.
 FUZZ_BUILD := build/fuzz
+FUZZ_WARN := $(filter-out -Wno-format-truncation,$(WARN))
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
-	-Ilib -I$(FUZZ_BUILD)/gen $(PKG_CFLAGS) $(WARN)
+	-Ilib -I$(FUZZ_BUILD)/gen $(PKG_CFLAGS) $(FUZZ_WARN)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
 FUZZ_LIB_OBJ := $(patsubst lib/%.c,$(FUZZ_BUILD)/lib/%.o,$(LIB_SRC)) $(FUZZ_BUILD)/gen/blonet.pb-c.o
 
@@ -129,7 +130,7 @@ $(FUZZ_BUILD)/gen/blonet.pb-c.c: proto/blonet.proto
 	@mkdir -p $(FUZZ_BUILD)/gen
 	protoc-c --c_out=$(FUZZ_BUILD)/gen -Iproto proto/blonet.proto
 $(FUZZ_BUILD)/gen/blonet.pb-c.o: $(FUZZ_BUILD)/gen/blonet.pb-c.c
-	clang $(filter-out $(WARN),$(FUZZ_CFLAGS)) -w -c -o $@ $<
+	clang $(filter-out $(FUZZ_WARN),$(FUZZ_CFLAGS)) -w -c -o $@ $<
 $(FUZZ_BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) $(FUZZ_BUILD)/gen/blonet.pb-c.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<

@@ -46,7 +46,7 @@ static bool has_unknown_fields(const ProtobufCMessage *msg)
 			continue;
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = CMEMBER(size_t, msg, f->quantifier_offset);
-			const ProtobufCMessage *const *arr = CMEMBER(const ProtobufCMessage *const *, msg, f->offset);
+			const ProtobufCMessage *const *arr = CMEMBER(ProtobufCMessage *const *, msg, f->offset);
 
 			for (size_t k = 0; k < n; k++)
 				if (has_unknown_fields(arr[k]))
@@ -326,7 +326,7 @@ static int message_to_json(const ProtobufCMessage *msg, cJSON **out)
 
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = CMEMBER(size_t, msg, f->quantifier_offset);
-			const char *arr = CMEMBER(const char *, msg, f->offset);
+			const char *arr = CMEMBER(char *, msg, f->offset);
 			size_t elem = scalar_size(f->type);
 
 			if (n == 0)
@@ -754,8 +754,9 @@ bool blo_country_is_valid(const char *cc)
 {
 	if (cc == NULL || strlen(cc) != 2 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z')
 		return false;
-	for (const char *p = iso3166; *p != '\0'; p += 3)
-		if (p[0] == cc[0] && p[1] == cc[1])
+	/* Codes are two letters and a space apart; the last has no space. */
+	for (size_t i = 0; i + 2 <= sizeof(iso3166) - 1; i += 3)
+		if (iso3166[i] == cc[0] && iso3166[i + 1] == cc[1])
 			return true;
 	return false;
 }

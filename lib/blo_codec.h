@@ -20,8 +20,9 @@
  * signature and a hop trace. Everything larger is refused unparsed. */
 #define BLO_ALERT_MAX_BYTES (64u * 1024u)
 #define BLO_ENVELOPE_MAX_BYTES (BLO_ALERT_MAX_BYTES + 16u * 1024u)
-/* JSON text of one alert may be larger than its bytes (hex, names). */
-#define BLO_JSON_MAX_BYTES (4u * BLO_ALERT_MAX_BYTES)
+/* JSON text of one alert may be larger than its bytes: hex doubles bytes,
+ * a control character escapes to six. */
+#define BLO_JSON_MAX_BYTES (8u * BLO_ALERT_MAX_BYTES)
 
 /* ---- protobuf bytes ---- */
 
