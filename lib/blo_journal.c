@@ -1,12 +1,14 @@
 /*
- * blo_journal: the broker's durable store on LMDB. Four named databases:
+ * blo_journal: the broker's durable store on LMDB. Five named databases:
  * "records" (8-byte big-endian seq -> 24-byte header + envelope), "idlog"
- * (seq -> 16-byte id, append-only like records), "cursors" (name -> seq) and
- * "meta" (format version and append state, so last_seq survives purges).
- * Every write is one synced LMDB transaction; sequences stay contiguous
- * because purge only removes the oldest records. The id index is a hash
- * table in memory, rebuilt from idlog at open: an LMDB B-tree keyed by random
- * ids rewrites a 4 KiB page per appended id and made appends 8x slower.
+ * (seq -> 16-byte id, append-only like records), "cursors" (name -> seq),
+ * "audit" (8-byte big-endian aseq -> record text + BLAKE2b-256 chain hash)
+ * and "meta" (format version, append state so that last_seq survives
+ * purges, and the audit head). Every write is one synced LMDB transaction;
+ * sequences stay contiguous because purge only removes the oldest records.
+ * The id index is a hash table in memory, rebuilt from idlog at open: an
+ * LMDB B-tree keyed by random ids rewrites a 4 KiB page per appended id and
+ * made appends 8x slower.
  */
 #include "blo_journal.h"
 
@@ -16,6 +18,7 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +26,10 @@
 #include <unistd.h>
 
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
+/* The audit database and head are additions that a journal of the first
+ * build gains at open; a first build ignores them. */
 #define FORMAT_VERSION 1u
+#define NAMED_DBS 5
 
 /* Record value: time_ms (8 bytes, big-endian) and id, then the envelope. */
 #define HDR_TIME_OFF 0
@@ -59,14 +65,24 @@ struct blo_journal {
 	MDB_dbi records;
 	MDB_dbi idlog;
 	MDB_dbi cursors;
+	MDB_dbi audit;
 	MDB_dbi meta;
 	char *dir;
 	/* Held shared by every call that opens a transaction and exclusively
 	 * to resize the map, which LMDB allows only with no transaction open
-	 * in the process. Taken before index_lock. */
+	 * in the process. Taken before index_lock. Guards the two fields after
+	 * it, too. */
 	pthread_rwlock_t map_lock;
+	/* The map size batches with entries may fill. A batch without entries
+	 * that finds the map full may grow it by a reserve beyond this; then
+	 * reserve_open refuses entries until a purge. */
+	size_t entry_map_size;
+	bool reserve_open;
 	pthread_rwlock_t index_lock; /* guards index */
 	id_index_t index;
+	/* Where a write transaction formats an audit record: only the holder
+	 * of LMDB's writer lock uses it. AUDIT_TEXT_CAP bytes. */
+	char *audit_text;
 };
 
 /* The append state in meta under "state", 24 bytes big-endian. Times in
@@ -83,6 +99,13 @@ typedef struct {
 
 static const char META_VERSION[] = "version";
 static const char META_STATE[] = "state";
+/* The audit head: the newest aseq (8 bytes big-endian) and its hash. */
+static const char META_AUDIT_HEAD[] = "audit_head";
+#define AUDIT_HEAD_BYTES (8 + BLO_AUDIT_HASH_BYTES)
+
+/* The longest record text: the fixed fields, and principal and detail with
+ * every byte escaped to 6 (\u00XX) plus quotes and the "..." of a cut. */
+#define AUDIT_TEXT_CAP (256 + 2 * (6 * BLO_AUDIT_FIELD_MAX + 8))
 
 static void put_be64(uint8_t *p, uint64_t v)
 {
@@ -318,8 +341,263 @@ static int record_decode(const MDB_val *key, const MDB_val *val, blo_journal_rec
 	return 0;
 }
 
+/* ---- the audit chain ---- */
+
+static const char *const EVENT_NAMES[] = {
+	[BLO_AUDIT_ACCEPT] = "accept",   [BLO_AUDIT_DUPLICATE] = "duplicate",
+	[BLO_AUDIT_REJECT] = "reject",   [BLO_AUDIT_DELIVER] = "deliver",
+	[BLO_AUDIT_FORWARD] = "forward", [BLO_AUDIT_RECEIVE] = "receive",
+	[BLO_AUDIT_SESSION] = "session", [BLO_AUDIT_ADMIN] = "admin",
+};
+
+const char *blo_journal_audit_event_name(blo_audit_event_t event)
+{
+	if ((int)event < BLO_AUDIT_ACCEPT || (int)event > BLO_AUDIT_ADMIN)
+		return NULL;
+	return EVENT_NAMES[event];
+}
+
+static char *put_bytes(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+#define PUT_LITERAL(p, lit) put_bytes((p), (lit), sizeof(lit) - 1)
+
+static char *put_u64(char *p, uint64_t v)
+{
+	char digits[20];
+	int n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	return p;
+}
+
+static char *put_i64(char *p, int64_t v)
+{
+	if (v >= 0)
+		return put_u64(p, (uint64_t)v);
+	*p++ = '-';
+	return put_u64(p, (uint64_t)0 - (uint64_t)v);
+}
+
+/* The length of the UTF-8 sequence starting s[0..n), or 0 if it is not a
+ * valid one (overlong forms, surrogates and values above U+10FFFF are
+ * not). */
+static size_t utf8_sequence(const uint8_t *s, size_t n)
+{
+	uint32_t c = s[0], min;
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF) {
+		len = 2;
+		c &= 0x1F;
+		min = 0x80;
+	} else if ((c & 0xF0) == 0xE0) {
+		len = 3;
+		c &= 0x0F;
+		min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3F);
+	}
+	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+/* Writes str as a JSON string: at most BLO_AUDIT_FIELD_MAX bytes of it, so
+ * that the record stays bounded, and only valid UTF-8, so that any JSON
+ * reader takes it. At most 6 * BLO_AUDIT_FIELD_MAX + 5 bytes. */
+static char *put_json_string(char *p, const char *str)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *s = (const uint8_t *)str;
+	size_t n = strnlen(str, BLO_AUDIT_FIELD_MAX + 1);
+	bool cut = n > BLO_AUDIT_FIELD_MAX;
+
+	if (cut) {
+		n = BLO_AUDIT_FIELD_MAX;
+		/* Not inside a character: back to its first byte. */
+		for (int k = 0; k < 3 && n > 0 && (s[n] & 0xC0) == 0x80; k++)
+			n--;
+	}
+	*p++ = '"';
+	for (size_t i = 0; i < n;) {
+		uint8_t c = s[i];
+		size_t len;
+
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+			i++;
+		} else if (c == '\n') {
+			p = PUT_LITERAL(p, "\\n");
+			i++;
+		} else if (c == '\r') {
+			p = PUT_LITERAL(p, "\\r");
+			i++;
+		} else if (c == '\t') {
+			p = PUT_LITERAL(p, "\\t");
+			i++;
+		} else if (c < 0x20) {
+			p = PUT_LITERAL(p, "\\u00");
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+			i++;
+		} else if ((len = utf8_sequence(s + i, n - i)) == 0) {
+			p = PUT_LITERAL(p, "\\ufffd");
+			i++;
+		} else {
+			p = put_bytes(p, str + i, len);
+			i += len;
+		}
+	}
+	if (cut)
+		p = PUT_LITERAL(p, "...");
+	*p++ = '"';
+	return p;
+}
+
+/* Formats the text of audit record aseq into buf (AUDIT_TEXT_CAP bytes),
+ * with event, alert and seq as resolved for it; returns its length. */
+static size_t audit_format(char *buf, uint64_t aseq, const blo_audit_record_t *r,
+			   blo_audit_event_t event, const uint8_t *alert, uint64_t seq)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *name = EVENT_NAMES[event];
+	char *p = buf;
+
+	p = PUT_LITERAL(p, "{\"aseq\":");
+	p = put_u64(p, aseq);
+	p = PUT_LITERAL(p, ",\"time_ms\":");
+	p = put_i64(p, r->time_ms);
+	p = PUT_LITERAL(p, ",\"event\":\"");
+	p = put_bytes(p, name, strlen(name));
+	*p++ = '"';
+	if (r->principal != NULL) {
+		p = PUT_LITERAL(p, ",\"principal\":");
+		p = put_json_string(p, r->principal);
+	}
+	if (alert != NULL) {
+		p = PUT_LITERAL(p, ",\"alert\":\"");
+		for (size_t i = 0; i < BLO_JOURNAL_ID_BYTES; i++) {
+			*p++ = hex[alert[i] >> 4];
+			*p++ = hex[alert[i] & 15];
+		}
+		*p++ = '"';
+	}
+	if (seq != 0) {
+		p = PUT_LITERAL(p, ",\"seq\":");
+		p = put_u64(p, seq);
+	}
+	if (r->detail != NULL) {
+		p = PUT_LITERAL(p, ",\"detail\":");
+		p = put_json_string(p, r->detail);
+	}
+	*p++ = '}';
+	assert((size_t)(p - buf) <= AUDIT_TEXT_CAP);
+	return (size_t)(p - buf);
+}
+
+/* out = BLAKE2b-256(prev || text); out may be prev. */
+static void audit_hash(uint8_t *out, const uint8_t *prev, const void *text, size_t len)
+{
+	crypto_generichash_blake2b_state st;
+
+	crypto_generichash_blake2b_init(&st, NULL, 0, BLO_AUDIT_HASH_BYTES);
+	crypto_generichash_blake2b_update(&st, prev, BLO_AUDIT_HASH_BYTES);
+	crypto_generichash_blake2b_update(&st, text, len);
+	crypto_generichash_blake2b_final(&st, out, BLO_AUDIT_HASH_BYTES);
+}
+
+/* The audit head as txn sees it. BLO_ECORRUPT if it is missing or
+ * malformed (open writes it). */
+static int head_load(const blo_journal_t *self, MDB_txn *txn, uint64_t *aseq, uint8_t *hash)
+{
+	MDB_val key = val_of(META_AUDIT_HEAD, sizeof(META_AUDIT_HEAD) - 1);
+	MDB_val val;
+	int rc;
+
+	rc = mdb_get(txn, self->meta, &key, &val);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? BLO_ECORRUPT : rc;
+	if (val.mv_size != AUDIT_HEAD_BYTES)
+		return BLO_ECORRUPT;
+	*aseq = get_be64(val.mv_data);
+	memcpy(hash, (const uint8_t *)val.mv_data + 8, BLO_AUDIT_HASH_BYTES);
+	return 0;
+}
+
+static int head_store(const blo_journal_t *self, MDB_txn *txn, uint64_t aseq,
+		      const uint8_t *hash)
+{
+	uint8_t buf[AUDIT_HEAD_BYTES];
+	MDB_val key = val_of(META_AUDIT_HEAD, sizeof(META_AUDIT_HEAD) - 1);
+	MDB_val val = val_of(buf, sizeof(buf));
+
+	put_be64(buf, aseq);
+	memcpy(buf + 8, hash, BLO_AUDIT_HASH_BYTES);
+	return mdb_put(txn, self->meta, &key, &val, 0);
+}
+
+/* Writes the audit head of a journal that has none: a new one, or one of
+ * the first build (no audit records). Were records there without a head,
+ * the newest of them becomes it, so that the chain goes on from there. */
+static int head_init(blo_journal_t *self, MDB_txn *txn)
+{
+	MDB_val key = val_of(META_AUDIT_HEAD, sizeof(META_AUDIT_HEAD) - 1);
+	MDB_val val;
+	MDB_cursor *cur = NULL;
+	uint8_t hash[BLO_AUDIT_HASH_BYTES] = {0};
+	uint64_t aseq = 0;
+	int rc;
+
+	rc = mdb_get(txn, self->meta, &key, &val);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	rc = mdb_cursor_open(txn, self->audit, &cur);
+	if (rc != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+	if (rc == 0) {
+		if (key.mv_size != 8 || val.mv_size < BLO_AUDIT_HASH_BYTES) {
+			rc = BLO_ECORRUPT;
+			goto out;
+		}
+		aseq = get_be64(key.mv_data);
+		memcpy(hash, (const uint8_t *)val.mv_data + val.mv_size - BLO_AUDIT_HASH_BYTES,
+		       BLO_AUDIT_HASH_BYTES);
+	} else if (rc != MDB_NOTFOUND) {
+		goto out;
+	}
+	rc = head_store(self, txn, aseq, hash);
+out:
+	mdb_cursor_close(cur);
+	return rc;
+}
+
 /* Creates the databases and the meta entries of a new journal, or checks
- * the format version of an existing one. */
+ * the format version of an existing one; gives it an audit head if it has
+ * none. */
 static int journal_init(blo_journal_t *self, blo_err_t *err)
 {
 	MDB_txn *txn = NULL;
@@ -336,6 +614,7 @@ static int journal_init(blo_journal_t *self, blo_err_t *err)
 	if ((rc = mdb_dbi_open(txn, "records", MDB_CREATE, &self->records)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "idlog", MDB_CREATE, &self->idlog)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "cursors", MDB_CREATE, &self->cursors)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "audit", MDB_CREATE, &self->audit)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &self->meta)) != 0) {
 		rc = lmdb_fail(self, rc, err, "open databases");
 		goto out;
@@ -359,6 +638,14 @@ static int journal_init(blo_journal_t *self, blo_err_t *err)
 		rc = blo_err_set(err, BLO_ECORRUPT,
 				 "journal %s: unknown format version (this build reads %u)",
 				 self->dir, FORMAT_VERSION);
+		goto out;
+	}
+	rc = head_init(self, txn);
+	if (rc == BLO_ECORRUPT) {
+		rc = blo_err_set(err, rc, "journal %s: malformed audit record", self->dir);
+		goto out;
+	} else if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "audit head");
 		goto out;
 	}
 	rc = mdb_txn_commit(txn);
@@ -433,8 +720,13 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 	*out = NULL;
 	if (dir == NULL || dir[0] == '\0')
 		return blo_err_set(err, BLO_EINVAL, "journal: no folder given");
+	/* Picks libsodium's fastest BLAKE2b for this CPU. Should it fail, the
+	 * portable one computes the same hashes: go on. */
+	if (sodium_init() < 0)
+		(void)0;
 	self = calloc(1, sizeof(*self));
-	if (self == NULL || (self->dir = strdup(dir)) == NULL) {
+	if (self == NULL || (self->dir = strdup(dir)) == NULL ||
+	    (self->audit_text = malloc(AUDIT_TEXT_CAP)) == NULL) {
 		rc = blo_err_set(err, BLO_ENOMEM, "journal %s: out of memory", dir);
 		goto out;
 	}
@@ -456,7 +748,7 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 		rc = lmdb_fail(self, rc, err, "create environment");
 		goto out;
 	}
-	if ((rc = mdb_env_set_maxdbs(self->env, 4)) != 0 ||
+	if ((rc = mdb_env_set_maxdbs(self->env, NAMED_DBS)) != 0 ||
 	    (rc = mdb_env_set_mapsize(self->env, map_size)) != 0) {
 		rc = lmdb_fail(self, rc, err, "configure");
 		goto out;
@@ -472,6 +764,7 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 	}
 	/* A process that died holding a reader slot would pin old pages. */
 	mdb_reader_check(self->env, &dead_readers);
+	self->entry_map_size = current_map_size(self);
 	rc = journal_init(self, err);
 	if (rc == 0)
 		rc = index_build(self, err);
@@ -484,6 +777,7 @@ out:
 		if (locks_made > 1)
 			pthread_rwlock_destroy(&self->index_lock);
 		slots_free(self->index.slots, self->index.cap);
+		free(self->audit_text);
 		free(self->dir);
 		free(self);
 		self = NULL;
@@ -503,6 +797,7 @@ void blo_journal_close(blo_journal_t **self_p)
 	pthread_rwlock_destroy(&self->map_lock);
 	pthread_rwlock_destroy(&self->index_lock);
 	slots_free(self->index.slots, self->index.cap);
+	free(self->audit_text);
 	free(self->dir);
 	free(self);
 	*self_p = NULL;
@@ -587,24 +882,30 @@ static int append_one(blo_journal_t *self, MDB_txn *txn, MDB_cursor *records,
 	return 0;
 }
 
-int blo_journal_append(blo_journal_t *self, blo_journal_entry_t *entries, size_t n, blo_err_t *err)
+/* BLO_EINVAL unless name is 1..BLO_CURSOR_NAME_MAX-1 bytes. */
+static int cursor_key(const char *name, MDB_val *key)
 {
-	MDB_txn *txn = NULL;
+	size_t len;
+
+	if (name == NULL)
+		return BLO_EINVAL;
+	len = strnlen(name, BLO_CURSOR_NAME_MAX);
+	if (len == 0 || len == BLO_CURSOR_NAME_MAX)
+		return BLO_EINVAL;
+	*key = val_of(name, len);
+	return 0;
+}
+
+/* Appends entries[0..n) in txn, *done counting those processed (the stored
+ * ones are indexed: the caller unindexes them if the transaction fails),
+ * and writes the append state. */
+static int entries_append(blo_journal_t *self, MDB_txn *txn, blo_journal_entry_t *entries,
+			  size_t n, size_t *done, blo_err_t *err)
+{
 	MDB_cursor *records = NULL, *idlog = NULL;
 	journal_state_t st;
-	size_t done = 0; /* entries processed; the stored ones are indexed */
 	int rc;
 
-	assert(self != NULL);
-	assert(entries != NULL || n == 0);
-	if (n == 0)
-		return 0;
-	lock_shared(self);
-	rc = mdb_txn_begin(self->env, NULL, 0, &txn);
-	if (rc != 0) {
-		rc = lmdb_fail(self, rc, err, "append: begin");
-		goto out;
-	}
 	rc = state_load(self, txn, &st);
 	if (rc != 0) {
 		rc = lmdb_fail(self, rc, err, "append: read state");
@@ -624,55 +925,280 @@ int blo_journal_append(blo_journal_t *self, blo_journal_entry_t *entries, size_t
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		__builtin_prefetch(&self->index.slots[id_fingerprint(entries[i].id) &
 						      (self->index.cap - 1)]);
-	while (rc == 0 && done < n) {
-		assert(entries[done].id != NULL);
-		assert(entries[done].data != NULL || entries[done].len == 0);
-		rc = append_one(self, txn, records, idlog, &st, &entries[done]);
+	while (rc == 0 && *done < n) {
+		assert(entries[*done].id != NULL);
+		assert(entries[*done].data != NULL || entries[*done].len == 0);
+		rc = append_one(self, txn, records, idlog, &st, &entries[*done]);
 		if (rc == 0)
-			done++;
+			(*done)++;
 	}
 	index_unlock(self);
 	if (rc != 0) {
 		rc = lmdb_fail(self, rc, err, "append");
-		blo_err_prefix(err, "entry %zu of %zu", done, n);
+		blo_err_prefix(err, "entry %zu of %zu", *done, n);
 		goto out;
 	}
 	rc = state_store(self, txn, &st);
-	if (rc != 0) {
-		rc = lmdb_fail(self, rc, err, "append: write state");
-		goto out;
-	}
-	mdb_cursor_close(records);
-	mdb_cursor_close(idlog);
-	records = idlog = NULL;
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
 	if (rc != 0)
-		rc = lmdb_fail(self, rc, err, "append: commit");
+		rc = lmdb_fail(self, rc, err, "append: write state");
 out:
 	if (records != NULL)
 		mdb_cursor_close(records);
 	if (idlog != NULL)
 		mdb_cursor_close(idlog);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	if (rc != 0) {
-		/* Nothing of the batch is stored: unindex it and say so in
-		 * every entry. */
-		index_lock_exclusive(self);
-		for (size_t i = 0; i < done; i++) {
-			if (entries[i].result == 0)
-				index_remove(&self->index, id_fingerprint(entries[i].id),
-					     entries[i].seq);
-		}
-		index_unlock(self);
-		for (size_t i = 0; i < n; i++) {
-			entries[i].seq = 0;
-			entries[i].result = rc;
+	return rc;
+}
+
+static int cursors_put(blo_journal_t *self, MDB_txn *txn, const blo_cursor_update_t *cursors,
+		       size_t n, blo_err_t *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t seq_be[8];
+		MDB_val key, val = val_of(seq_be, sizeof(seq_be));
+		int rc;
+
+		cursor_key(cursors[i].name, &key);
+		put_be64(seq_be, cursors[i].seq);
+		rc = mdb_put(txn, self->cursors, &key, &val, 0);
+		if (rc != 0) {
+			rc = lmdb_fail(self, rc, err, "set cursor");
+			blo_err_prefix(err, "cursor \"%s\"", cursors[i].name);
+			return rc;
 		}
 	}
-	unlock(self);
+	return 0;
+}
+
+/* Appends the batch's audit records to the chain, after its entries (their
+ * results and sequences are known by now), and moves the head. */
+static int audit_append(blo_journal_t *self, MDB_txn *txn, const blo_journal_batch_t *b,
+			blo_err_t *err)
+{
+	MDB_cursor *cur = NULL;
+	uint8_t hash[BLO_AUDIT_HASH_BYTES];
+	uint8_t aseq_be[8];
+	MDB_val key = val_of(aseq_be, sizeof(aseq_be));
+	MDB_val val;
+	uint64_t aseq;
+	int rc;
+
+	if (b->n_audit == 0)
+		return 0;
+	rc = head_load(self, txn, &aseq, hash);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, self->audit, &cur);
+	for (size_t i = 0; rc == 0 && i < b->n_audit; i++) {
+		const blo_audit_record_t *r = &b->audit[i];
+		blo_audit_event_t event = r->event;
+		const uint8_t *alert = r->alert_id;
+		uint64_t seq = r->seq;
+		size_t len;
+
+		if (r->entry_index != BLO_AUDIT_NO_ENTRY) {
+			const blo_journal_entry_t *e = &b->entries[r->entry_index];
+
+			seq = e->seq;
+			if (alert == NULL)
+				alert = e->id;
+			if (event == BLO_AUDIT_ACCEPT || event == BLO_AUDIT_DUPLICATE)
+				event = e->result == BLO_EDUPLICATE ? BLO_AUDIT_DUPLICATE
+								    : BLO_AUDIT_ACCEPT;
+		}
+		aseq++;
+		len = audit_format(self->audit_text, aseq, r, event, alert, seq);
+		put_be64(aseq_be, aseq);
+		val.mv_size = len + BLO_AUDIT_HASH_BYTES;
+		val.mv_data = NULL;
+		rc = mdb_cursor_put(cur, &key, &val, MDB_APPEND | MDB_RESERVE);
+		if (rc == MDB_KEYEXIST) {
+			/* Only a hand on the store puts records past the head:
+			 * refuse to write over them. */
+			rc = blo_err_set(err, BLO_ECORRUPT,
+					 "journal %s: audit record %llu exists beyond the audit "
+					 "head: the audit log was altered (verify it)",
+					 self->dir, (unsigned long long)aseq);
+			goto out;
+		}
+		if (rc != 0)
+			break;
+		audit_hash(hash, hash, self->audit_text, len);
+		memcpy(val.mv_data, self->audit_text, len);
+		memcpy((uint8_t *)val.mv_data + len, hash, BLO_AUDIT_HASH_BYTES);
+	}
+	if (rc == 0)
+		rc = head_store(self, txn, aseq, hash);
+	if (rc == BLO_ECORRUPT)
+		rc = blo_err_set(err, rc, "journal %s: the audit head is missing or malformed",
+				 self->dir);
+	else if (rc != 0)
+		rc = lmdb_fail(self, rc, err, "append audit records");
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
 	return rc;
+}
+
+/* One write transaction for the whole batch, committed. The caller holds
+ * map_lock shared. On failure the entries stored in it leave the index. */
+static int commit_txn(blo_journal_t *self, blo_journal_batch_t *b, blo_err_t *err)
+{
+	MDB_txn *txn = NULL;
+	size_t done = 0; /* entries processed; the stored ones are indexed */
+	int rc;
+
+	rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+	if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "commit: begin");
+		goto out;
+	}
+	if (b->n_entries > 0) {
+		rc = entries_append(self, txn, b->entries, b->n_entries, &done, err);
+		if (rc != 0)
+			goto out;
+	}
+	rc = cursors_put(self, txn, b->cursors, b->n_cursors, err);
+	if (rc != 0)
+		goto out;
+	rc = audit_append(self, txn, b, err);
+	if (rc != 0)
+		goto out;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		rc = lmdb_fail(self, rc, err, "commit");
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	if (rc != 0 && done > 0) {
+		index_lock_exclusive(self);
+		for (size_t i = 0; i < done; i++) {
+			if (b->entries[i].result == 0)
+				index_remove(&self->index, id_fingerprint(b->entries[i].id),
+					     b->entries[i].seq);
+		}
+		index_unlock(self);
+	}
+	return rc;
+}
+
+/* BLO_EINVAL, with err, unless every cursor name and audit record is
+ * well-formed. */
+static int batch_check(const blo_journal_t *self, const blo_journal_batch_t *b, blo_err_t *err)
+{
+	MDB_val key;
+
+	for (size_t i = 0; i < b->n_cursors; i++) {
+		if (cursor_key(b->cursors[i].name, &key) != 0)
+			return blo_err_set(err, BLO_EINVAL,
+					   "journal %s: cursor %zu: name must be 1 to %d bytes",
+					   self->dir, i, BLO_CURSOR_NAME_MAX - 1);
+	}
+	for (size_t i = 0; i < b->n_audit; i++) {
+		const blo_audit_record_t *r = &b->audit[i];
+
+		if (blo_journal_audit_event_name(r->event) == NULL)
+			return blo_err_set(err, BLO_EINVAL,
+					   "journal %s: audit record %zu: unknown event %d",
+					   self->dir, i, (int)r->event);
+		if (r->entry_index != BLO_AUDIT_NO_ENTRY &&
+		    (r->entry_index < 0 || (size_t)r->entry_index >= b->n_entries))
+			return blo_err_set(err, BLO_EINVAL,
+					   "journal %s: audit record %zu: entry_index %d outside "
+					   "the batch of %zu entries",
+					   self->dir, i, r->entry_index, b->n_entries);
+	}
+	return 0;
+}
+
+static size_t map_step(size_t map_size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t step = map_size / 64 > 64 * page ? map_size / 64 : 64 * page;
+
+	return step - step % page;
+}
+
+/* Lets batches without entries grow the map into the reserve beyond
+ * entry_map_size, and from then on refuses batches with entries. 0 if the
+ * reserve is open, BLO_EFULL if it is used up. */
+static int open_reserve(blo_journal_t *self)
+{
+	int rc = pthread_rwlock_wrlock(&self->map_lock);
+
+	assert(rc == 0);
+	if (!self->reserve_open) {
+		size_t limit = self->entry_map_size + map_step(self->entry_map_size);
+
+		rc = BLO_EFULL;
+		if (current_map_size(self) < limit && mdb_env_set_mapsize(self->env, limit) == 0) {
+			self->reserve_open = true;
+			rc = 0;
+		}
+	}
+	pthread_rwlock_unlock(&self->map_lock);
+	return rc;
+}
+
+/* Ends the refusal of entries after a purge: back to entry_map_size, or
+ * to the pages in use if the reserve holds some (LMDB keeps those). */
+static void close_reserve(blo_journal_t *self)
+{
+	int rc = pthread_rwlock_wrlock(&self->map_lock);
+
+	assert(rc == 0);
+	if (self->reserve_open && mdb_env_set_mapsize(self->env, self->entry_map_size) == 0)
+		self->reserve_open = false;
+	pthread_rwlock_unlock(&self->map_lock);
+}
+
+int blo_journal_commit(blo_journal_t *self, blo_journal_batch_t *batch, blo_err_t *err)
+{
+	int rc;
+
+	assert(self != NULL && batch != NULL);
+	assert(batch->entries != NULL || batch->n_entries == 0);
+	assert(batch->cursors != NULL || batch->n_cursors == 0);
+	assert(batch->audit != NULL || batch->n_audit == 0);
+	rc = batch_check(self, batch, err);
+	if (rc != 0)
+		goto out;
+	if (batch->n_entries == 0 && batch->n_cursors == 0 && batch->n_audit == 0)
+		return 0;
+	for (;;) {
+		bool had_reserve;
+
+		lock_shared(self);
+		had_reserve = self->reserve_open;
+		if (batch->n_entries > 0 && had_reserve)
+			rc = blo_err_set(err, BLO_EFULL,
+					 "journal %s: map full (map_size %zu bytes): publishing is "
+					 "refused until a purge removes old records",
+					 self->dir, self->entry_map_size);
+		else
+			rc = commit_txn(self, batch, err);
+		unlock(self);
+		/* A full map refuses entries, but what the broker records about
+		 * them (refusals, acks) goes into the reserve. */
+		if (rc != BLO_EFULL || batch->n_entries > 0 || had_reserve ||
+		    open_reserve(self) != 0)
+			break;
+		blo_err_clear(err);
+	}
+out:
+	if (rc != 0) {
+		for (size_t i = 0; i < batch->n_entries; i++) {
+			batch->entries[i].seq = 0;
+			batch->entries[i].result = rc;
+		}
+	}
+	return rc;
+}
+
+int blo_journal_append(blo_journal_t *self, blo_journal_entry_t *entries, size_t n, blo_err_t *err)
+{
+	blo_journal_batch_t batch = {.entries = entries, .n_entries = n};
+
+	return blo_journal_commit(self, &batch, err);
 }
 
 int blo_journal_get(blo_journal_t *self, uint64_t seq, uint8_t **data, size_t *len,
@@ -886,20 +1412,6 @@ out:
 	return rc;
 }
 
-/* BLO_EINVAL unless name is 1..BLO_CURSOR_NAME_MAX-1 bytes. */
-static int cursor_key(const char *name, MDB_val *key)
-{
-	size_t len;
-
-	if (name == NULL)
-		return BLO_EINVAL;
-	len = strnlen(name, BLO_CURSOR_NAME_MAX);
-	if (len == 0 || len == BLO_CURSOR_NAME_MAX)
-		return BLO_EINVAL;
-	*key = val_of(name, len);
-	return 0;
-}
-
 int blo_journal_cursor_get(blo_journal_t *self, const char *name, uint64_t *seq)
 {
 	MDB_txn *txn = NULL;
@@ -936,46 +1448,25 @@ out:
 int blo_journal_cursor_set(blo_journal_t *self, const char *const *names, const uint64_t *seqs,
 			   size_t n, blo_err_t *err)
 {
-	MDB_txn *txn = NULL;
-	MDB_val key, val;
-	uint8_t seq_be[8];
-	int rc = 0;
+	blo_cursor_update_t few[16];
+	blo_cursor_update_t *updates = few;
+	blo_journal_batch_t batch = {.n_cursors = n};
+	int rc;
 
 	assert(self != NULL);
 	assert((names != NULL && seqs != NULL) || n == 0);
-	for (size_t i = 0; i < n; i++) {
-		if (cursor_key(names[i], &key) != 0)
-			return blo_err_set(err, BLO_EINVAL,
-					   "journal %s: cursor %zu: name must be 1 to %d bytes",
-					   self->dir, i, BLO_CURSOR_NAME_MAX - 1);
+	if (n > sizeof(few) / sizeof(few[0])) {
+		updates = calloc(n, sizeof(*updates));
+		if (updates == NULL)
+			return blo_err_set(err, BLO_ENOMEM,
+					   "journal %s: set cursors: out of memory", self->dir);
 	}
-	if (n == 0)
-		return 0;
-	lock_shared(self);
-	rc = mdb_txn_begin(self->env, NULL, 0, &txn);
-	if (rc != 0) {
-		rc = lmdb_fail(self, rc, err, "set cursors: begin");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		cursor_key(names[i], &key);
-		put_be64(seq_be, seqs[i]);
-		val = val_of(seq_be, sizeof(seq_be));
-		rc = mdb_put(txn, self->cursors, &key, &val, 0);
-		if (rc != 0) {
-			rc = lmdb_fail(self, rc, err, "set cursor");
-			blo_err_prefix(err, "cursor \"%s\"", names[i]);
-			goto out;
-		}
-	}
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
-	if (rc != 0)
-		rc = lmdb_fail(self, rc, err, "set cursors: commit");
-out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	unlock(self);
+	for (size_t i = 0; i < n; i++)
+		updates[i] = (blo_cursor_update_t){.name = names[i], .seq = seqs[i]};
+	batch.cursors = updates;
+	rc = blo_journal_commit(self, &batch, err);
+	if (updates != few)
+		free(updates);
 	return rc;
 }
 
@@ -1109,14 +1600,13 @@ out:
 static int grow_map(blo_journal_t *self)
 {
 	size_t size = current_map_size(self);
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t step = size / 64 > 64 * page ? size / 64 : 64 * page;
 	int rc;
 
-	step -= step % page;
 	rc = pthread_rwlock_wrlock(&self->map_lock);
 	assert(rc == 0);
-	rc = mdb_env_set_mapsize(self->env, size + step);
+	rc = mdb_env_set_mapsize(self->env, size + map_step(size));
+	if (rc == 0)
+		self->entry_map_size = current_map_size(self);
 	pthread_rwlock_unlock(&self->map_lock);
 	return rc;
 }
@@ -1185,8 +1675,10 @@ int blo_journal_purge(blo_journal_t *self, int64_t older_than_ms, uint64_t keep_
 			batch *= 2;
 	}
 	/* Best effort: the purge itself has succeeded either way. */
-	if (rc == 0 && total > 0)
+	if (rc == 0 && total > 0) {
 		touch_state(self);
+		close_reserve(self);
+	}
 	if (rc != 0)
 		rc = lmdb_fail(self, rc, err, "purge");
 out:
@@ -1209,7 +1701,7 @@ int blo_journal_stats(blo_journal_t *self, blo_journal_stats_t *out)
 	assert(self != NULL && out != NULL);
 	/* LMDB's own free-page and main databases (handles 0 and 1), then ours. */
 	const MDB_dbi dbis[] = {0, 1, self->records, self->idlog, self->cursors,
-				self->meta};
+				self->audit, self->meta};
 
 	memset(out, 0, sizeof(*out));
 	lock_shared(self);
@@ -1248,5 +1740,171 @@ out:
 	unlock(self);
 	if (rc > 0)
 		rc = -rc;
+	return rc;
+}
+
+/* ---- reading the audit log ---- */
+
+/* Says why the chain breaks at aseq: BLO_ECORRUPT. */
+static int chain_broken(const blo_journal_t *self, uint64_t aseq, uint64_t *bad_aseq,
+			blo_err_t *err, const char *why)
+{
+	if (bad_aseq != NULL)
+		*bad_aseq = aseq;
+	return blo_err_set(err, BLO_ECORRUPT, "journal %s: audit record %llu: %s", self->dir,
+			   (unsigned long long)aseq, why);
+}
+
+int blo_journal_audit_verify(blo_journal_t *self, uint64_t *records, uint64_t *bad_aseq,
+			     blo_err_t *err)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	uint8_t hash[BLO_AUDIT_HASH_BYTES] = {0};
+	uint8_t head_hash[BLO_AUDIT_HASH_BYTES];
+	uint64_t head_aseq = 0;
+	uint64_t aseq = 1; /* the one expected next */
+	int rc;
+
+	assert(self != NULL);
+	if (bad_aseq != NULL)
+		*bad_aseq = 0;
+	lock_shared(self);
+	if ((rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn)) != 0 ||
+	    (rc = mdb_cursor_open(txn, self->audit, &cur)) != 0) {
+		rc = lmdb_fail(self, rc, err, "verify audit log");
+		goto out;
+	}
+	rc = head_load(self, txn, &head_aseq, head_hash);
+	if (rc == BLO_ECORRUPT) {
+		rc = blo_err_set(err, rc, "journal %s: the audit head is missing or malformed",
+				 self->dir);
+		goto out;
+	} else if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "verify audit log");
+		goto out;
+	}
+	while ((rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) == 0) {
+		char prefix[40];
+		size_t prefix_len, len;
+
+		if (key.mv_size != 8 || get_be64(key.mv_data) < aseq) {
+			rc = chain_broken(self, aseq, bad_aseq, err, "malformed key");
+			goto out;
+		}
+		if (get_be64(key.mv_data) > aseq) {
+			rc = chain_broken(self, aseq, bad_aseq, err, "missing");
+			goto out;
+		}
+		prefix_len = (size_t)(put_u64(PUT_LITERAL(prefix, "{\"aseq\":"), aseq) - prefix);
+		prefix[prefix_len++] = ',';
+		if (val.mv_size < BLO_AUDIT_HASH_BYTES + prefix_len ||
+		    memcmp(val.mv_data, prefix, prefix_len) != 0) {
+			rc = chain_broken(self, aseq, bad_aseq, err,
+					  "text is not this record's (altered or moved)");
+			goto out;
+		}
+		len = val.mv_size - BLO_AUDIT_HASH_BYTES;
+		audit_hash(hash, hash, val.mv_data, len);
+		if (memcmp(hash, (const uint8_t *)val.mv_data + len, BLO_AUDIT_HASH_BYTES) != 0) {
+			rc = chain_broken(self, aseq, bad_aseq, err,
+					  "hash does not match its text and the previous hash "
+					  "(altered)");
+			goto out;
+		}
+		aseq++;
+	}
+	if (rc != MDB_NOTFOUND) {
+		rc = lmdb_fail(self, rc, err, "verify audit log");
+		goto out;
+	}
+	rc = 0;
+	/* The chain is whole as far as it goes: it must reach the head. */
+	if (aseq - 1 < head_aseq)
+		rc = chain_broken(self, aseq, bad_aseq, err, "missing (the head is further)");
+	else if (aseq - 1 > head_aseq)
+		rc = chain_broken(self, head_aseq + 1, bad_aseq, err, "beyond the audit head");
+	else if (memcmp(hash, head_hash, BLO_AUDIT_HASH_BYTES) != 0)
+		rc = chain_broken(self, head_aseq > 0 ? head_aseq : 1, bad_aseq, err,
+				  "the audit head holds another hash");
+out:
+	if (records != NULL) {
+		*records = aseq - 1;
+		if (rc == BLO_ECORRUPT && bad_aseq != NULL && *bad_aseq <= aseq - 1)
+			*records = *bad_aseq - 1;
+	}
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
+	return rc;
+}
+
+int blo_journal_audit_head(blo_journal_t *self, uint64_t *aseq, uint8_t *hash)
+{
+	MDB_txn *txn = NULL;
+	uint8_t head_hash[BLO_AUDIT_HASH_BYTES];
+	int rc;
+
+	assert(self != NULL && aseq != NULL);
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+	if (rc == 0)
+		rc = head_load(self, txn, aseq, head_hash);
+	if (rc == 0 && hash != NULL)
+		memcpy(hash, head_hash, BLO_AUDIT_HASH_BYTES);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
+	if (rc > 0)
+		rc = -rc;
+	return rc;
+}
+
+int blo_journal_audit_scan(blo_journal_t *self, uint64_t from_aseq, size_t max,
+			   blo_journal_audit_fn fn, void *arg)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	uint8_t aseq_be[8];
+	MDB_val key = val_of(aseq_be, sizeof(aseq_be));
+	MDB_val val;
+	size_t visited = 0;
+	int rc;
+
+	assert(self != NULL && fn != NULL);
+	put_be64(aseq_be, from_aseq);
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		goto out;
+	rc = mdb_cursor_open(txn, self->audit, &cur);
+	if (rc != 0)
+		goto out;
+	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	while (rc == 0 && (max == 0 || visited < max)) {
+		if (key.mv_size != 8 || val.mv_size < BLO_AUDIT_HASH_BYTES) {
+			rc = BLO_ECORRUPT;
+			goto out;
+		}
+		rc = fn(get_be64(key.mv_data), val.mv_data, val.mv_size - BLO_AUDIT_HASH_BYTES,
+			arg);
+		if (rc != 0)
+			goto out;
+		visited++;
+		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else if (rc > 0)
+		rc = -rc;
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
 	return rc;
 }

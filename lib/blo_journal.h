@@ -3,8 +3,11 @@
  * in batches, one synced write transaction per batch (group commit), under
  * monotonic sequence numbers starting at 1; an id index makes a re-appended
  * id a no-op reported as a duplicate. Named durable cursors record how far
- * each subscriber or peer has acknowledged. Retention purges by age and by
- * count. LMDB's copy-on-write keeps every committed batch across a crash.
+ * each subscriber or peer has acknowledged. An audit log, a hash chain in
+ * the same store, records what the broker did with each alert. One batch
+ * may carry all three, committed together. Retention purges envelopes by
+ * age and by count, never audit records. LMDB's copy-on-write keeps every
+ * committed batch across a crash.
  */
 #ifndef BLO_JOURNAL_H
 #define BLO_JOURNAL_H
@@ -23,12 +26,13 @@ typedef struct blo_journal blo_journal_t;
 typedef struct {
 	/* Size of the LMDB map in bytes: the most the journal can hold. 0: 1 GiB.
 	 * Rounded up to whole pages. May grow on reopen; never shrinks below what
-	 * is stored. Purge of a full journal may add a few pages (see there). */
+	 * is stored. Purge of a full journal may add a few pages (see there), and
+	 * so may audit records and cursors while it is full (blo_journal_commit). */
 	size_t map_size;
 } blo_journal_opts_t;
 
 /* One envelope to append. The caller fills id, data, len and time_ms;
- * blo_journal_append fills seq and result. */
+ * blo_journal_append or blo_journal_commit fills seq and result. */
 typedef struct {
 	const uint8_t *id;   /* BLO_JOURNAL_ID_BYTES; borrowed */
 	const uint8_t *data; /* the serialized envelope; borrowed */
@@ -39,6 +43,66 @@ typedef struct {
 	int result;          /* out: 0 stored, BLO_EDUPLICATE already stored, or
 			      * the batch's error code when the batch failed */
 } blo_journal_entry_t;
+
+/* One durable cursor to set: the subscriber or peer called name (1 to
+ * BLO_CURSOR_NAME_MAX - 1 bytes; borrowed) has acknowledged up to seq. */
+typedef struct {
+	const char *name;
+	uint64_t seq;
+} blo_cursor_update_t;
+
+/* What an audit record says happened, recorded as the name in quotes. */
+typedef enum {
+	BLO_AUDIT_ACCEPT = 1, /* "accept": a publish stored */
+	BLO_AUDIT_DUPLICATE,  /* "duplicate": a publish already stored, acked again */
+	BLO_AUDIT_REJECT,     /* "reject": a publish or message refused */
+	BLO_AUDIT_DELIVER,    /* "deliver": an alert delivered to a subscriber */
+	BLO_AUDIT_FORWARD,    /* "forward": an alert forwarded to a peer broker */
+	BLO_AUDIT_RECEIVE,    /* "receive": an alert received from a peer broker */
+	BLO_AUDIT_SESSION,    /* "session": authentication events */
+	BLO_AUDIT_ADMIN       /* "admin": registry reload and other operator actions */
+} blo_audit_event_t;
+
+#define BLO_AUDIT_HASH_BYTES 32   /* BLAKE2b-256 */
+#define BLO_AUDIT_FIELD_MAX 4096  /* bytes of principal or detail recorded */
+#define BLO_AUDIT_NO_ENTRY (-1)   /* entry_index of a record about no entry */
+
+/* One audit record to append; every pointer is borrowed for the call. It is
+ * stored as one compact JSON object, fields in this order, absent ones
+ * (NULL, or seq 0) left out:
+ *   {"aseq":N,"time_ms":T,"event":"accept","principal":"...",
+ *    "alert":"<32 lowercase hex digits>","seq":S,"detail":"..."}
+ * where aseq is the record's audit sequence (1, 2, ...). principal and
+ * detail keep at most BLO_AUDIT_FIELD_MAX bytes (a longer one is cut at a
+ * character boundary and ends in "..."); bytes that are not UTF-8 are
+ * recorded as U+FFFD. */
+typedef struct {
+	blo_audit_event_t event;
+	int64_t time_ms;         /* when, in ms since the epoch */
+	const char *principal;   /* who: the authenticated publisher, subscriber
+				  * or peer broker; NULL: none */
+	const uint8_t *alert_id; /* BLO_JOURNAL_ID_BYTES, or NULL */
+	uint64_t seq;            /* journal sequence, or 0: none */
+	const char *detail;      /* reason, durable name, peer...; NULL: none */
+	/* BLO_AUDIT_NO_ENTRY, or the index of an entry of the same batch, for
+	 * what only the commit knows: seq becomes that entry's sequence
+	 * (stored or already held), alert_id, if NULL, its id, and an ACCEPT
+	 * or DUPLICATE record says which the entry turned out to be. Careful:
+	 * a zeroed record has entry_index 0, the first entry. */
+	int entry_index;
+} blo_audit_record_t;
+
+/* Everything one blo_journal_commit stores. entries are in-out as for
+ * blo_journal_append; cursors and audit are read only. Any count may be 0
+ * (its pointer then may be NULL). */
+typedef struct {
+	blo_journal_entry_t *entries;
+	size_t n_entries;
+	const blo_cursor_update_t *cursors;
+	size_t n_cursors;
+	const blo_audit_record_t *audit;
+	size_t n_audit;
+} blo_journal_batch_t;
 
 /* A stored record. Pointers point into the LMDB map: do not free; valid only
  * inside the callback or until the next journal call, as documented. */
@@ -66,7 +130,8 @@ typedef struct {
  * that uses it. Any number of threads may call the read functions while
  * one thread writes. The id index lives in memory, 23 to 46 bytes per
  * stored record, and open rebuilds it from the stored ids (about 0.3 s per
- * million records, warm). Returns 0, -errno (-ENOENT: no such folder),
+ * million records, warm). A journal of the first build gains the empty
+ * audit log. Returns 0, -errno (-ENOENT: no such folder),
  * BLO_ECORRUPT (unknown format, damaged store), BLO_ENOMEM, BLO_EFULL or an
  * MDB_* code. */
 int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opts_t *opts,
@@ -75,14 +140,33 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 /* Closes the journal and sets *self_p to NULL. NULL: nothing. */
 void blo_journal_close(blo_journal_t **self_p);
 
-/* Appends entries[0..n) in one write transaction, committed and synced to
- * disk before it returns. Each entry's result says stored or duplicate (a
- * later entry repeating an id earlier in the same batch is a duplicate too);
- * duplicates take no sequence number. On failure nothing of this batch is
- * stored and everything committed before stays: BLO_EFULL when the map is
- * full (purge or grow, then retry), BLO_ECORRUPT, -errno or an MDB_* code
- * otherwise; err names the journal folder (and map size when full). n == 0:
- * returns 0 and writes nothing. */
+/* Stores a whole batch in one write transaction, committed and synced to
+ * disk before it returns: the entries first, then the cursors (a name given
+ * twice keeps the later seq), then the audit records, appended to the audit
+ * chain in order. All of the batch is stored or none of it.
+ * Entries: each entry's result says stored or duplicate (a later entry
+ * repeating an id earlier in the same batch is a duplicate too); duplicates
+ * take no sequence number.
+ * Returns 0; BLO_EINVAL, before anything is written, for a cursor name of a
+ * bad length, an audit event outside blo_audit_event_t or an entry_index
+ * outside the batch (err says which); BLO_EFULL when the map is full (purge
+ * or grow, then retry); BLO_ECORRUPT (the store, or the audit log, is not
+ * what was written); BLO_ENOMEM, -errno or an MDB_* code otherwise. On
+ * failure nothing of this batch is stored, everything committed before
+ * stays, every entry has seq 0 and the error as its result, and err names
+ * the journal folder (and map size when full).
+ * A full map: so that the broker can still record refusals and acks while
+ * it is full, a batch without entries that does not fit may use a reserve
+ * beyond map_size (1/64 of the map, at least 64 pages; the map grows into
+ * it). Once that has happened, batches with entries are refused with
+ * BLO_EFULL at once until blo_journal_purge removes records (or the journal
+ * is reopened), so the map never grows past map_size plus the reserve on
+ * this account. When the reserve is used up too, every batch gets
+ * BLO_EFULL.
+ * An empty batch returns 0 and writes nothing. */
+int blo_journal_commit(blo_journal_t *self, blo_journal_batch_t *batch, blo_err_t *err);
+
+/* blo_journal_commit of entries[0..n) alone. */
 int blo_journal_append(blo_journal_t *self, blo_journal_entry_t *entries, size_t n, blo_err_t *err);
 
 /* Copies the record at seq: *data (malloc()ed, caller frees, never NULL on
@@ -101,7 +185,8 @@ int blo_journal_find_id(blo_journal_t *self, const uint8_t *id, uint64_t *seq);
  * appends made meanwhile are not seen). rec points into the map, valid
  * during the call only. fn returns 0 to go on, anything else to stop: that
  * value is returned. Returns 0 at the end. fn must not call
- * blo_journal_purge (it may wait for the scan to end). */
+ * blo_journal_purge nor commit a batch without entries (such as
+ * blo_journal_cursor_set): these may wait for the scan to end. */
 typedef int (*blo_journal_scan_fn)(const blo_journal_record_t *rec, void *arg);
 int blo_journal_scan(blo_journal_t *self, uint64_t from_seq, size_t max, blo_journal_scan_fn fn,
 		     void *arg);
@@ -116,8 +201,9 @@ int blo_journal_seq_at_time(blo_journal_t *self, int64_t time_ms, uint64_t *seq)
 /* Named durable cursors: the last sequence a subscriber or peer has
  * acknowledged. Names are 1 to BLO_CURSOR_NAME_MAX - 1 bytes, else
  * BLO_EINVAL. get: BLO_ENOTFOUND if the cursor was never set (or deleted).
- * set: one synced transaction for all n cursors (BLO_EFULL when the map is
- * full). delete: synced; BLO_ENOTFOUND if there was no such cursor. */
+ * set: blo_journal_commit of the n cursors names[i] = seqs[i] alone (one
+ * synced transaction; BLO_EFULL when the map is full). delete: synced;
+ * BLO_ENOTFOUND if there was no such cursor. */
 int blo_journal_cursor_get(blo_journal_t *self, const char *name, uint64_t *seq);
 int blo_journal_cursor_set(blo_journal_t *self, const char *const *names, const uint64_t *seqs,
 			   size_t n, blo_err_t *err);
@@ -133,11 +219,55 @@ int blo_journal_cursor_delete(blo_journal_t *self, const char *name);
  * one goes). Deleting needs a few free pages: if a full map has none, purge
  * grows the map by a small step (1/64 of it, at least 64 pages). *purged
  * (optional) receives how many went, also on failure (batches committed
- * before it). */
+ * before it). Audit records are never purged. Removing records ends the
+ * refusal of entries that a full map started (see blo_journal_commit). */
 int blo_journal_purge(blo_journal_t *self, int64_t older_than_ms, uint64_t keep_count,
 		      uint64_t *purged, blo_err_t *err);
 
 /* Fills *out from one consistent snapshot. */
 int blo_journal_stats(blo_journal_t *self, blo_journal_stats_t *out);
+
+/* The audit log: a hash chain of the records appended by blo_journal_commit,
+ * keyed by audit sequence 1, 2, ...; each stored as its text followed by
+ * hash = BLAKE2b-256(previous record's hash || text), the hash before
+ * record 1 being 32 zero bytes. The journal also stores the newest
+ * (aseq, hash), the head, in the same transaction as the records.
+ *
+ * blo_journal_audit_verify recomputes the whole chain in one snapshot:
+ * sequences
+ * without a gap, each text starting with {"aseq":<its own sequence>, each
+ * hash, and the end of the chain equal to the head (which catches removed
+ * newest records). records and bad_aseq are optional. Returns 0 when
+ * intact, *records = how many; BLO_ECORRUPT otherwise, *bad_aseq = the
+ * first audit sequence missing, altered or out of place, *records = the
+ * intact ones before it, err saying what is wrong; MDB_* or -errno for a
+ * failed read. It holds one read snapshot throughout (about 0.6 s per
+ * million records): appends go on meanwhile, but the map cannot grow.
+ * Tamper-evident, not tamper-proof: whoever can write the store can
+ * rewrite the whole chain; compare the head with a copy kept elsewhere to
+ * catch that. */
+int blo_journal_audit_verify(blo_journal_t *self, uint64_t *records, uint64_t *bad_aseq,
+			     blo_err_t *err);
+
+/* The head as committed: the newest audit sequence (0: none yet) and its
+ * hash (BLO_AUDIT_HASH_BYTES; 32 zero bytes when none) into hash, which may
+ * be NULL. Returns 0, BLO_ECORRUPT (no head), or an MDB_* code. */
+int blo_journal_audit_head(blo_journal_t *self, uint64_t *aseq, uint8_t *hash);
+
+/* Calls fn for each audit record with aseq >= from_aseq, in order, at most
+ * max records (0: no limit), inside one read transaction. text is the
+ * record's JSON, len bytes, not NUL-terminated (print with "%.*s"); it
+ * points into the map: valid during the call only. fn returns 0 to go on,
+ * anything else to stop: that value is returned. Returns 0 at the end,
+ * BLO_ECORRUPT for a stored value too short to hold a hash. Checks no
+ * hash: see blo_journal_audit_verify. fn must not call what
+ * blo_journal_scan's may not. */
+typedef int (*blo_journal_audit_fn)(uint64_t aseq, const char *text, size_t len, void *arg);
+int blo_journal_audit_scan(blo_journal_t *self, uint64_t from_aseq, size_t max,
+			   blo_journal_audit_fn fn, void *arg);
+
+/* The name an event is recorded under ("accept", ...): a static string, or
+ * NULL for a value outside blo_audit_event_t. */
+const char *blo_journal_audit_event_name(blo_audit_event_t event);
 
 #endif

@@ -1,11 +1,14 @@
 /*
  * Unit tests of blo_journal: append and read back, sequence numbers,
  * duplicates and the id index, scans, time lookup, cursors, retention, a
- * full map, readers in other threads and a writer killed with SIGKILL.
+ * full map, readers in other threads, a writer killed with SIGKILL, and
+ * batches that commit entries, cursors and audit records together (the
+ * audit log itself is tested in test_audit.c).
  * Each test works in its own temporary folder.
  */
 #include "blo_test.h"
 
+#include <cJSON.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1079,6 +1082,240 @@ static void test_purge_works_when_map_is_too_full_to_delete(void **state)
 	free(dir);
 }
 
+/* ---------------------------------------------------------------- commit */
+
+/* An ACCEPT audit record for each entry of b, pointing at it; caller
+ * frees. */
+static blo_audit_record_t *accepts_for(const batch_t *b, const char *principal)
+{
+	blo_audit_record_t *audit = calloc(b->n, sizeof(*audit));
+
+	assert_non_null(audit);
+	for (size_t i = 0; i < b->n; i++)
+		audit[i] = (blo_audit_record_t){.event = BLO_AUDIT_ACCEPT,
+						.time_ms = b->entries[i].time_ms,
+						.principal = principal,
+						.entry_index = (int)i};
+	return audit;
+}
+
+typedef struct {
+	char *text[64];
+	size_t n;
+} audit_texts_t;
+
+static int collect_audit(uint64_t aseq, const char *text, size_t len, void *arg)
+{
+	audit_texts_t *t = arg;
+
+	assert_int_equal(aseq, t->n + 1);
+	assert_true(t->n < 64);
+	t->text[t->n] = strndup(text, len);
+	assert_non_null(t->text[t->n]);
+	t->n++;
+	return 0;
+}
+
+static void audit_texts_free(audit_texts_t *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->text[i]);
+	t->n = 0;
+}
+
+static void test_commit_stores_entries_cursors_and_audit_together(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = open_at(dir, 0);
+	batch_t b;
+	blo_audit_record_t *audit;
+	blo_cursor_update_t cursors[3] = {
+		{.name = "sub:la-console-1", .seq = 1},
+		{.name = "peer:vn-broker", .seq = 2},
+		{.name = "sub:la-console-1", .seq = 3}, /* the later one counts */
+	};
+	blo_journal_batch_t batch;
+	audit_texts_t texts = {0};
+	uint64_t seq = 0, records = 0, head = 0;
+
+	(void)state;
+	batch_make(&b, 1, 3);
+	audit = accepts_for(&b, "th-customs");
+	batch = (blo_journal_batch_t){.entries = b.entries, .n_entries = 3, .cursors = cursors,
+				      .n_cursors = 3, .audit = audit, .n_audit = 3};
+	E(blo_journal_commit(j, &batch, NULL));
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(b.entries[i].result, 0);
+		assert_int_equal(b.entries[i].seq, i + 1);
+		assert_record_is(j, i + 1, i + 1);
+	}
+	E(blo_journal_cursor_get(j, "sub:la-console-1", &seq));
+	assert_int_equal(seq, 3);
+	E(blo_journal_cursor_get(j, "peer:vn-broker", &seq));
+	assert_int_equal(seq, 2);
+	E(blo_journal_audit_scan(j, 1, 0, collect_audit, &texts));
+	assert_int_equal(texts.n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "\"seq\":%zu}", i + 1);
+		assert_non_null(strstr(texts.text[i], "\"event\":\"accept\""));
+		assert_non_null(strstr(texts.text[i], want));
+	}
+	audit_texts_free(&texts);
+	E(blo_journal_audit_verify(j, &records, NULL, NULL));
+	assert_int_equal(records, 3);
+	E(blo_journal_audit_head(j, &head, NULL));
+	assert_int_equal(head, 3);
+	free(audit);
+	batch_free(&b);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
+static void test_commit_empty_batch_does_nothing(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_batch_t batch = {0};
+	blo_journal_stats_t before, after;
+	uint64_t head = 9;
+
+	(void)state;
+	E(blo_journal_stats(j, &before));
+	E(blo_journal_commit(j, &batch, NULL));
+	E(blo_journal_stats(j, &after));
+	assert_int_equal(after.last_seq, 0);
+	assert_int_equal(after.used_bytes, before.used_bytes);
+	E(blo_journal_audit_head(j, &head, NULL));
+	assert_int_equal(head, 0);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
+static void test_commit_bad_cursor_name_stores_no_part_of_the_batch(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = open_at(dir, 0);
+	batch_t b;
+	blo_audit_record_t *audit;
+	blo_cursor_update_t cursors[2] = {{.name = "ok", .seq = 1}, {.name = "", .seq = 2}};
+	blo_journal_batch_t batch;
+	blo_journal_stats_t st;
+	blo_err_t err = {0};
+	uint64_t seq = 0, head = 0;
+	uint8_t id[ID];
+
+	(void)state;
+	batch_make(&b, 1, 2);
+	audit = accepts_for(&b, "th-customs");
+	batch = (blo_journal_batch_t){.entries = b.entries, .n_entries = 2, .cursors = cursors,
+				      .n_cursors = 2, .audit = audit, .n_audit = 2};
+	assert_int_equal(blo_journal_commit(j, &batch, &err), BLO_EINVAL);
+	assert_non_null(strstr(err.msg, "cursor 1"));
+	assert_int_equal(b.entries[0].result, BLO_EINVAL);
+	assert_int_equal(b.entries[0].seq, 0);
+	E(blo_journal_stats(j, &st));
+	assert_int_equal(st.last_seq, 0);
+	id_of(1, id);
+	assert_int_equal(blo_journal_find_id(j, id, &seq), BLO_ENOTFOUND);
+	assert_int_equal(blo_journal_cursor_get(j, "ok", &seq), BLO_ENOTFOUND);
+	E(blo_journal_audit_head(j, &head, NULL));
+	assert_int_equal(head, 0);
+	free(audit);
+	batch_free(&b);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
+static void test_commit_refused_by_full_map_stores_no_part_of_the_batch(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = open_at(dir, 1 << 20);
+	blo_cursor_update_t cursor = {.name = "sub:la-console-1", .seq = 0};
+	blo_journal_stats_t st;
+	blo_err_t err = {0};
+	uint64_t n = 1, seq = 0, head = 0, records = 0;
+	uint8_t id[ID];
+	int rc = 0;
+
+	(void)state;
+	/* Batches of 10 entries, their ACCEPTs and the cursor at the last. */
+	while (rc == 0) {
+		batch_t b;
+		blo_audit_record_t *audit;
+		blo_journal_batch_t batch;
+
+		assert_true(n < 100000);
+		batch_make(&b, n, 10);
+		audit = accepts_for(&b, "th-customs");
+		cursor.seq = n + 9;
+		batch = (blo_journal_batch_t){.entries = b.entries, .n_entries = 10,
+					      .cursors = &cursor, .n_cursors = 1,
+					      .audit = audit, .n_audit = 10};
+		rc = blo_journal_commit(j, &batch, &err);
+		if (rc == 0) {
+			n += 10;
+		} else {
+			for (size_t i = 0; i < 10; i++) {
+				assert_int_equal(b.entries[i].result, BLO_EFULL);
+				assert_int_equal(b.entries[i].seq, 0);
+			}
+		}
+		free(audit);
+		batch_free(&b);
+	}
+	assert_int_equal(rc, BLO_EFULL);
+	assert_non_null(strstr(err.msg, "1048576"));
+	/* What was acknowledged is whole; nothing of the refused batch is
+	 * anywhere. */
+	E(blo_journal_stats(j, &st));
+	assert_int_equal(st.last_seq, n - 1);
+	E(blo_journal_cursor_get(j, "sub:la-console-1", &seq));
+	assert_int_equal(seq, n - 1);
+	E(blo_journal_audit_head(j, &head, NULL));
+	assert_int_equal(head, n - 1);
+	E(blo_journal_audit_verify(j, &records, NULL, NULL));
+	assert_int_equal(records, n - 1);
+	id_of(n, id);
+	assert_int_equal(blo_journal_find_id(j, id, &seq), BLO_ENOTFOUND);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
+static void test_append_and_cursor_set_write_no_audit_records(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = open_at(dir, 0);
+	const char *names[40];
+	uint64_t seqs[40];
+	char name_buf[40][16];
+	uint64_t head = 9, seq = 0;
+
+	(void)state;
+	append_range(j, 1, 5);
+	/* More names than the wrapper keeps on its stack. */
+	for (size_t i = 0; i < 40; i++) {
+		snprintf(name_buf[i], sizeof(name_buf[i]), "sub:%zu", i);
+		names[i] = name_buf[i];
+		seqs[i] = i * 3;
+	}
+	E(blo_journal_cursor_set(j, names, seqs, 40, NULL));
+	for (size_t i = 0; i < 40; i++) {
+		E(blo_journal_cursor_get(j, names[i], &seq));
+		assert_int_equal(seq, i * 3);
+	}
+	E(blo_journal_audit_head(j, &head, NULL));
+	assert_int_equal(head, 0);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
 /* ---------------------------------------------------------------- threads */
 
 typedef struct {
@@ -1257,6 +1494,152 @@ static void test_acknowledged_appends_survive_kill_9(void **state)
 	free(dir);
 }
 
+/* The batches of the whole-batch crash test: round r holds 1 + r % 20
+ * entries; with the numbers n.. of its entries equal to their sequences. */
+static size_t crash_batch_size(size_t round)
+{
+	return 1 + round % 20;
+}
+
+/* The child: commits batches forever, each with its entries, an ACCEPT per
+ * entry, a DELIVER of the last one and the cursor "sub:c" at the last
+ * sequence, and reports each acknowledged batch's last sequence on fd.
+ * Never returns. */
+static void whole_batch_crash_child(const char *dir, int fd)
+{
+	blo_journal_t *j = NULL;
+	blo_journal_opts_t opts = {.map_size = 256 << 20};
+	uint64_t n = 1;
+
+	if (blo_journal_open(&j, dir, &opts, NULL) != 0)
+		_exit(2);
+	for (size_t round = 0; round < 100000; round++) {
+		size_t count = crash_batch_size(round);
+		batch_t b;
+		blo_audit_record_t *audit;
+		blo_cursor_update_t cursor = {.name = "sub:c", .seq = n + count - 1};
+		blo_journal_batch_t batch;
+		uint64_t last;
+
+		batch_make(&b, n, count);
+		audit = realloc(accepts_for(&b, "th-customs"), (count + 1) * sizeof(*audit));
+		if (audit == NULL)
+			_exit(3);
+		audit[count] = (blo_audit_record_t){.event = BLO_AUDIT_DELIVER,
+						    .principal = "la-console-1",
+						    .detail = "sub:c",
+						    .entry_index = (int)count - 1};
+		batch = (blo_journal_batch_t){.entries = b.entries, .n_entries = count,
+					      .cursors = &cursor, .n_cursors = 1,
+					      .audit = audit, .n_audit = count + 1};
+		if (blo_journal_commit(j, &batch, NULL) != 0)
+			_exit(4);
+		last = b.entries[count - 1].seq;
+		if (write(fd, &last, sizeof(last)) != (ssize_t)sizeof(last))
+			_exit(5);
+		n += count;
+		free(audit);
+		batch_free(&b);
+	}
+	_exit(6);
+}
+
+/* Walks the audit log of the crash test: batch after batch, the ACCEPTs of
+ * sequences n..n+count-1, then the DELIVER of the last. */
+typedef struct {
+	size_t round;
+	uint64_t n;     /* first sequence of the batch being read */
+	size_t in_batch; /* audit records of it read so far */
+} crash_walk_t;
+
+static int walk_crash_audit(uint64_t aseq, const char *text, size_t len, void *arg)
+{
+	crash_walk_t *w = arg;
+	size_t count = crash_batch_size(w->round);
+	cJSON *json = cJSON_ParseWithLength(text, len);
+	const char *want_event = w->in_batch < count ? "accept" : "deliver";
+	uint64_t want_seq = w->in_batch < count ? w->n + w->in_batch : w->n + count - 1;
+
+	(void)aseq;
+	assert_non_null(json);
+	assert_string_equal(cJSON_GetObjectItem(json, "event")->valuestring, want_event);
+	assert_int_equal((uint64_t)cJSON_GetObjectItem(json, "seq")->valuedouble, want_seq);
+	cJSON_Delete(json);
+	if (++w->in_batch == count + 1) {
+		w->n += count;
+		w->round++;
+		w->in_batch = 0;
+	}
+	return 0;
+}
+
+static void test_committed_batches_survive_kill_9_whole_in_entries_cursor_and_audit(
+	void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	uint64_t *acks = calloc(100000, sizeof(*acks));
+	size_t nacks = 0;
+	int fds[2];
+	pid_t pid;
+	int status = 0;
+	blo_journal_t *j = NULL;
+	blo_journal_stats_t st;
+	crash_walk_t walk = {.round = 0, .n = 1, .in_batch = 0};
+	uint64_t seq = 0, records = 0, head = 0;
+
+	(void)state;
+	assert_non_null(acks);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		whole_batch_crash_child(dir, fds[1]);
+	}
+	close(fds[1]);
+	for (;;) {
+		ssize_t got = read(fds[0], &acks[nacks], sizeof(acks[0]));
+
+		if (got == 0)
+			break;
+		assert_int_equal(got, sizeof(acks[0]));
+		nacks++;
+		assert_true(nacks < 100000);
+		if (nacks == 500)
+			assert_int_equal(kill(pid, SIGKILL), 0);
+	}
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	assert_true(nacks >= 500);
+
+	j = open_at(dir, 256 << 20);
+	E(blo_journal_stats(j, &st));
+	/* The batch in flight may have committed without being reported. */
+	assert_true(st.last_seq >= acks[nacks - 1]);
+	assert_int_equal(st.count, st.last_seq);
+	for (uint64_t s = 1; s <= st.last_seq; s++)
+		assert_record_is(j, s, s);
+	/* The cursor is the one of the last committed batch, whichever. */
+	E(blo_journal_cursor_get(j, "sub:c", &seq));
+	assert_int_equal(seq, st.last_seq);
+	/* The audit log holds every committed batch whole and nothing more. */
+	E(blo_journal_audit_verify(j, &records, NULL, NULL));
+	E(blo_journal_audit_head(j, &head, NULL));
+	assert_int_equal(head, records);
+	E(blo_journal_audit_scan(j, 1, 0, walk_crash_audit, &walk));
+	assert_int_equal(walk.in_batch, 0);
+	assert_int_equal(walk.n - 1, st.last_seq);
+	assert_true(walk.round >= nacks);
+	/* And the journal goes on. */
+	append_range(j, 5000000, 3);
+	assert_record_is(j, st.last_seq + 1, 5000000);
+	blo_journal_close(&j);
+	free(acks);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1294,6 +1677,13 @@ int main(void)
 		cmocka_unit_test(test_purge_works_when_map_is_too_full_to_delete),
 		cmocka_unit_test(test_readers_in_other_threads_see_consistent_records),
 		cmocka_unit_test(test_acknowledged_appends_survive_kill_9),
+		cmocka_unit_test(test_commit_stores_entries_cursors_and_audit_together),
+		cmocka_unit_test(test_commit_empty_batch_does_nothing),
+		cmocka_unit_test(test_commit_bad_cursor_name_stores_no_part_of_the_batch),
+		cmocka_unit_test(test_commit_refused_by_full_map_stores_no_part_of_the_batch),
+		cmocka_unit_test(test_append_and_cursor_set_write_no_audit_records),
+		cmocka_unit_test(
+			test_committed_batches_survive_kill_9_whole_in_entries_cursor_and_audit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
