@@ -64,10 +64,18 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC)) $(BUILD)/gen/blonet.pb-c.o
 LIBA := $(BUILD)/libblonet.a
 
-# Programs: one directory per program under broker/ and agents/, each with a
-# main.c and any other .c files; the binary is named after the directory.
-PROG_DIRS := $(patsubst %/main.c,%,$(wildcard broker/*/main.c agents/*/main.c))
-PROGS := $(foreach d,$(PROG_DIRS),bin/$(notdir $(d)))
+# Programs: one directory per program under broker/, agents/ and deploy/,
+# each with a main.c and any other .c files; the binary is named after the
+# directory. The plain build puts them in bin/; a sanitizer build in its own
+# folder, so that the two never mix.
+ifeq ($(SANITIZER),)
+  BINDIR := bin
+else
+  BINDIR := $(BUILD)/bin
+endif
+PROG_DIRS := $(patsubst %/main.c,%,$(wildcard broker/*/main.c agents/*/main.c deploy/*/main.c))
+PROGS := $(foreach d,$(PROG_DIRS),$(BINDIR)/$(notdir $(d)))
+PROBE := $(if $(wildcard tests/integration/probe.c),$(BUILD)/tests/blonet-probe)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -78,7 +86,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 .PHONY: all check unit bench fuzz install uninstall clean
 .SECONDARY:
 
-all: $(LIBA) $(PROGS) $(UNIT_BIN)
+all: $(LIBA) $(PROGS) $(UNIT_BIN) $(PROBE)
 
 $(GEN)/blonet.pb-c.c $(GEN)/blonet.pb-c.h: proto/blonet.proto
 	@mkdir -p $(GEN)
@@ -97,8 +105,8 @@ $(LIBA): $(LIB_OBJ)
 
 # Each program links its own directory's sources against libblonet.
 define PROG_RULE
-bin/$(notdir $(1)): $(wildcard $(1)/*.c) $(wildcard $(1)/*.h) $(LIBA)
-	@mkdir -p bin
+$(BINDIR)/$(notdir $(1)): $(wildcard $(1)/*.c) $(wildcard $(1)/*.h) $(LIBA)
+	@mkdir -p $(BINDIR)
 	$$(CC) $$(CFLAGS_PROJECT) -o $$@ $(wildcard $(1)/*.c) $$(LIBA) $$(LDFLAGS_ALL) $$(LIBS)
 endef
 $(foreach d,$(PROG_DIRS),$(eval $(call PROG_RULE,$(d))))
@@ -107,12 +115,17 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/blo_test.h $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_PROJECT) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LIBS)
 
+$(PROBE): tests/integration/probe.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_PROJECT) -o $@ $< $(LIBA) $(LDFLAGS_ALL) $(LIBS)
+
 $(BUILD)/bench/%: tests/bench/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_PROJECT) -o $@ $< $(LIBA) $(LDFLAGS_ALL) $(LIBS)
 
 check: all
-	@BLO_SRCDIR=$(CURDIR) bash tests/run.sh $(UNIT_BIN)
+	@BLO_SRCDIR=$(CURDIR) BLO_BIN=$(CURDIR)/$(BINDIR) BLO_PROBE=$(CURDIR)/$(PROBE) \
+		bash tests/run.sh $(UNIT_BIN)
 
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
