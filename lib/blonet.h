@@ -5,15 +5,22 @@
 #ifndef BLONET_H
 #define BLONET_H
 
+#include "blo_broker.h"
+#include "blo_client.h"
 #include "blo_codec.h"
 #include "blo_config.h"
 #include "blo_envelope.h"
 #include "blo_err.h"
 #include "blo_identity.h"
 #include "blo_journal.h"
+#include "blo_log.h"
 #include "blo_policy.h"
+#include "blo_provision.h"
 #include "blo_registry.h"
+#include "blo_settings.h"
 #include "blo_util.h"
+#include "blo_wire.h"
+#include "blo_zap.h"
 #include "blonet.pb-c.h"
 
 #endif

@@ -1,0 +1,2118 @@
+/*
+ * blo_broker: the broker's I/O loop, verify workers and journal writer.
+ *
+ * A publish travels: ROUTER (I/O thread) -> verify worker (signature,
+ * origin, role, references) -> writer (group commit with its audit record)
+ * -> I/O thread (PublishAck) -> delivery pump (policy, filter, credit) ->
+ * subscribers. Jobs move between threads as pointers over inproc sockets;
+ * whoever receives a job owns it.
+ */
+#include "blo_broker.h"
+
+#include "blo_codec.h"
+#include "blo_envelope.h"
+#include "blo_identity.h"
+#include "blo_journal.h"
+#include "blo_log.h"
+#include "blo_policy.h"
+#include "blo_registry.h"
+#include "blo_util.h"
+#include "blo_wire.h"
+#include "blo_zap.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define PROTOCOL_VERSION 1
+#define ZAP_DOMAIN "blonet"
+#define MAX_ENDPOINTS 8
+#define MAX_VERIFY_THREADS 64
+#define CACHE_SLOTS 8192            /* decoded journal records kept */
+#define SCAN_AHEAD 256              /* records decoded per journal read */
+#define PUMP_BUDGET 512             /* records examined per subscriber per pump */
+#define REDELIVER_MS 15000          /* unacked this long: sent again */
+#define STATUS_EVERY_MS 1000
+#define RETENTION_EVERY_MS 60000
+#define SESSION_IDLE_MS (10 * 60 * 1000)
+#define ROUTING_ID_MAX 256
+#define DURABLE_MAX 64
+#define INPROC_HWM 1000000
+
+/* ---------------------------------------------------------------- jobs */
+
+typedef enum { JOB_PUBLISH = 1, JOB_AUDIT, JOB_STOP } job_kind_t;
+
+typedef struct {
+	blo_audit_event_t event;
+	int64_t time_ms;
+	char principal[BLO_PRINCIPAL_ID_MAX];
+	uint8_t alert_id[BLO_ID_BYTES];
+	bool has_alert_id;
+	uint64_t seq;
+	char detail[1024];
+} audit_item_t;
+
+typedef struct {
+	char name[BLO_CURSOR_NAME_MAX];
+	uint64_t seq;
+} cursor_item_t;
+
+typedef struct job {
+	job_kind_t kind;
+	/* JOB_PUBLISH */
+	uint8_t rid[ROUTING_ID_MAX];
+	size_t rid_len;
+	uint64_t correlation;
+	char principal[BLO_PRINCIPAL_ID_MAX];
+	int64_t received_ms;
+	Blonet__Frame *frame; /* owns the envelope bytes */
+	uint8_t id[BLO_ID_BYTES];
+	bool has_id;
+	Blonet__PublishStatus status;
+	Blonet__RejectReason reason;
+	char text[256];
+	uint64_t seq;
+	/* JOB_AUDIT: audit records and cursor updates from the I/O thread */
+	audit_item_t *audit;
+	size_t n_audit, cap_audit;
+	cursor_item_t *cursors;
+	size_t n_cursors, cap_cursors;
+} job_t;
+
+static void job_free(job_t *job)
+{
+	if (job == NULL)
+		return;
+	blo_message_free((ProtobufCMessage **)&job->frame);
+	free(job->audit);
+	free(job->cursors);
+	free(job);
+}
+
+static int job_send(void *sock, job_t *job, int flags)
+{
+	return zmq_send(sock, &job, sizeof(job), flags) == sizeof(job) ? 0 : -errno;
+}
+
+static job_t *job_recv(void *sock, int flags)
+{
+	job_t *job = NULL;
+
+	if (zmq_recv(sock, &job, sizeof(job), flags) != sizeof(job))
+		return NULL;
+	return job;
+}
+
+/* ---------------------------------------------------------------- registry */
+
+/* The registry in force, shared by the I/O thread, the workers and the ZAP
+ * handler; replaced on SIGHUP and freed when its last user lets go. */
+typedef struct {
+	blo_registry_t *reg;
+	int refs;
+} regref_t;
+
+/* ---------------------------------------------------------------- state */
+
+typedef struct session session_t;
+
+typedef struct {
+	uint64_t seq;
+	int64_t sent_ms;
+} inflight_t;
+
+typedef struct sub {
+	char principal[BLO_PRINCIPAL_ID_MAX];
+	char durable[DURABLE_MAX + 1]; /* "" live-only */
+	char cursor_name[BLO_CURSOR_NAME_MAX];
+	session_t *session;            /* NULL: subscriber away */
+	Blonet__Filter *filter;
+	uint64_t next_seq;             /* the next record to consider */
+	uint64_t acked;                /* every record <= acked is done */
+	uint64_t persisted;            /* acked as last written to the journal */
+	uint64_t max_sent;             /* highest sequence ever sent */
+	inflight_t *inflight;          /* ascending seq */
+	size_t n_inflight;
+	uint32_t credit;               /* window */
+	uint64_t delivered, redelivered;
+	int64_t last_contact_ms;
+} sub_t;
+
+struct session {
+	uint8_t rid[ROUTING_ID_MAX];
+	size_t rid_len;
+	size_t router;                 /* which listen socket */
+	char principal[BLO_PRINCIPAL_ID_MAX];
+	int64_t last_ms;
+	bool welcomed;
+	sub_t **subs;
+	size_t n_subs;
+};
+
+typedef struct {
+	uint64_t seq;                  /* 0: empty slot */
+	int64_t time_ms;
+	uint8_t *envelope;
+	size_t len;
+	Blonet__Alert *alert;          /* NULL if it did not decode (never stored so) */
+	bool ref_checked;              /* has_ref and ref computed */
+	bool has_ref;                  /* ACK/RESPONSE with a known referenced origin */
+	Blonet__Origin ref;
+	char ref_principal[BLO_PRINCIPAL_ID_MAX], ref_country[3], ref_site[BLO_SITE_MAX];
+} cached_t;
+
+typedef struct {
+	atomic_uint_fast64_t accepted, duplicate, rejected, delivered, redelivered, malformed,
+		forbidden, expired;
+	atomic_uint_fast64_t rejected_by[16];
+	atomic_uint_fast64_t commits, committed_entries;
+} counters_t;
+
+struct blo_broker {
+	char id[BLO_PRINCIPAL_ID_MAX];
+	char *data_dir;
+	char *status_path;
+	blo_identity_t *identity;
+	uint8_t authority[BLO_SIGN_PUBLIC_BYTES];
+	char *registry_path;
+	uint64_t max_in_flight;
+	size_t max_batch;
+	int64_t max_message_bytes;
+	int heartbeat_ms;
+	int64_t retention_age_ms;
+	uint64_t retention_count;
+	size_t retention_bytes;
+
+	pthread_mutex_t reg_lock;
+	regref_t *reg_current;
+
+	blo_journal_t *journal;
+	void *ctx;
+	blo_zap_t *zap;
+	void *routers[MAX_ENDPOINTS];
+	char *listen[MAX_ENDPOINTS];
+	char *bound[MAX_ENDPOINTS];
+	size_t n_routers;
+
+	void *to_workers;   /* PUSH, I/O thread */
+	void *to_writer;    /* PUSH, I/O thread */
+	void *from_writer;  /* PULL, I/O thread */
+	pthread_t workers[MAX_VERIFY_THREADS];
+	size_t n_workers;
+	pthread_t writer;
+	bool writer_started;
+
+	int signal_pipe[2];
+	volatile sig_atomic_t stop_requested, reload_requested;
+
+	atomic_uint_fast64_t last_seq;  /* newest committed sequence */
+	atomic_int writer_failed;
+
+	/* I/O thread only */
+	session_t **sessions;
+	size_t n_sessions, cap_sessions;
+	sub_t **subs;
+	size_t n_subs;
+	cached_t *cache;
+	job_t *pending_audit;           /* audit and cursors gathered this turn */
+	uint64_t publishes_in_flight;
+	bool stopping;
+	int64_t started_ms;
+
+	counters_t counters;
+};
+
+/* ---------------------------------------------------------------- registry */
+
+static regref_t *reg_acquire(blo_broker_t *self)
+{
+	regref_t *r;
+
+	pthread_mutex_lock(&self->reg_lock);
+	r = self->reg_current;
+	r->refs++;
+	pthread_mutex_unlock(&self->reg_lock);
+	return r;
+}
+
+static void reg_release(blo_broker_t *self, regref_t *r)
+{
+	bool last;
+
+	pthread_mutex_lock(&self->reg_lock);
+	last = --r->refs == 0;
+	pthread_mutex_unlock(&self->reg_lock);
+	if (last) {
+		blo_registry_destroy(&r->reg);
+		free(r);
+	}
+}
+
+/* The I/O thread holds a reference to the current registry at all times;
+ * this returns it without counting. */
+static const blo_registry_t *reg_io(blo_broker_t *self)
+{
+	return self->reg_current->reg;
+}
+
+/* ---------------------------------------------------------------- verify */
+
+static const char *reason_name(Blonet__RejectReason r)
+{
+	const char *n = blo_enum_name(&blonet__reject_reason__descriptor, (int)r);
+
+	return n != NULL ? n : "UNKNOWN";
+}
+
+static void reject(job_t *job, Blonet__RejectReason reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void reject(job_t *job, Blonet__RejectReason reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	job->status = BLONET__PUBLISH_STATUS__REJECTED;
+	job->reason = reason;
+	va_start(ap, fmt);
+	vsnprintf(job->text, sizeof(job->text), fmt, ap);
+	va_end(ap);
+}
+
+/* Which message types each role may originate. */
+static bool role_may_send(blo_role_t role, Blonet__MessageType type)
+{
+	switch (role) {
+	case BLO_ROLE_AGENT:
+		return type == BLONET__MESSAGE_TYPE__ALERT || type == BLONET__MESSAGE_TYPE__UPDATE ||
+		       type == BLONET__MESSAGE_TYPE__CANCEL;
+	case BLO_ROLE_CONSOLE:
+		return type == BLONET__MESSAGE_TYPE__ACK || type == BLONET__MESSAGE_TYPE__RFI ||
+		       type == BLONET__MESSAGE_TYPE__RESPONSE || type == BLONET__MESSAGE_TYPE__BULLETIN ||
+		       type == BLONET__MESSAGE_TYPE__UPDATE || type == BLONET__MESSAGE_TYPE__CANCEL;
+	case BLO_ROLE_COMMITTEE:
+		return type == BLONET__MESSAGE_TYPE__BULLETIN || type == BLONET__MESSAGE_TYPE__RFI ||
+		       type == BLONET__MESSAGE_TYPE__RESPONSE || type == BLONET__MESSAGE_TYPE__ACK ||
+		       type == BLONET__MESSAGE_TYPE__UPDATE || type == BLONET__MESSAGE_TYPE__CANCEL;
+	default:
+		return false;
+	}
+}
+
+/* Loads the origin of the stored alert with this id into *out (strings
+ * copied into the buffers). */
+static int referenced_origin(blo_journal_t *journal, const uint8_t *id, char *principal,
+			     char *country, char *site)
+{
+	Blonet__Envelope *env = NULL;
+	Blonet__Alert *alert = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	uint64_t seq;
+	int rc;
+
+	if ((rc = blo_journal_find_id(journal, id, &seq)) != 0)
+		return rc;
+	if ((rc = blo_journal_get(journal, seq, &data, &len, NULL, NULL)) != 0)
+		return rc;
+	rc = blo_envelope_parse(&env, data, len, NULL);
+	if (rc == 0)
+		rc = blo_alert_parse(&alert, env->alert.data, env->alert.len, NULL);
+	if (rc == 0 && alert->origin != NULL) {
+		blo_strlcpy(principal, alert->origin->principal, BLO_PRINCIPAL_ID_MAX);
+		blo_strlcpy(country, alert->origin->country, 3);
+		blo_strlcpy(site, alert->origin->site, BLO_SITE_MAX);
+	} else if (rc == 0) {
+		rc = BLO_ECORRUPT;
+	}
+	blo_alert_free(&alert);
+	blo_envelope_free(&env);
+	free(data);
+	return rc;
+}
+
+static void verify_publish(blo_broker_t *self, const blo_registry_t *reg, job_t *job)
+{
+	const ProtobufCBinaryData *bytes = &job->frame->publish->envelope;
+	Blonet__Envelope *env = NULL;
+	Blonet__Alert *peek = NULL;
+	const blo_principal_t *me, *origin = NULL;
+	blo_err_t err = {0};
+	int rc;
+
+	job->status = BLONET__PUBLISH_STATUS__ACCEPTED;
+	me = blo_registry_find(reg, job->principal);
+	if (me == NULL) {
+		reject(job, BLONET__REJECT_REASON__UNKNOWN_PRINCIPAL, "principal %s is not in the registry",
+		       job->principal);
+		return;
+	}
+	if (me->revoked) {
+		reject(job, BLONET__REJECT_REASON__REVOKED, "principal %s is revoked", job->principal);
+		return;
+	}
+	if (bytes->len > (size_t)self->max_message_bytes || bytes->len > BLO_ENVELOPE_MAX_BYTES) {
+		reject(job, BLONET__REJECT_REASON__TOO_LARGE, "envelope of %zu bytes is too large",
+		       bytes->len);
+		return;
+	}
+	if (blo_envelope_parse(&env, bytes->data, bytes->len, &err) != 0) {
+		reject(job, BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
+		goto out;
+	}
+	if (blo_alert_parse(&peek, env->alert.data, env->alert.len, &err) != 0) {
+		reject(job, BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
+		goto out;
+	}
+	if (peek->id.len == BLO_ID_BYTES) {
+		memcpy(job->id, peek->id.data, BLO_ID_BYTES);
+		job->has_id = true;
+	}
+	/* Who publishes is who authenticated: never what the alert says. */
+	if (peek->origin == NULL || strcmp(peek->origin->principal, job->principal) != 0) {
+		reject(job, BLONET__REJECT_REASON__NOT_ORIGIN,
+		       "origin.principal \"%.64s\" is not the authenticated principal %s",
+		       peek->origin != NULL ? peek->origin->principal : "", job->principal);
+		goto out;
+	}
+	if (env->n_trace != 0) {
+		reject(job, BLONET__REJECT_REASON__INVALID, "a client may not send a hop trace");
+		goto out;
+	}
+	rc = blo_envelope_verify(env, reg, NULL, &origin, &err);
+	if (rc != 0) {
+		Blonet__RejectReason reason = rc == BLO_ESIGNATURE ? BLONET__REJECT_REASON__BAD_SIGNATURE
+					      : rc == BLO_EVALIDATE ? BLONET__REJECT_REASON__INVALID
+					      : rc == BLO_EREVOKED  ? BLONET__REJECT_REASON__REVOKED
+					      : rc == BLO_ENOTFOUND ? BLONET__REJECT_REASON__UNKNOWN_PRINCIPAL
+								    : BLONET__REJECT_REASON__MALFORMED;
+
+		reject(job, reason, "%s", err.msg);
+		goto out;
+	}
+	if (!role_may_send(me->role, peek->type)) {
+		reject(job, BLONET__REJECT_REASON__ROLE_FORBIDDEN, "a %s may not send %s",
+		       blo_role_name(me->role),
+		       blo_enum_name(&blonet__message_type__descriptor, (int)peek->type));
+		goto out;
+	}
+	/* Replies need the alert they answer (the policy sends them back to its
+	 * originator); updates and cancels may only touch one's own alerts. */
+	if (peek->n_references > 0 &&
+	    (peek->type == BLONET__MESSAGE_TYPE__ACK || peek->type == BLONET__MESSAGE_TYPE__RESPONSE ||
+	     peek->type == BLONET__MESSAGE_TYPE__UPDATE || peek->type == BLONET__MESSAGE_TYPE__CANCEL)) {
+		char principal[BLO_PRINCIPAL_ID_MAX], country[3], site[BLO_SITE_MAX];
+		char hex[2 * BLO_ID_BYTES + 1];
+
+		blo_hex_encode(hex, sizeof(hex), peek->references[0].data, BLO_ID_BYTES);
+		rc = referenced_origin(self->journal, peek->references[0].data, principal, country, site);
+		if (rc != 0) {
+			reject(job, BLONET__REJECT_REASON__UNKNOWN_REFERENCE,
+			       "references[0] %s is not an alert this broker holds", hex);
+			goto out;
+		}
+		if ((peek->type == BLONET__MESSAGE_TYPE__UPDATE ||
+		     peek->type == BLONET__MESSAGE_TYPE__CANCEL) &&
+		    strcmp(principal, job->principal) != 0) {
+			reject(job, BLONET__REJECT_REASON__ROLE_FORBIDDEN,
+			       "%s may only update or cancel its own alerts; %s is %s's",
+			       job->principal, hex, principal);
+			goto out;
+		}
+	}
+out:
+	blo_alert_free(&peek);
+	blo_envelope_free(&env);
+}
+
+typedef struct {
+	blo_broker_t *broker;
+	size_t index;
+} worker_arg_t;
+
+static void *worker_main(void *arg)
+{
+	worker_arg_t *wa = arg;
+	blo_broker_t *self = wa->broker;
+	void *in = zmq_socket(self->ctx, ZMQ_PULL);
+	void *out = zmq_socket(self->ctx, ZMQ_PUSH);
+	int hwm = INPROC_HWM;
+
+	free(wa);
+	zmq_setsockopt(in, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(out, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_connect(in, "inproc://blo-verify");
+	zmq_connect(out, "inproc://blo-store");
+	for (;;) {
+		job_t *job = job_recv(in, 0);
+
+		if (job == NULL) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (job->kind == JOB_STOP) {
+			job_free(job);
+			break;
+		}
+		regref_t *r = reg_acquire(self);
+
+		verify_publish(self, r->reg, job);
+		reg_release(self, r);
+		if (job_send(out, job, 0) != 0)
+			job_free(job);
+	}
+	zmq_close(in);
+	zmq_close(out);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- writer */
+
+typedef struct {
+	job_t **jobs;
+	size_t n_jobs, cap_jobs;
+	blo_journal_entry_t *entries;
+	blo_audit_record_t *audit;
+	blo_cursor_update_t *cursors;
+	int *entry_of_job;
+} batch_t;
+
+static int batch_add(batch_t *b, job_t *job)
+{
+	if (b->n_jobs == b->cap_jobs) {
+		size_t cap = b->cap_jobs ? b->cap_jobs * 2 : 256;
+		job_t **grown = realloc(b->jobs, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return BLO_ENOMEM;
+		b->jobs = grown;
+		b->cap_jobs = cap;
+	}
+	b->jobs[b->n_jobs++] = job;
+	return 0;
+}
+
+static blo_audit_record_t audit_of(const audit_item_t *a)
+{
+	blo_audit_record_t r = {0};
+
+	r.event = a->event;
+	r.time_ms = a->time_ms;
+	r.principal = a->principal;
+	r.alert_id = a->has_alert_id ? a->alert_id : NULL;
+	r.seq = a->seq;
+	r.detail = a->detail[0] ? a->detail : NULL;
+	r.entry_index = -1;
+	return r;
+}
+
+/* Builds the journal batch from the jobs: with_entries false leaves out the
+ * publishes (after the journal was full) and audits them as refused. */
+static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_err_t *err)
+{
+	size_t n_entries = 0, n_audit = 0, n_cursors = 0, n_audit_max = 0, n_cursor_max = 0;
+	blo_journal_batch_t jb = {0};
+
+	for (size_t i = 0; i < b->n_jobs; i++) {
+		n_audit_max += b->jobs[i]->kind == JOB_PUBLISH ? 1 : b->jobs[i]->n_audit;
+		n_cursor_max += b->jobs[i]->n_cursors;
+	}
+	free(b->entries);
+	free(b->audit);
+	free(b->cursors);
+	free(b->entry_of_job);
+	b->entries = calloc(b->n_jobs + 1, sizeof(*b->entries));
+	b->audit = calloc(n_audit_max + 1, sizeof(*b->audit));
+	b->cursors = calloc(n_cursor_max + 1, sizeof(*b->cursors));
+	b->entry_of_job = calloc(b->n_jobs + 1, sizeof(int));
+	if (b->entries == NULL || b->audit == NULL || b->cursors == NULL || b->entry_of_job == NULL)
+		return blo_err_set(err, BLO_ENOMEM, "out of memory");
+
+	for (size_t i = 0; i < b->n_jobs; i++) {
+		job_t *job = b->jobs[i];
+
+		b->entry_of_job[i] = -1;
+		if (job->kind == JOB_PUBLISH) {
+			blo_audit_record_t *r = &b->audit[n_audit++];
+
+			r->time_ms = job->received_ms;
+			r->principal = job->principal;
+			r->alert_id = job->has_id ? job->id : NULL;
+			r->entry_index = -1;
+			if (job->status == BLONET__PUBLISH_STATUS__ACCEPTED && with_entries) {
+				blo_journal_entry_t *e = &b->entries[n_entries];
+
+				e->id = job->id;
+				e->data = job->frame->publish->envelope.data;
+				e->len = job->frame->publish->envelope.len;
+				e->time_ms = job->received_ms;
+				b->entry_of_job[i] = (int)n_entries;
+				r->event = BLO_AUDIT_ACCEPT;
+				r->entry_index = (int)n_entries;
+				n_entries++;
+			} else {
+				r->event = BLO_AUDIT_REJECT;
+				r->detail = job->status == BLONET__PUBLISH_STATUS__REJECTED
+						    ? job->text
+						    : "journal full: publish refused";
+			}
+			continue;
+		}
+		for (size_t k = 0; k < job->n_audit; k++)
+			b->audit[n_audit++] = audit_of(&job->audit[k]);
+		for (size_t k = 0; k < job->n_cursors; k++) {
+			b->cursors[n_cursors].name = job->cursors[k].name;
+			b->cursors[n_cursors].seq = job->cursors[k].seq;
+			n_cursors++;
+		}
+	}
+	jb.entries = b->entries;
+	jb.n_entries = n_entries;
+	jb.audit = b->audit;
+	jb.n_audit = n_audit;
+	jb.cursors = b->cursors;
+	jb.n_cursors = n_cursors;
+	return blo_journal_commit(self->journal, &jb, err);
+}
+
+/* Retention by age, count and size. Size is met through the count: when the
+ * journal uses more than its share, the oldest records go until the count
+ * is down in proportion, with a tenth to spare. */
+static void retention(blo_broker_t *self)
+{
+	int64_t older = self->retention_age_ms > 0 ? blo_now_ms() - self->retention_age_ms : 0;
+	uint64_t keep = self->retention_count, purged = 0;
+	blo_journal_stats_t st;
+	blo_err_t err = {0};
+
+	if (self->retention_bytes > 0 && blo_journal_stats(self->journal, &st) == 0 &&
+	    st.used_bytes > self->retention_bytes && st.count > 0) {
+		uint64_t fit = (uint64_t)((double)st.count * 0.9 * (double)self->retention_bytes /
+					  (double)st.used_bytes);
+
+		if (keep == 0 || fit < keep)
+			keep = fit > 0 ? fit : 1;
+	}
+	if (older == 0 && keep == 0)
+		return;
+	if (blo_journal_purge(self->journal, older, keep, &purged, &err) != 0)
+		blo_warn("journal.purge_failed", "%s", err.msg);
+	else if (purged > 0)
+		blo_info("journal.purged", "retention removed %" PRIu64 " alerts", purged);
+}
+
+static void *writer_main(void *arg)
+{
+	blo_broker_t *self = arg;
+	void *in = zmq_socket(self->ctx, ZMQ_PULL);
+	void *out = zmq_socket(self->ctx, ZMQ_PUSH);
+	int hwm = INPROC_HWM, timeout = 1000;
+	batch_t b = {0};
+	bool stop = false;
+	int64_t next_retention = blo_now_ms() + RETENTION_EVERY_MS;
+
+	zmq_setsockopt(in, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(in, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+	zmq_setsockopt(out, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_bind(in, "inproc://blo-store");
+	zmq_connect(out, "inproc://blo-results");
+
+	while (!stop) {
+		size_t publishes = 0;
+		blo_err_t err = {0};
+		job_t *job;
+		int rc;
+
+		if (blo_now_ms() >= next_retention) {
+			retention(self);
+			next_retention = blo_now_ms() + RETENTION_EVERY_MS;
+		}
+		job = job_recv(in, 0);
+		if (job == NULL)
+			continue; /* timeout or EINTR */
+		/* Group commit: everything already waiting joins this batch. */
+		do {
+			if (job->kind == JOB_STOP) {
+				stop = true;
+				job_free(job);
+				continue;
+			}
+			if (batch_add(&b, job) != 0) {
+				job_free(job);
+				continue;
+			}
+			if (job->kind == JOB_PUBLISH)
+				publishes++;
+		} while (publishes < self->max_batch && (job = job_recv(in, ZMQ_DONTWAIT)) != NULL);
+		if (b.n_jobs == 0)
+			continue;
+
+		rc = batch_commit(self, &b, true, &err);
+		if (rc == BLO_EFULL) {
+			blo_warn("journal.full", "%s; refusing publishes until space frees", err.msg);
+			retention(self);
+			rc = batch_commit(self, &b, false, &err);
+			for (size_t i = 0; i < b.n_jobs; i++)
+				if (b.jobs[i]->kind == JOB_PUBLISH &&
+				    b.jobs[i]->status == BLONET__PUBLISH_STATUS__ACCEPTED)
+					reject(b.jobs[i], BLONET__REJECT_REASON__JOURNAL_FULL,
+					       "journal full: the broker refuses publishes until retention frees space");
+		}
+		if (rc != 0 && rc != BLO_EFULL) {
+			blo_error("journal.commit_failed", "%s", err.msg);
+			atomic_store(&self->writer_failed, 1);
+			for (size_t i = 0; i < b.n_jobs; i++)
+				if (b.jobs[i]->kind == JOB_PUBLISH &&
+				    b.jobs[i]->status == BLONET__PUBLISH_STATUS__ACCEPTED)
+					reject(b.jobs[i], BLONET__REJECT_REASON__INTERNAL,
+					       "journal write failed: %s", err.msg);
+		} else if (rc == 0) {
+			uint64_t last = atomic_load(&self->last_seq);
+
+			atomic_fetch_add(&self->counters.commits, 1);
+			for (size_t i = 0; i < b.n_jobs; i++) {
+				job_t *j = b.jobs[i];
+				int e = b.entry_of_job[i];
+
+				if (j->kind != JOB_PUBLISH || e < 0)
+					continue;
+				j->seq = b.entries[e].seq;
+				if (b.entries[e].result == BLO_EDUPLICATE) {
+					j->status = BLONET__PUBLISH_STATUS__DUPLICATE;
+				} else {
+					atomic_fetch_add(&self->counters.committed_entries, 1);
+					if (j->seq > last)
+						last = j->seq;
+				}
+			}
+			atomic_store(&self->last_seq, last);
+		}
+		/* Acknowledge only now: the transaction is committed and synced. */
+		for (size_t i = 0; i < b.n_jobs; i++) {
+			job_t *j = b.jobs[i];
+
+			if (j->kind == JOB_PUBLISH) {
+				blo_message_free((ProtobufCMessage **)&j->frame);
+				if (job_send(out, j, 0) != 0)
+					job_free(j);
+			} else {
+				job_free(j);
+			}
+		}
+		b.n_jobs = 0;
+	}
+	free(b.jobs);
+	free(b.entries);
+	free(b.audit);
+	free(b.cursors);
+	free(b.entry_of_job);
+	zmq_close(in);
+	zmq_close(out);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- audit from I/O */
+
+static job_t *pending_audit(blo_broker_t *self)
+{
+	if (self->pending_audit == NULL) {
+		self->pending_audit = calloc(1, sizeof(job_t));
+		if (self->pending_audit != NULL)
+			self->pending_audit->kind = JOB_AUDIT;
+	}
+	return self->pending_audit;
+}
+
+static void audit(blo_broker_t *self, blo_audit_event_t event, const char *principal,
+		  const uint8_t *alert_id, uint64_t seq, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+static void audit(blo_broker_t *self, blo_audit_event_t event, const char *principal,
+		  const uint8_t *alert_id, uint64_t seq, const char *fmt, ...)
+{
+	job_t *job = pending_audit(self);
+	audit_item_t *a;
+	va_list ap;
+
+	if (job == NULL)
+		return;
+	if (job->n_audit == job->cap_audit) {
+		size_t cap = job->cap_audit ? job->cap_audit * 2 : 64;
+		audit_item_t *grown = realloc(job->audit, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return;
+		job->audit = grown;
+		job->cap_audit = cap;
+	}
+	a = &job->audit[job->n_audit++];
+	memset(a, 0, sizeof(*a));
+	a->event = event;
+	a->time_ms = blo_now_ms();
+	blo_strlcpy(a->principal, principal != NULL ? principal : "", sizeof(a->principal));
+	if (alert_id != NULL) {
+		memcpy(a->alert_id, alert_id, BLO_ID_BYTES);
+		a->has_alert_id = true;
+	}
+	a->seq = seq;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(a->detail, sizeof(a->detail), fmt, ap);
+		va_end(ap);
+	}
+}
+
+static void save_cursor(blo_broker_t *self, sub_t *s)
+{
+	job_t *job;
+	cursor_item_t *c;
+
+	if (s->durable[0] == '\0' || s->acked == s->persisted)
+		return;
+	job = pending_audit(self);
+	if (job == NULL)
+		return;
+	for (size_t i = 0; i < job->n_cursors; i++) {
+		if (strcmp(job->cursors[i].name, s->cursor_name) == 0) {
+			job->cursors[i].seq = s->acked;
+			s->persisted = s->acked;
+			return;
+		}
+	}
+	if (job->n_cursors == job->cap_cursors) {
+		size_t cap = job->cap_cursors ? job->cap_cursors * 2 : 16;
+		cursor_item_t *grown = realloc(job->cursors, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return;
+		job->cursors = grown;
+		job->cap_cursors = cap;
+	}
+	c = &job->cursors[job->n_cursors++];
+	blo_strlcpy(c->name, s->cursor_name, sizeof(c->name));
+	c->seq = s->acked;
+	s->persisted = s->acked;
+}
+
+static void flush_audit(blo_broker_t *self)
+{
+	job_t *job = self->pending_audit;
+
+	if (job == NULL || (job->n_audit == 0 && job->n_cursors == 0))
+		return;
+	self->pending_audit = NULL;
+	if (job_send(self->to_writer, job, 0) != 0) {
+		blo_error("audit.lost", "cannot hand %zu audit records to the writer", job->n_audit);
+		job_free(job);
+	}
+}
+
+/* ---------------------------------------------------------------- sending */
+
+static int send_to(blo_broker_t *self, size_t router, const uint8_t *rid, size_t rid_len,
+		   const Blonet__Frame *f)
+{
+	void *sock = self->routers[router];
+
+	if (zmq_send(sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		return -errno;
+	return blo_wire_send(sock, f, ZMQ_DONTWAIT);
+}
+
+static void send_error(blo_broker_t *self, size_t router, const uint8_t *rid, size_t rid_len,
+		       uint64_t correlation, Blonet__ErrorCode code, const char *text)
+{
+	Blonet__Frame f = BLONET__FRAME__INIT;
+	Blonet__ProtocolError e = BLONET__PROTOCOL_ERROR__INIT;
+
+	e.code = code;
+	e.text = (char *)text;
+	f.correlation = correlation;
+	f.body_case = BLONET__FRAME__BODY_ERROR;
+	f.error = &e;
+	send_to(self, router, rid, rid_len, &f);
+}
+
+/* ---------------------------------------------------------------- sessions */
+
+static session_t *find_session(blo_broker_t *self, size_t router, const uint8_t *rid, size_t len)
+{
+	for (size_t i = 0; i < self->n_sessions; i++) {
+		session_t *s = self->sessions[i];
+
+		if (s->router == router && s->rid_len == len && memcmp(s->rid, rid, len) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+static session_t *get_session(blo_broker_t *self, size_t router, const uint8_t *rid, size_t len,
+			      const char *principal)
+{
+	session_t *s = find_session(self, router, rid, len);
+
+	if (s != NULL) {
+		/* libzmq reuses routing ids only for the same peer; a different
+		 * principal means a new peer took the id. */
+		if (strcmp(s->principal, principal) != 0) {
+			s->welcomed = false;
+			blo_strlcpy(s->principal, principal, sizeof(s->principal));
+		}
+		s->last_ms = blo_now_ms();
+		return s;
+	}
+	if (self->n_sessions == self->cap_sessions) {
+		size_t cap = self->cap_sessions ? self->cap_sessions * 2 : 64;
+		session_t **grown = realloc(self->sessions, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return NULL;
+		self->sessions = grown;
+		self->cap_sessions = cap;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	memcpy(s->rid, rid, len);
+	s->rid_len = len;
+	s->router = router;
+	s->last_ms = blo_now_ms();
+	blo_strlcpy(s->principal, principal, sizeof(s->principal));
+	self->sessions[self->n_sessions++] = s;
+	audit(self, BLO_AUDIT_SESSION, principal, NULL, 0, "session opened");
+	return s;
+}
+
+static void sub_detach(sub_t *sub)
+{
+	session_t *s = sub->session;
+
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n_subs; i++) {
+		if (s->subs[i] == sub) {
+			s->subs[i] = s->subs[--s->n_subs];
+			break;
+		}
+	}
+	sub->session = NULL;
+	/* What was in flight goes again when the subscriber returns. */
+	sub->n_inflight = 0;
+	sub->next_seq = sub->acked + 1;
+}
+
+static void sub_destroy(blo_broker_t *self, sub_t *sub)
+{
+	sub_detach(sub);
+	for (size_t i = 0; i < self->n_subs; i++) {
+		if (self->subs[i] == sub) {
+			self->subs[i] = self->subs[--self->n_subs];
+			break;
+		}
+	}
+	blo_message_free((ProtobufCMessage **)&sub->filter);
+	free(sub->inflight);
+	free(sub);
+}
+
+static void session_drop(blo_broker_t *self, session_t *s, const char *why)
+{
+	while (s->n_subs > 0) {
+		sub_t *sub = s->subs[0];
+
+		if (sub->durable[0] == '\0') {
+			sub_destroy(self, sub);
+		} else {
+			save_cursor(self, sub);
+			sub_detach(sub);
+		}
+	}
+	audit(self, BLO_AUDIT_SESSION, s->principal, NULL, 0, "session closed: %s", why);
+	for (size_t i = 0; i < self->n_sessions; i++) {
+		if (self->sessions[i] == s) {
+			self->sessions[i] = self->sessions[--self->n_sessions];
+			break;
+		}
+	}
+	free(s->subs);
+	free(s);
+}
+
+/* ---------------------------------------------------------------- cache */
+
+static void cache_clear_slot(cached_t *c)
+{
+	free(c->envelope);
+	blo_alert_free(&c->alert);
+	memset(c, 0, sizeof(*c));
+}
+
+typedef struct {
+	blo_broker_t *broker;
+} fill_arg_t;
+
+static int cache_fill_one(const blo_journal_record_t *rec, void *arg)
+{
+	blo_broker_t *self = ((fill_arg_t *)arg)->broker;
+	cached_t *c = &self->cache[rec->seq % CACHE_SLOTS];
+	Blonet__Envelope *env = NULL;
+
+	if (c->seq == rec->seq)
+		return 0;
+	cache_clear_slot(c);
+	c->envelope = malloc(rec->len > 0 ? rec->len : 1);
+	if (c->envelope == NULL)
+		return BLO_ENOMEM;
+	memcpy(c->envelope, rec->data, rec->len);
+	c->len = rec->len;
+	c->seq = rec->seq;
+	c->time_ms = rec->time_ms;
+	if (blo_envelope_parse(&env, rec->data, rec->len, NULL) == 0) {
+		if (blo_alert_parse(&c->alert, env->alert.data, env->alert.len, NULL) != 0)
+			c->alert = NULL;
+		blo_envelope_free(&env);
+	}
+	return 0;
+}
+
+/* The record at seq, decoded, or NULL if the journal no longer holds it. */
+static cached_t *cache_get(blo_broker_t *self, uint64_t seq)
+{
+	cached_t *c = &self->cache[seq % CACHE_SLOTS];
+	fill_arg_t arg = {self};
+
+	if (c->seq != seq)
+		blo_journal_scan(self->journal, seq, SCAN_AHEAD, cache_fill_one, &arg);
+	if (c->seq != seq)
+		return NULL;
+	if (c->ref_checked)
+		return c;
+	c->ref_checked = true;
+	/* Replies carry their referenced alert's origin for the policy. */
+	if (c->alert != NULL && c->alert->n_references > 0 &&
+	    (c->alert->type == BLONET__MESSAGE_TYPE__ACK ||
+	     c->alert->type == BLONET__MESSAGE_TYPE__RESPONSE) &&
+	    referenced_origin(self->journal, c->alert->references[0].data, c->ref_principal,
+			      c->ref_country, c->ref_site) == 0) {
+		blonet__origin__init(&c->ref);
+		c->ref.principal = c->ref_principal;
+		c->ref.country = c->ref_country;
+		c->ref.site = c->ref_site;
+		c->has_ref = true;
+	}
+	return c;
+}
+
+/* ---------------------------------------------------------------- delivery */
+
+static uint64_t sub_cursor_after_ack(const sub_t *s)
+{
+	return s->n_inflight > 0 ? s->inflight[0].seq - 1 : s->next_seq - 1;
+}
+
+static bool deliver_one(blo_broker_t *self, sub_t *s, cached_t *c, bool *gone)
+{
+	Blonet__Frame f = BLONET__FRAME__INIT;
+	Blonet__Deliver d = BLONET__DELIVER__INIT;
+	session_t *session = s->session;
+	int rc;
+
+	d.durable = s->durable;
+	d.seq = c->seq;
+	d.envelope.data = c->envelope;
+	d.envelope.len = c->len;
+	d.stored_ms = c->time_ms;
+	d.redelivered = c->seq <= s->max_sent;
+	f.body_case = BLONET__FRAME__BODY_DELIVER;
+	f.deliver = &d;
+	rc = send_to(self, session->router, session->rid, session->rid_len, &f);
+	if (rc == -EHOSTUNREACH) {
+		*gone = true;
+		return false;
+	}
+	if (rc != 0)
+		return false; /* full: try again on a later turn */
+	if (d.redelivered) {
+		s->redelivered++;
+		atomic_fetch_add(&self->counters.redelivered, 1);
+	} else {
+		s->max_sent = c->seq;
+	}
+	s->delivered++;
+	atomic_fetch_add(&self->counters.delivered, 1);
+	s->inflight[s->n_inflight].seq = c->seq;
+	s->inflight[s->n_inflight].sent_ms = blo_now_ms();
+	s->n_inflight++;
+	return true;
+}
+
+/* Deliveries are audited once per subscriber and turn, as sequence ranges
+ * ("main: 12 alerts: 5-9,14,20-25"): the journal maps sequences to alert
+ * ids, and one record per alert per console would outgrow the alerts. */
+typedef struct {
+	uint64_t first, last, count;
+	char ranges[900];
+	size_t used;
+	bool truncated;
+} delivered_t;
+
+static void delivered_flush_range(delivered_t *d)
+{
+	char part[48];
+	int n;
+
+	if (d->count == 0 || d->truncated)
+		return;
+	if (d->first == d->last)
+		n = snprintf(part, sizeof(part), "%s%" PRIu64, d->used ? "," : "", d->first);
+	else
+		n = snprintf(part, sizeof(part), "%s%" PRIu64 "-%" PRIu64, d->used ? "," : "", d->first,
+			     d->last);
+	if (d->used + (size_t)n + 4 >= sizeof(d->ranges)) {
+		memcpy(d->ranges + d->used, ",...", 5);
+		d->used += 4;
+		d->truncated = true;
+		return;
+	}
+	memcpy(d->ranges + d->used, part, (size_t)n + 1);
+	d->used += (size_t)n;
+}
+
+static void delivered_add(delivered_t *d, uint64_t seq)
+{
+	if (d->count > 0 && seq == d->last + 1) {
+		d->last = seq;
+	} else {
+		delivered_flush_range(d);
+		d->first = d->last = seq;
+	}
+	d->count++;
+}
+
+static void pump_sub(blo_broker_t *self, sub_t *s, uint64_t last)
+{
+	const blo_principal_t *p = blo_registry_find(reg_io(self), s->principal);
+	size_t budget = PUMP_BUDGET;
+	bool gone = false;
+	delivered_t done = {0};
+
+	if (s->session == NULL || p == NULL)
+		return;
+	while (s->n_inflight < s->credit && s->next_seq <= last && budget-- > 0) {
+		cached_t *c = cache_get(self, s->next_seq);
+
+		if (c == NULL) {
+			/* Purged by retention before this subscriber got to it. */
+			atomic_fetch_add(&self->counters.expired, 1);
+			s->next_seq++;
+			continue;
+		}
+		if (c->alert != NULL &&
+		    blo_policy_may_receive(c->alert, p, reg_io(self), c->has_ref ? &c->ref : NULL) &&
+		    blo_filter_match(s->filter, c->alert)) {
+			if (!deliver_one(self, s, c, &gone))
+				break;
+			delivered_add(&done, c->seq);
+		}
+		s->next_seq++;
+	}
+	if (done.count > 0) {
+		delivered_flush_range(&done);
+		audit(self, BLO_AUDIT_DELIVER, s->principal, NULL, 0, "%s: %" PRIu64 " alerts: %s",
+		      s->durable[0] ? s->durable : "(live)", done.count, done.ranges);
+	}
+	if (s->n_inflight == 0 && s->acked < s->next_seq - 1) {
+		s->acked = s->next_seq - 1;
+		save_cursor(self, s);
+	}
+	if (gone)
+		session_drop(self, s->session, "peer gone");
+}
+
+static void pump(blo_broker_t *self)
+{
+	uint64_t last = atomic_load(&self->last_seq);
+
+	for (size_t i = 0; i < self->n_subs; i++)
+		pump_sub(self, self->subs[i], last);
+}
+
+static void redeliver_overdue(blo_broker_t *self)
+{
+	int64_t now = blo_now_ms();
+
+	for (size_t i = 0; i < self->n_subs; i++) {
+		sub_t *s = self->subs[i];
+
+		if (s->session == NULL || s->n_inflight == 0)
+			continue;
+		if (now - s->inflight[0].sent_ms < REDELIVER_MS)
+			continue;
+		/* Start again after the cursor: unacked ones go out again
+		 * marked redelivered; the subscriber de-duplicates by id. */
+		s->n_inflight = 0;
+		s->next_seq = s->acked + 1;
+	}
+}
+
+/* ---------------------------------------------------------------- handlers */
+
+static bool durable_is_valid(const char *d)
+{
+	size_t n = strlen(d);
+
+	if (n > DURABLE_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = d[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+static sub_t *find_sub(blo_broker_t *self, const char *principal, const char *durable,
+		       const session_t *live_session)
+{
+	for (size_t i = 0; i < self->n_subs; i++) {
+		sub_t *s = self->subs[i];
+
+		if (strcmp(s->principal, principal) != 0 || strcmp(s->durable, durable) != 0)
+			continue;
+		if (durable[0] == '\0' && s->session != live_session)
+			continue;
+		return s;
+	}
+	return NULL;
+}
+
+static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__Frame *f)
+{
+	const Blonet__Subscribe *req = f->subscribe;
+	const blo_principal_t *p = blo_registry_find(reg_io(self), session->principal);
+	uint64_t last = atomic_load(&self->last_seq);
+	Blonet__Frame rf = BLONET__FRAME__INIT;
+	Blonet__Subscribed ok = BLONET__SUBSCRIBED__INIT;
+	blo_journal_stats_t st;
+	sub_t *s;
+	uint64_t cursor = 0;
+	bool has_cursor = false;
+	uint64_t start;
+
+	if (p == NULL || (p->role != BLO_ROLE_CONSOLE && p->role != BLO_ROLE_COMMITTEE)) {
+		atomic_fetch_add(&self->counters.forbidden, 1);
+		send_error(self, session->router, session->rid, session->rid_len, f->correlation,
+			   BLONET__ERROR_CODE__ERROR_FORBIDDEN,
+			   "only consoles and committees subscribe to alerts");
+		audit(self, BLO_AUDIT_REJECT, session->principal, NULL, 0, "subscribe refused: role");
+		return;
+	}
+	if (!durable_is_valid(req->durable)) {
+		send_error(self, session->router, session->rid, session->rid_len, f->correlation,
+			   BLONET__ERROR_CODE__ERROR_MALFORMED,
+			   "durable name: up to 64 of A-Z a-z 0-9 . _ -");
+		return;
+	}
+	s = find_sub(self, session->principal, req->durable, session);
+	if (s == NULL) {
+		s = calloc(1, sizeof(*s));
+		sub_t **grown = realloc(self->subs, (self->n_subs + 1) * sizeof(*grown));
+
+		if (s == NULL || grown == NULL) {
+			free(s);
+			if (grown != NULL)
+				self->subs = grown;
+			send_error(self, session->router, session->rid, session->rid_len, f->correlation,
+				   BLONET__ERROR_CODE__ERROR_INTERNAL, "out of memory");
+			return;
+		}
+		self->subs = grown;
+		self->subs[self->n_subs++] = s;
+		blo_strlcpy(s->principal, session->principal, sizeof(s->principal));
+		blo_strlcpy(s->durable, req->durable, sizeof(s->durable));
+		snprintf(s->cursor_name, sizeof(s->cursor_name), "sub/%s/%s", s->principal, s->durable);
+	}
+	/* A later Subscribe of the same durable name takes it over. */
+	sub_detach(s);
+	free(s->inflight);
+	s->credit = req->credit > 0 ? req->credit : 256;
+	if (s->credit > self->max_in_flight)
+		s->credit = (uint32_t)self->max_in_flight;
+	s->inflight = calloc(s->credit, sizeof(*s->inflight));
+	blo_message_free((ProtobufCMessage **)&s->filter);
+	if (req->filter != NULL) {
+		uint8_t *bytes = NULL;
+		size_t len = 0;
+
+		if (blo_message_serialize(&req->filter->base, BLO_FRAME_MAX_BYTES, &bytes, &len, NULL) == 0)
+			blo_message_parse(&blonet__filter__descriptor, bytes, len, BLO_FRAME_MAX_BYTES,
+					  (ProtobufCMessage **)&s->filter, NULL);
+		free(bytes);
+	}
+	if (s->durable[0] != '\0' && blo_journal_cursor_get(self->journal, s->cursor_name, &cursor) == 0)
+		has_cursor = true;
+	blo_journal_stats(self->journal, &st);
+	switch (req->start) {
+	case BLONET__START_AT__START_SEQUENCE:
+		start = req->from_seq > 0 ? req->from_seq : 1;
+		break;
+	case BLONET__START_AT__START_TIME:
+		if (blo_journal_seq_at_time(self->journal, req->from_ms, &start) != 0)
+			start = last + 1;
+		break;
+	case BLONET__START_AT__START_EARLIEST:
+		start = st.first_seq > 0 ? st.first_seq : last + 1;
+		break;
+	case BLONET__START_AT__START_NOW:
+		start = last + 1;
+		break;
+	default:
+		/* A durable name seen for the first time starts from the oldest
+		 * alert kept: nothing it was entitled to is skipped. */
+		start = has_cursor ? cursor + 1 : (st.first_seq > 0 ? st.first_seq : last + 1);
+		break;
+	}
+	s->next_seq = start;
+	s->acked = start - 1;
+	if (!has_cursor || req->start != BLONET__START_AT__START_LAST_ACKED)
+		s->persisted = (uint64_t)-1; /* force the new position to be saved */
+	else
+		s->persisted = s->acked;
+	s->session = session;
+	s->last_contact_ms = blo_now_ms();
+	session_t *sess = session;
+	sub_t **grown = realloc(sess->subs, (sess->n_subs + 1) * sizeof(*grown));
+
+	if (grown != NULL) {
+		sess->subs = grown;
+		sess->subs[sess->n_subs++] = s;
+	}
+	save_cursor(self, s);
+	ok.durable = s->durable;
+	ok.next_seq = s->next_seq;
+	ok.last_seq = last;
+	ok.credit = s->credit;
+	rf.correlation = f->correlation;
+	rf.body_case = BLONET__FRAME__BODY_SUBSCRIBED;
+	rf.subscribed = &ok;
+	send_to(self, session->router, session->rid, session->rid_len, &rf);
+	blo_info("subscribe", "%s subscribed as \"%s\" from sequence %" PRIu64, s->principal,
+		 s->durable, s->next_seq);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void on_deliver_ack(blo_broker_t *self, session_t *session, const Blonet__Frame *f)
+{
+	const Blonet__DeliverAck *ack = f->deliver_ack;
+	sub_t *s = find_sub(self, session->principal, ack->durable, session);
+
+	if (s == NULL || s->session != session) {
+		send_error(self, session->router, session->rid, session->rid_len, f->correlation,
+			   BLONET__ERROR_CODE__ERROR_NO_SUBSCRIPTION, "no such subscription on this session");
+		return;
+	}
+	s->last_contact_ms = blo_now_ms();
+	for (size_t i = 0; i < ack->n_seqs; i++) {
+		inflight_t key = {.seq = ack->seqs[i]};
+		inflight_t *hit = bsearch(&key, s->inflight, s->n_inflight, sizeof(*s->inflight), cmp_u64);
+
+		if (hit == NULL)
+			continue; /* already acknowledged, or from before a redelivery */
+		memmove(hit, hit + 1, (size_t)(s->inflight + s->n_inflight - hit - 1) * sizeof(*hit));
+		s->n_inflight--;
+	}
+	s->acked = sub_cursor_after_ack(s);
+	save_cursor(self, s);
+}
+
+static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **fp)
+{
+	Blonet__Frame *f = *fp;
+	job_t *job;
+
+	if (self->stopping) {
+		Blonet__Frame rf = BLONET__FRAME__INIT;
+		Blonet__PublishAck a = BLONET__PUBLISH_ACK__INIT;
+
+		a.status = BLONET__PUBLISH_STATUS__REJECTED;
+		a.reason = BLONET__REJECT_REASON__SHUTTING_DOWN;
+		a.text = "broker is shutting down";
+		rf.correlation = f->correlation;
+		rf.body_case = BLONET__FRAME__BODY_PUBLISH_ACK;
+		rf.publish_ack = &a;
+		send_to(self, session->router, session->rid, session->rid_len, &rf);
+		return;
+	}
+	job = calloc(1, sizeof(*job));
+	if (job == NULL)
+		return;
+	job->kind = JOB_PUBLISH;
+	memcpy(job->rid, session->rid, session->rid_len);
+	job->rid_len = session->rid_len;
+	job->correlation = f->correlation;
+	blo_strlcpy(job->principal, session->principal, sizeof(job->principal));
+	job->received_ms = blo_now_ms();
+	job->frame = f;
+	*fp = NULL;
+	if (job_send(self->to_workers, job, ZMQ_DONTWAIT) != 0) {
+		job->frame = NULL;
+		*fp = f;
+		job_free(job);
+		return;
+	}
+	self->publishes_in_flight++;
+}
+
+static void on_publish_done(blo_broker_t *self, job_t *job)
+{
+	Blonet__Frame rf = BLONET__FRAME__INIT;
+	Blonet__PublishAck a = BLONET__PUBLISH_ACK__INIT;
+	session_t *s;
+
+	self->publishes_in_flight--;
+	switch (job->status) {
+	case BLONET__PUBLISH_STATUS__ACCEPTED:
+		atomic_fetch_add(&self->counters.accepted, 1);
+		break;
+	case BLONET__PUBLISH_STATUS__DUPLICATE:
+		atomic_fetch_add(&self->counters.duplicate, 1);
+		break;
+	default:
+		atomic_fetch_add(&self->counters.rejected, 1);
+		if ((size_t)job->reason < 16)
+			atomic_fetch_add(&self->counters.rejected_by[job->reason], 1);
+		blo_warn("publish.rejected", "%s: %s: %s", job->principal, reason_name(job->reason),
+			 job->text);
+		break;
+	}
+	a.status = job->status;
+	a.reason = job->reason;
+	a.text = job->text;
+	a.seq = job->seq;
+	if (job->has_id) {
+		a.id.data = job->id;
+		a.id.len = BLO_ID_BYTES;
+	}
+	rf.correlation = job->correlation;
+	rf.body_case = BLONET__FRAME__BODY_PUBLISH_ACK;
+	rf.publish_ack = &a;
+	/* The session may be gone; the routing id still reaches the peer if
+	 * it is connected. */
+	s = NULL;
+	for (size_t i = 0; i < self->n_sessions && s == NULL; i++)
+		if (self->sessions[i]->rid_len == job->rid_len &&
+		    memcmp(self->sessions[i]->rid, job->rid, job->rid_len) == 0)
+			s = self->sessions[i];
+	send_to(self, s != NULL ? s->router : 0, job->rid, job->rid_len, &rf);
+	job_free(job);
+}
+
+static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size_t rid_len,
+		     zmq_msg_t *body)
+{
+	const char *principal = blo_zap_user_id(body);
+	const blo_principal_t *p;
+	Blonet__Frame *f = NULL;
+	blo_err_t err = {0};
+	session_t *session;
+
+	/* Without a User-Id the message did not pass ZAP: never serve it. */
+	if (principal == NULL || principal[0] == '\0') {
+		atomic_fetch_add(&self->counters.forbidden, 1);
+		return;
+	}
+	p = blo_registry_find(reg_io(self), principal);
+	if (p == NULL || p->revoked) {
+		/* Revoked since the handshake: refuse until the session drops. */
+		atomic_fetch_add(&self->counters.forbidden, 1);
+		send_error(self, router, rid, rid_len, 0, BLONET__ERROR_CODE__ERROR_FORBIDDEN,
+			   "principal is no longer in the registry");
+		return;
+	}
+	if (blo_wire_decode(body, &f, &err) != 0) {
+		atomic_fetch_add(&self->counters.malformed, 1);
+		send_error(self, router, rid, rid_len, 0, BLONET__ERROR_CODE__ERROR_MALFORMED, err.msg);
+		audit(self, BLO_AUDIT_REJECT, principal, NULL, 0, "malformed frame: %s", err.msg);
+		return;
+	}
+	session = get_session(self, router, rid, rid_len, principal);
+	if (session == NULL)
+		goto out;
+	switch (f->body_case) {
+	case BLONET__FRAME__BODY_HELLO: {
+		Blonet__Frame rf = BLONET__FRAME__INIT;
+		Blonet__Welcome w = BLONET__WELCOME__INIT;
+
+		w.protocol = PROTOCOL_VERSION;
+		w.broker = self->id;
+		w.principal = session->principal;
+		w.last_seq = atomic_load(&self->last_seq);
+		rf.correlation = f->correlation;
+		rf.body_case = BLONET__FRAME__BODY_WELCOME;
+		rf.welcome = &w;
+		session->welcomed = true;
+		send_to(self, router, rid, rid_len, &rf);
+		break;
+	}
+	case BLONET__FRAME__BODY_PUBLISH:
+		on_publish(self, session, &f);
+		break;
+	case BLONET__FRAME__BODY_SUBSCRIBE:
+		on_subscribe(self, session, f);
+		break;
+	case BLONET__FRAME__BODY_DELIVER_ACK:
+		on_deliver_ack(self, session, f);
+		break;
+	case BLONET__FRAME__BODY_CREDIT: {
+		sub_t *s = find_sub(self, session->principal, f->credit->durable, session);
+
+		if (s != NULL && s->session == session && s->credit < self->max_in_flight) {
+			uint64_t want = (uint64_t)s->credit + f->credit->credit;
+			uint32_t credit = want > self->max_in_flight ? (uint32_t)self->max_in_flight
+								     : (uint32_t)want;
+			inflight_t *grown = realloc(s->inflight, credit * sizeof(*grown));
+
+			if (grown != NULL) {
+				s->inflight = grown;
+				s->credit = credit;
+			}
+		}
+		break;
+	}
+	case BLONET__FRAME__BODY_UNSUBSCRIBE: {
+		sub_t *s = find_sub(self, session->principal, f->unsubscribe->durable, session);
+
+		if (s != NULL && s->session == session) {
+			if (f->unsubscribe->forget && s->durable[0] != '\0')
+				blo_journal_cursor_delete(self->journal, s->cursor_name);
+			sub_destroy(self, s);
+		}
+		break;
+	}
+	case BLONET__FRAME__BODY_PING: {
+		Blonet__Frame rf = BLONET__FRAME__INIT;
+		Blonet__Pong pong = BLONET__PONG__INIT;
+
+		pong.sent_ms = f->ping->sent_ms;
+		rf.correlation = f->correlation;
+		rf.body_case = BLONET__FRAME__BODY_PONG;
+		rf.pong = &pong;
+		send_to(self, router, rid, rid_len, &rf);
+		break;
+	}
+	default:
+		atomic_fetch_add(&self->counters.malformed, 1);
+		send_error(self, router, rid, rid_len, f->correlation,
+			   BLONET__ERROR_CODE__ERROR_UNEXPECTED, "a client may not send this frame");
+		audit(self, BLO_AUDIT_REJECT, principal, NULL, 0, "unexpected frame %s",
+		      blo_wire_body_name(f));
+		break;
+	}
+out:
+	blo_message_free((ProtobufCMessage **)&f);
+}
+
+/* Reads one message from a ROUTER: [routing id][frame]. Anything else is
+ * malformed and dropped whole. */
+static void read_router(blo_broker_t *self, size_t router)
+{
+	void *sock = self->routers[router];
+
+	for (int n = 0; n < 256; n++) {
+		zmq_msg_t rid, body, extra;
+		int more = 0;
+		size_t more_size = sizeof(more);
+
+		zmq_msg_init(&rid);
+		if (zmq_msg_recv(&rid, sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&rid);
+			return;
+		}
+		zmq_msg_init(&body);
+		zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &more_size);
+		if (!more || zmq_msg_recv(&body, sock, 0) < 0) {
+			atomic_fetch_add(&self->counters.malformed, 1);
+			zmq_msg_close(&rid);
+			zmq_msg_close(&body);
+			continue;
+		}
+		zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &more_size);
+		if (more) {
+			/* Wrong frame count: drain the rest and refuse it. */
+			while (more) {
+				zmq_msg_init(&extra);
+				zmq_msg_recv(&extra, sock, 0);
+				zmq_msg_close(&extra);
+				zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &more_size);
+			}
+			atomic_fetch_add(&self->counters.malformed, 1);
+			send_error(self, router, zmq_msg_data(&rid), zmq_msg_size(&rid), 0,
+				   BLONET__ERROR_CODE__ERROR_MALFORMED, "one frame per message");
+		} else if (zmq_msg_size(&rid) <= ROUTING_ID_MAX) {
+			on_frame(self, router, zmq_msg_data(&rid), zmq_msg_size(&rid), &body);
+		}
+		zmq_msg_close(&rid);
+		zmq_msg_close(&body);
+	}
+}
+
+static void read_results(blo_broker_t *self)
+{
+	job_t *job;
+
+	while ((job = job_recv(self->from_writer, ZMQ_DONTWAIT)) != NULL)
+		on_publish_done(self, job);
+}
+
+/* ---------------------------------------------------------------- status */
+
+static void write_status(blo_broker_t *self)
+{
+	cJSON *root = cJSON_CreateObject(), *counters, *by_reason, *subs, *journal, *zap;
+	blo_journal_stats_t st;
+	blo_zap_stats_t zs;
+	uint64_t last = atomic_load(&self->last_seq);
+	char *text;
+
+	if (root == NULL)
+		return;
+	cJSON_AddStringToObject(root, "broker", self->id);
+	cJSON_AddNumberToObject(root, "pid", (double)getpid());
+	cJSON_AddNumberToObject(root, "time_ms", (double)blo_now_ms());
+	cJSON_AddNumberToObject(root, "uptime_s", (double)(blo_now_ms() - self->started_ms) / 1000.0);
+	cJSON_AddNumberToObject(root, "registry_version", (double)blo_registry_version(reg_io(self)));
+	cJSON_AddNumberToObject(root, "sessions", (double)self->n_sessions);
+	if (blo_journal_stats(self->journal, &st) == 0) {
+		journal = cJSON_AddObjectToObject(root, "journal");
+		cJSON_AddNumberToObject(journal, "first_seq", (double)st.first_seq);
+		cJSON_AddNumberToObject(journal, "last_seq", (double)st.last_seq);
+		cJSON_AddNumberToObject(journal, "count", (double)st.count);
+		cJSON_AddNumberToObject(journal, "map_size", (double)st.map_size);
+		cJSON_AddNumberToObject(journal, "used_bytes", (double)st.used_bytes);
+	}
+	counters = cJSON_AddObjectToObject(root, "counters");
+	cJSON_AddNumberToObject(counters, "accepted", (double)atomic_load(&self->counters.accepted));
+	cJSON_AddNumberToObject(counters, "duplicate", (double)atomic_load(&self->counters.duplicate));
+	cJSON_AddNumberToObject(counters, "rejected", (double)atomic_load(&self->counters.rejected));
+	by_reason = cJSON_AddObjectToObject(counters, "rejected_by_reason");
+	for (int r = 1; r < 16; r++) {
+		uint64_t n = atomic_load(&self->counters.rejected_by[r]);
+
+		if (n > 0)
+			cJSON_AddNumberToObject(by_reason, reason_name((Blonet__RejectReason)r), (double)n);
+	}
+	cJSON_AddNumberToObject(counters, "delivered", (double)atomic_load(&self->counters.delivered));
+	cJSON_AddNumberToObject(counters, "redelivered",
+				(double)atomic_load(&self->counters.redelivered));
+	cJSON_AddNumberToObject(counters, "malformed_frames",
+				(double)atomic_load(&self->counters.malformed));
+	cJSON_AddNumberToObject(counters, "forbidden", (double)atomic_load(&self->counters.forbidden));
+	cJSON_AddNumberToObject(counters, "expired_before_delivery",
+				(double)atomic_load(&self->counters.expired));
+	cJSON_AddNumberToObject(counters, "commits", (double)atomic_load(&self->counters.commits));
+	blo_zap_stats(self->zap, &zs);
+	zap = cJSON_AddObjectToObject(root, "auth");
+	cJSON_AddNumberToObject(zap, "allowed", (double)zs.allowed);
+	cJSON_AddNumberToObject(zap, "denied_unknown_key", (double)zs.denied_unknown_key);
+	cJSON_AddNumberToObject(zap, "denied_revoked", (double)zs.denied_revoked);
+	cJSON_AddNumberToObject(zap, "denied_role", (double)zs.denied_role);
+	cJSON_AddNumberToObject(zap, "denied_domain", (double)zs.denied_domain);
+	cJSON_AddNumberToObject(zap, "denied_mechanism", (double)zs.denied_mechanism);
+	cJSON_AddNumberToObject(zap, "malformed", (double)zs.malformed);
+	subs = cJSON_AddArrayToObject(root, "subscribers");
+	for (size_t i = 0; i < self->n_subs; i++) {
+		const sub_t *s = self->subs[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "principal", s->principal);
+		cJSON_AddStringToObject(o, "durable", s->durable);
+		cJSON_AddBoolToObject(o, "connected", s->session != NULL);
+		cJSON_AddNumberToObject(o, "acked_seq", (double)s->acked);
+		cJSON_AddNumberToObject(o, "next_seq", (double)s->next_seq);
+		cJSON_AddNumberToObject(o, "in_flight", (double)s->n_inflight);
+		cJSON_AddNumberToObject(o, "lag", (double)(last > s->acked ? last - s->acked : 0));
+		cJSON_AddNumberToObject(o, "delivered", (double)s->delivered);
+		cJSON_AddNumberToObject(o, "redelivered", (double)s->redelivered);
+		cJSON_AddNumberToObject(o, "last_contact_ms", (double)s->last_contact_ms);
+		cJSON_AddItemToArray(subs, o);
+	}
+	text = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (text != NULL) {
+		/* Replaced whole, but not synced: it is rewritten every second. */
+		char tmp[4096];
+		FILE *fp;
+
+		snprintf(tmp, sizeof(tmp), "%s.tmp", self->status_path);
+		fp = fopen(tmp, "w");
+		if (fp != NULL) {
+			fputs(text, fp);
+			if (fclose(fp) == 0)
+				rename(tmp, self->status_path);
+		}
+		cJSON_free(text);
+	}
+}
+
+/* ---------------------------------------------------------------- reload */
+
+static void reload_registry(blo_broker_t *self)
+{
+	blo_registry_t *reg = NULL;
+	blo_err_t err = {0};
+	regref_t *r, *old;
+	uint64_t old_version = blo_registry_version(reg_io(self));
+	size_t dropped = 0;
+
+	if (blo_registry_load(&reg, self->registry_path, self->authority, &err) != 0) {
+		blo_error("registry.reload_failed", "keeping version %" PRIu64 ": %s", old_version, err.msg);
+		audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "registry reload refused: %s", err.msg);
+		return;
+	}
+	if (blo_registry_version(reg) < old_version) {
+		blo_error("registry.reload_failed", "%s has version %" PRIu64
+			  ", older than version %" PRIu64 " in force: refused",
+			  self->registry_path, blo_registry_version(reg), old_version);
+		audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "older registry refused");
+		blo_registry_destroy(&reg);
+		return;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		blo_registry_destroy(&reg);
+		return;
+	}
+	r->reg = reg;
+	r->refs = 1;
+	pthread_mutex_lock(&self->reg_lock);
+	old = self->reg_current;
+	self->reg_current = r;
+	pthread_mutex_unlock(&self->reg_lock);
+	blo_zap_set_registry(self->zap, reg);
+	reg_release(self, old);
+
+	/* Sessions of principals removed or revoked end now. */
+	for (size_t i = 0; i < self->n_sessions;) {
+		session_t *s = self->sessions[i];
+		const blo_principal_t *p = blo_registry_find(reg, s->principal);
+
+		if (p == NULL || p->revoked) {
+			send_error(self, s->router, s->rid, s->rid_len, 0,
+				   BLONET__ERROR_CODE__ERROR_FORBIDDEN, "principal revoked");
+			session_drop(self, s, "principal revoked");
+			dropped++;
+			continue;
+		}
+		i++;
+	}
+	blo_info("registry.reloaded", "version %" PRIu64 " -> %" PRIu64 "; %zu sessions dropped",
+		 old_version, blo_registry_version(reg), dropped);
+	audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "registry version %" PRIu64 " in force",
+	      blo_registry_version(reg));
+	if (dropped > 0) {
+		/* libzmq cannot close one peer of a ROUTER: rebind the listening
+		 * sockets so every connection handshakes again through ZAP,
+		 * which refuses the revoked keys. Others reconnect at once. */
+		for (size_t k = 0; k < self->n_routers; k++) {
+			void *old_sock = self->routers[k];
+			void *sock = zmq_socket(self->ctx, ZMQ_ROUTER);
+			int one = 1, zero = 0;
+
+			zmq_close(old_sock);
+			blo_curve_server_setup(sock, self->identity, ZAP_DOMAIN, self->max_message_bytes, &err);
+			zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+			zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
+			zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &self->heartbeat_ms, sizeof(int));
+			for (int tries = 0; tries < 50; tries++) {
+				if (zmq_bind(sock, self->bound[k]) == 0)
+					break;
+				usleep(20000);
+			}
+			self->routers[k] = sock;
+		}
+		while (self->n_sessions > 0)
+			session_drop(self, self->sessions[0], "listener rebound after revocation");
+	}
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static int bind_routers(blo_broker_t *self, const blo_broker_settings_t *s, blo_err_t *err)
+{
+	for (size_t i = 0; i < s->listen.n && i < MAX_ENDPOINTS; i++) {
+		void *sock = zmq_socket(self->ctx, ZMQ_ROUTER);
+		int one = 1, zero = 0, hwm = 100000;
+		char endpoint[256];
+		size_t len = sizeof(endpoint);
+		int rc;
+
+		if (sock == NULL)
+			return blo_err_set(err, -errno, "socket: %s", zmq_strerror(errno));
+		self->routers[self->n_routers++] = sock;
+		if ((rc = blo_curve_server_setup(sock, self->identity, ZAP_DOMAIN, self->max_message_bytes,
+						 err)) != 0)
+			return rc;
+		zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+		zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
+		zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+		zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+		zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &self->heartbeat_ms, sizeof(int));
+		if (zmq_bind(sock, s->listen.v[i]) != 0)
+			return blo_err_set(err, BLO_ECONFIG, "cannot listen on \"%s\": %s", s->listen.v[i],
+					   zmq_strerror(errno));
+		zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, endpoint, &len);
+		self->bound[i] = strdup(endpoint);
+		self->listen[i] = strdup(s->listen.v[i]);
+	}
+	return 0;
+}
+
+int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_t *err)
+{
+	blo_broker_t *self;
+	blo_registry_t *reg = NULL;
+	blo_journal_opts_t jopts = {0};
+	const blo_principal_t *me;
+	int hwm = INPROC_HWM;
+	long cores;
+	int rc;
+
+	*out = NULL;
+	self = calloc(1, sizeof(*self));
+	if (self == NULL)
+		return blo_err_set(err, BLO_ENOMEM, "out of memory");
+	self->signal_pipe[0] = self->signal_pipe[1] = -1;
+	pthread_mutex_init(&self->reg_lock, NULL);
+	blo_strlcpy(self->id, s->id, sizeof(self->id));
+	self->data_dir = strdup(s->data_dir);
+	self->registry_path = strdup(s->registry);
+	if (self->data_dir == NULL || self->registry_path == NULL ||
+	    asprintf(&self->status_path, "%s/status.json", s->data_dir) < 0) {
+		self->status_path = NULL;
+		rc = blo_err_set(err, BLO_ENOMEM, "out of memory");
+		goto out;
+	}
+	self->max_in_flight = (uint64_t)s->limits.max_in_flight;
+	self->max_batch = (size_t)s->limits.max_batch;
+	self->max_message_bytes = s->limits.max_message_bytes;
+	self->heartbeat_ms = (int)s->limits.heartbeat_ms;
+	self->retention_age_ms = s->journal.max_age_hours * 3600 * 1000;
+	self->retention_count = (uint64_t)s->journal.max_count;
+	self->retention_bytes = (size_t)s->journal.max_size_mb * 1024 * 1024;
+	self->started_ms = blo_now_ms();
+
+	if ((rc = blo_settings_authority(s->authority, self->authority, err)) != 0)
+		goto out;
+	if ((rc = blo_identity_load(&self->identity, s->identity, err)) != 0)
+		goto out;
+	if (strcmp(blo_identity_id(self->identity), s->id) != 0) {
+		rc = blo_err_set(err, BLO_ECONFIG, "identity %s is of \"%s\", not of broker \"%s\"",
+				 s->identity, blo_identity_id(self->identity), s->id);
+		goto out;
+	}
+	if ((rc = blo_registry_load(&reg, s->registry, self->authority, err)) != 0)
+		goto out;
+	me = blo_registry_find(reg, s->id);
+	if (me == NULL || me->role != BLO_ROLE_BROKER || me->revoked ||
+	    memcmp(me->curve_public, blo_identity_public(self->identity)->curve_public,
+		   BLO_CURVE_KEY_BYTES) != 0) {
+		rc = blo_err_set(err, BLO_EKEY, "broker \"%s\" is not a live broker with these keys in %s",
+				 s->id, s->registry);
+		goto out;
+	}
+	self->reg_current = calloc(1, sizeof(regref_t));
+	if (self->reg_current == NULL) {
+		rc = blo_err_set(err, BLO_ENOMEM, "out of memory");
+		goto out;
+	}
+	self->reg_current->reg = reg;
+	self->reg_current->refs = 1;
+	reg = NULL;
+
+	if (mkdir(self->data_dir, 0700) != 0 && errno != EEXIST) {
+		rc = blo_err_set(err, -errno, "cannot create data folder %s: %s", self->data_dir,
+				 strerror(errno));
+		goto out;
+	}
+	jopts.map_size = (size_t)s->journal.map_size_mb * 1024 * 1024;
+	if ((rc = blo_journal_open(&self->journal, self->data_dir, &jopts, err)) != 0)
+		goto out;
+	{
+		blo_journal_stats_t st;
+
+		blo_journal_stats(self->journal, &st);
+		atomic_store(&self->last_seq, st.last_seq);
+	}
+	self->cache = calloc(CACHE_SLOTS, sizeof(*self->cache));
+	if (self->cache == NULL) {
+		rc = blo_err_set(err, BLO_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (pipe2(self->signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		rc = blo_err_set(err, -errno, "pipe: %s", strerror(errno));
+		goto out;
+	}
+
+	self->ctx = zmq_ctx_new();
+	if (self->ctx == NULL) {
+		rc = blo_err_set(err, -errno, "zmq context: %s", zmq_strerror(errno));
+		goto out;
+	}
+	/* CURVE decryption runs on libzmq's I/O threads. */
+	zmq_ctx_set(self->ctx, ZMQ_IO_THREADS, 2);
+	/* Fail-closed: the ZAP handler comes first; without it nothing binds. */
+	if ((rc = blo_zap_start(&self->zap, self->ctx, self->reg_current->reg, err)) != 0)
+		goto out;
+	if ((rc = blo_zap_allow_domain(self->zap, ZAP_DOMAIN,
+				       BLO_ZAP_ROLE(BLO_ROLE_AGENT) | BLO_ZAP_ROLE(BLO_ROLE_CONSOLE) |
+					       BLO_ZAP_ROLE(BLO_ROLE_COMMITTEE) |
+					       BLO_ZAP_ROLE(BLO_ROLE_ADMIN))) != 0) {
+		blo_err_set(err, rc, "ZAP domain: %s", blo_strerror(rc));
+		goto out;
+	}
+
+	self->from_writer = zmq_socket(self->ctx, ZMQ_PULL);
+	self->to_workers = zmq_socket(self->ctx, ZMQ_PUSH);
+	zmq_setsockopt(self->from_writer, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(self->to_workers, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	if (zmq_bind(self->from_writer, "inproc://blo-results") != 0 ||
+	    zmq_bind(self->to_workers, "inproc://blo-verify") != 0) {
+		rc = blo_err_set(err, -errno, "inproc: %s", zmq_strerror(errno));
+		goto out;
+	}
+	if (pthread_create(&self->writer, NULL, writer_main, self) != 0) {
+		rc = blo_err_set(err, BLO_ENOMEM, "cannot start the journal writer");
+		goto out;
+	}
+	self->writer_started = true;
+	/* The writer binds inproc://blo-store; connecting first is fine with
+	 * libzmq >= 4 (inproc connect before bind). */
+	self->to_writer = zmq_socket(self->ctx, ZMQ_PUSH);
+	zmq_setsockopt(self->to_writer, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_connect(self->to_writer, "inproc://blo-store");
+
+	cores = sysconf(_SC_NPROCESSORS_ONLN);
+	self->n_workers = s->limits.verify_threads > 0 ? (size_t)s->limits.verify_threads
+						       : (size_t)(cores > 0 ? cores : 1);
+	if (self->n_workers > MAX_VERIFY_THREADS)
+		self->n_workers = MAX_VERIFY_THREADS;
+	for (size_t i = 0; i < self->n_workers; i++) {
+		worker_arg_t *wa = malloc(sizeof(*wa));
+
+		if (wa == NULL || pthread_create(&self->workers[i], NULL, worker_main,
+						 (wa->broker = self, wa->index = i, wa)) != 0) {
+			free(wa);
+			self->n_workers = i;
+			rc = blo_err_set(err, BLO_ENOMEM, "cannot start verify workers");
+			goto out;
+		}
+	}
+	if ((rc = bind_routers(self, s, err)) != 0)
+		goto out;
+	audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "broker started, registry version %" PRIu64,
+	      blo_registry_version(reg_io(self)));
+	flush_audit(self);
+out:
+	blo_registry_destroy(&reg);
+	if (rc != 0)
+		blo_broker_close(&self);
+	*out = self;
+	return rc;
+}
+
+const char *blo_broker_endpoint(const blo_broker_t *self, size_t i)
+{
+	return i < self->n_routers ? self->bound[i] : NULL;
+}
+
+void blo_broker_request_stop(blo_broker_t *self)
+{
+	char c = 's';
+
+	self->stop_requested = 1;
+	if (write(self->signal_pipe[1], &c, 1) < 0) {
+		/* The flag is set; the loop sees it within one poll. */
+	}
+}
+
+void blo_broker_request_reload(blo_broker_t *self)
+{
+	char c = 'r';
+
+	self->reload_requested = 1;
+	if (write(self->signal_pipe[1], &c, 1) < 0) {
+		/* As above. */
+	}
+}
+
+int blo_broker_run(blo_broker_t *self)
+{
+	zmq_pollitem_t items[MAX_ENDPOINTS + 2];
+	int64_t next_status = 0, draining_since = 0;
+
+	blo_info("broker.started", "%s serving on %s (%zu verify threads)", self->id, self->bound[0],
+		 self->n_workers);
+	for (;;) {
+		size_t n = 0;
+		int64_t now;
+
+		for (size_t i = 0; i < self->n_routers; i++)
+			items[n++] = (zmq_pollitem_t){.socket = self->routers[i], .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.socket = self->from_writer, .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.fd = self->signal_pipe[0], .events = ZMQ_POLLIN};
+		if (zmq_poll(items, (int)n, 20) < 0 && errno != EINTR)
+			break;
+		if (items[n - 1].revents & ZMQ_POLLIN) {
+			char buf[16];
+
+			while (read(self->signal_pipe[0], buf, sizeof(buf)) > 0)
+				;
+		}
+		if (self->reload_requested) {
+			self->reload_requested = 0;
+			reload_registry(self);
+		}
+		if (self->stop_requested && !self->stopping) {
+			self->stopping = true;
+			draining_since = blo_now_ms();
+			blo_info("broker.stopping", "refusing new publishes; committing %" PRIu64 " in flight",
+				 self->publishes_in_flight);
+		}
+		read_results(self);
+		for (size_t i = 0; i < self->n_routers; i++)
+			if (items[i].revents & ZMQ_POLLIN)
+				read_router(self, i);
+		read_results(self);
+		pump(self);
+		now = blo_now_ms();
+		if (now >= next_status) {
+			redeliver_overdue(self);
+			for (size_t i = 0; i < self->n_sessions;) {
+				session_t *sess = self->sessions[i];
+
+				if (sess->n_subs == 0 && now - sess->last_ms > SESSION_IDLE_MS)
+					session_drop(self, sess, "idle");
+				else
+					i++;
+			}
+			for (size_t i = 0; i < self->n_subs; i++)
+				save_cursor(self, self->subs[i]);
+			write_status(self);
+			next_status = now + STATUS_EVERY_MS;
+		}
+		flush_audit(self);
+		if (atomic_load(&self->writer_failed)) {
+			blo_error("broker.failed", "the journal cannot be written: stopping");
+			return BLO_ECORRUPT;
+		}
+		if (self->stopping &&
+		    (self->publishes_in_flight == 0 || now - draining_since > 30000))
+			break;
+	}
+	/* Everything acknowledged is committed; keep the cursors too. */
+	for (size_t i = 0; i < self->n_subs; i++)
+		save_cursor(self, self->subs[i]);
+	audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "broker stopped");
+	flush_audit(self);
+	write_status(self);
+	blo_info("broker.stopped", "%s stopped", self->id);
+	return 0;
+}
+
+void blo_broker_close(blo_broker_t **self_p)
+{
+	blo_broker_t *self;
+
+	if (self_p == NULL || *self_p == NULL)
+		return;
+	self = *self_p;
+	for (size_t i = 0; i < self->n_workers; i++) {
+		job_t *stop = calloc(1, sizeof(*stop));
+
+		if (stop != NULL) {
+			stop->kind = JOB_STOP;
+			if (job_send(self->to_workers, stop, 0) != 0)
+				job_free(stop);
+		}
+	}
+	for (size_t i = 0; i < self->n_workers; i++)
+		pthread_join(self->workers[i], NULL);
+	if (self->writer_started) {
+		job_t *stop = calloc(1, sizeof(*stop));
+
+		flush_audit(self);
+		if (stop != NULL) {
+			stop->kind = JOB_STOP;
+			if (job_send(self->to_writer, stop, 0) != 0)
+				job_free(stop);
+		}
+		pthread_join(self->writer, NULL);
+	}
+	/* Jobs the writer finished after the loop ended. */
+	if (self->from_writer != NULL) {
+		job_t *job;
+
+		while ((job = job_recv(self->from_writer, ZMQ_DONTWAIT)) != NULL)
+			job_free(job);
+	}
+	while (self->n_sessions > 0)
+		session_drop(self, self->sessions[0], "broker closing");
+	while (self->n_subs > 0)
+		sub_destroy(self, self->subs[0]);
+	job_free(self->pending_audit);
+	for (size_t i = 0; i < self->n_routers; i++) {
+		zmq_close(self->routers[i]);
+		free(self->bound[i]);
+		free(self->listen[i]);
+	}
+	if (self->to_workers != NULL)
+		zmq_close(self->to_workers);
+	if (self->to_writer != NULL)
+		zmq_close(self->to_writer);
+	if (self->from_writer != NULL)
+		zmq_close(self->from_writer);
+	blo_zap_stop(&self->zap);
+	if (self->ctx != NULL)
+		zmq_ctx_term(self->ctx);
+	if (self->cache != NULL) {
+		for (size_t i = 0; i < CACHE_SLOTS; i++)
+			cache_clear_slot(&self->cache[i]);
+		free(self->cache);
+	}
+	blo_journal_close(&self->journal);
+	if (self->reg_current != NULL) {
+		blo_registry_destroy(&self->reg_current->reg);
+		free(self->reg_current);
+	}
+	blo_identity_destroy(&self->identity);
+	if (self->signal_pipe[0] >= 0)
+		close(self->signal_pipe[0]);
+	if (self->signal_pipe[1] >= 0)
+		close(self->signal_pipe[1]);
+	pthread_mutex_destroy(&self->reg_lock);
+	free(self->sessions);
+	free(self->subs);
+	free(self->data_dir);
+	free(self->status_path);
+	free(self->registry_path);
+	free(self);
+	*self_p = NULL;
+}

@@ -1,0 +1,48 @@
+/*
+ * blo_broker: the national broker. Authenticates every client through the
+ * registry (CurveZMQ + ZAP, fail-closed), verifies and authorizes every
+ * publish, stores it durably with group commit before acknowledging, and
+ * delivers it from durable cursors to every subscriber the delivery policy
+ * allows. blonet-broker is a thin program around this module.
+ *
+ * Threads: the caller's thread runs the I/O loop (the ROUTER socket,
+ * sessions, subscriptions, deliveries); verify workers (one per core by
+ * default) check signatures off the I/O path; one writer thread owns every
+ * journal write (publishes, cursors, audit) and commits them in batches.
+ */
+#ifndef BLO_BROKER_H
+#define BLO_BROKER_H
+
+#include "blo_err.h"
+#include "blo_settings.h"
+
+#include <stdint.h>
+
+typedef struct blo_broker blo_broker_t;
+
+/* Opens the broker described by settings: loads its identity and the
+ * registry (verified with the authority key), opens the journal, starts the
+ * ZAP handler and binds the listen endpoints. Refuses to start if any of
+ * these fails, naming what and why. settings is copied where needed.
+ * *out is the caller's: blo_broker_close. */
+int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *settings, blo_err_t *err);
+
+/* Serves until blo_broker_request_stop: then stops taking publishes,
+ * commits and acknowledges what it holds, and returns 0. Returns an error
+ * only if it cannot go on (the journal failed), having logged it. */
+int blo_broker_run(blo_broker_t *self);
+
+/* Async-signal-safe requests to the running loop: stop (SIGTERM, SIGINT)
+ * and reload the registry (SIGHUP). */
+void blo_broker_request_stop(blo_broker_t *self);
+void blo_broker_request_reload(blo_broker_t *self);
+
+/* Stops every thread, closes sockets and the journal, frees, and sets
+ * *self_p to NULL. NULL: nothing. */
+void blo_broker_close(blo_broker_t **self_p);
+
+/* The endpoints actually bound (after wildcard ports), for logs and tests.
+ * Borrowed. */
+const char *blo_broker_endpoint(const blo_broker_t *self, size_t i);
+
+#endif

@@ -1,0 +1,353 @@
+/*
+ * blonet-probe: a misbehaving client for the integration tests. It does what
+ * a well-behaved program never does (unknown keys, no CURVE, the wrong
+ * server key, forged origins, malformed frames) against a real broker, and
+ * prints one JSON line saying what the broker answered.
+ *
+ *   blonet-probe refused -c CONFIG --mode unknown|nocurve|plain|wrongkey
+ *       exit 0 if the broker never answered within --wait ms (default 1500)
+ *   blonet-probe forge -c CONFIG --origin ID
+ *       publishes an alert claiming origin ID, signed by CONFIG's principal;
+ *       prints the PublishAck; exit 0 if REJECTED with NOT_ORIGIN
+ *   blonet-probe frames -c CONFIG -n N
+ *       sends N malformed messages (random bytes, truncated frames, wrong
+ *       part counts, frames a client may not send), then a Ping; exit 0 if
+ *       the Pong comes back
+ *   blonet-probe garbage -c CONFIG -n N
+ *       opens N raw TCP connections to the broker and writes random bytes
+ *       (no ZMTP, no CURVE); exit 0 when done
+ */
+#include "blonet.h"
+#include "blo_client.h"
+#include "blo_wire.h"
+#include "blo_zap.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zmq.h>
+
+typedef struct {
+	blo_client_settings_t s;
+	blo_identity_t *identity;
+	blo_registry_t *registry;
+	const blo_principal_t *broker;
+} setup_t;
+
+static int load(setup_t *st, const char *config)
+{
+	uint8_t authority[BLO_SIGN_PUBLIC_BYTES];
+	blo_err_t err = {0};
+
+	if (blo_client_settings_load(&st->s, config, &err) != 0 ||
+	    blo_settings_authority(st->s.authority, authority, &err) != 0 ||
+	    blo_identity_load(&st->identity, st->s.identity, &err) != 0 ||
+	    blo_registry_load(&st->registry, st->s.registry, authority, &err) != 0) {
+		fprintf(stderr, "blonet-probe: %s\n", err.msg);
+		return 2;
+	}
+	st->broker = blo_registry_find(st->registry, st->s.broker.id);
+	if (st->broker == NULL) {
+		fprintf(stderr, "blonet-probe: broker %s not in registry\n", st->s.broker.id);
+		return 2;
+	}
+	return 0;
+}
+
+static void unload(setup_t *st)
+{
+	blo_identity_destroy(&st->identity);
+	blo_registry_destroy(&st->registry);
+	blo_client_settings_free(&st->s);
+}
+
+static void send_hello(void *sock)
+{
+	Blonet__Frame f = BLONET__FRAME__INIT;
+	Blonet__Hello h = BLONET__HELLO__INIT;
+
+	h.protocol = 1;
+	h.software = "blonet-probe";
+	f.body_case = BLONET__FRAME__BODY_HELLO;
+	f.hello = &h;
+	blo_wire_send(sock, &f, ZMQ_DONTWAIT);
+}
+
+static int cmd_refused(setup_t *st, const char *mode, int wait_ms)
+{
+	void *ctx = zmq_ctx_new();
+	void *sock = zmq_socket(ctx, ZMQ_DEALER);
+	blo_identity_t *stranger = NULL;
+	blo_err_t err = {0};
+	int zero = 0, answered = 0;
+	uint8_t wrong[BLO_CURVE_KEY_BYTES];
+
+	zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
+	if (strcmp(mode, "unknown") == 0) {
+		blo_identity_generate(&stranger, "stranger");
+		if (blo_curve_client_setup(sock, stranger, st->broker->curve_public, BLO_FRAME_MAX_BYTES,
+					   &err) != 0) {
+			fprintf(stderr, "blonet-probe: %s\n", err.msg);
+			return 2;
+		}
+	} else if (strcmp(mode, "wrongkey") == 0) {
+		randombytes_buf(wrong, sizeof(wrong));
+		if (blo_curve_client_setup(sock, st->identity, wrong, BLO_FRAME_MAX_BYTES, &err) != 0) {
+			fprintf(stderr, "blonet-probe: %s\n", err.msg);
+			return 2;
+		}
+	} else if (strcmp(mode, "plain") == 0) {
+		zmq_setsockopt(sock, ZMQ_PLAIN_USERNAME, st->s.id, strlen(st->s.id));
+		zmq_setsockopt(sock, ZMQ_PLAIN_PASSWORD, "x", 1);
+	} else if (strcmp(mode, "nocurve") != 0) {
+		fprintf(stderr, "blonet-probe: unknown mode %s\n", mode);
+		return 2;
+	}
+	zmq_connect(sock, st->s.broker.endpoint);
+	for (int64_t end = blo_now_ms() + wait_ms; blo_now_ms() < end;) {
+		zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+
+		send_hello(sock);
+		if (zmq_poll(&item, 1, 100) > 0) {
+			answered = 1;
+			break;
+		}
+	}
+	printf("{\"probe\":\"refused\",\"mode\":\"%s\",\"answered\":%s}\n", mode,
+	       answered ? "true" : "false");
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	blo_identity_destroy(&stranger);
+	return answered ? 1 : 0;
+}
+
+static int cmd_forge(const char *config, const char *origin)
+{
+	blo_client_t *c = NULL;
+	Blonet__Alert a = BLONET__ALERT__INIT;
+	Blonet__Origin o = BLONET__ORIGIN__INIT;
+	Blonet__Assessment as = BLONET__ASSESSMENT__INIT;
+	Blonet__Handling h = BLONET__HANDLING__INIT;
+	uint8_t id[BLO_ID_BYTES];
+	blo_err_t err = {0};
+	int rc = 1;
+
+	if (blo_client_open_config(&c, config, "blonet-probe", &err) != 0 ||
+	    blo_client_wait_ready(c, 5000, &err) != 0) {
+		fprintf(stderr, "blonet-probe: %s\n", err.msg);
+		blo_client_close(&c);
+		return 2;
+	}
+	const blo_principal_t *p = blo_registry_find(blo_client_registry(c), origin);
+
+	blo_alert_random_id(id);
+	a.id.data = id;
+	a.id.len = sizeof(id);
+	a.type = BLONET__MESSAGE_TYPE__ALERT;
+	a.status = BLONET__STATUS__TEST;
+	a.sent_ms = blo_now_ms();
+	o.principal = (char *)origin;
+	o.country = p != NULL ? (char *)p->country : "TH";
+	o.agency = BLONET__AGENCY_KIND__CUSTOMS;
+	a.origin = &o;
+	as.category = BLONET__CATEGORY__DRUGS;
+	a.assessment = &as;
+	h.tlp = BLONET__TLP__TLP_GREEN;
+	a.handling = &h;
+	a.headline = "forged origin probe";
+	if (blo_client_publish_alert(c, &a, NULL, &err) != 0) {
+		fprintf(stderr, "blonet-probe: %s\n", err.msg);
+		blo_client_close(&c);
+		return 2;
+	}
+	for (int64_t end = blo_now_ms() + 5000; blo_now_ms() < end;) {
+		Blonet__Frame *f = NULL;
+
+		if (blo_client_next(c, 200, &f, &err) != 0)
+			break;
+		if (f != NULL && f->body_case == BLONET__FRAME__BODY_PUBLISH_ACK) {
+			printf("{\"probe\":\"forge\",\"status\":\"%s\",\"reason\":\"%s\",\"text\":\"%s\"}\n",
+			       blo_enum_name(&blonet__publish_status__descriptor, f->publish_ack->status),
+			       blo_enum_name(&blonet__reject_reason__descriptor, f->publish_ack->reason),
+			       f->publish_ack->text);
+			rc = f->publish_ack->status == BLONET__PUBLISH_STATUS__REJECTED &&
+					     f->publish_ack->reason == BLONET__REJECT_REASON__NOT_ORIGIN
+				     ? 0
+				     : 1;
+			blo_message_free((ProtobufCMessage **)&f);
+			break;
+		}
+		blo_message_free((ProtobufCMessage **)&f);
+	}
+	blo_client_close(&c);
+	return rc;
+}
+
+static int cmd_frames(setup_t *st, long n)
+{
+	void *ctx = zmq_ctx_new();
+	void *sock = zmq_socket(ctx, ZMQ_DEALER);
+	blo_err_t err = {0};
+	uint8_t buf[512];
+	uint8_t *valid = NULL;
+	size_t valid_len = 0;
+	int zero = 0, hwm = 0, pong = 0;
+	long sent = 0;
+
+	zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	if (blo_curve_client_setup(sock, st->identity, st->broker->curve_public, BLO_FRAME_MAX_BYTES,
+				   &err) != 0) {
+		fprintf(stderr, "blonet-probe: %s\n", err.msg);
+		return 2;
+	}
+	zmq_connect(sock, st->s.broker.endpoint);
+	{
+		/* A valid frame to truncate and to send where it is not allowed. */
+		Blonet__Frame f = BLONET__FRAME__INIT;
+		Blonet__Deliver d = BLONET__DELIVER__INIT;
+
+		d.durable = "probe";
+		d.seq = 7;
+		d.envelope.data = buf;
+		d.envelope.len = 100;
+		f.body_case = BLONET__FRAME__BODY_DELIVER;
+		f.deliver = &d;
+		blo_message_serialize(&f.base, 4096, &valid, &valid_len, NULL);
+	}
+	for (long i = 0; i < n; i++) {
+		int kind = (int)(i % 4);
+		size_t len = 1 + randombytes_uniform(sizeof(buf) - 1);
+
+		randombytes_buf(buf, len);
+		if (kind == 0) {
+			zmq_send(sock, buf, len, 0);
+		} else if (kind == 1) {
+			zmq_send(sock, valid, 1 + randombytes_uniform((uint32_t)valid_len - 1), 0);
+		} else if (kind == 2) {
+			zmq_send(sock, buf, len, ZMQ_SNDMORE);
+			zmq_send(sock, buf, len / 2, 0);
+		} else {
+			zmq_send(sock, valid, valid_len, 0);
+		}
+		sent++;
+	}
+	{
+		Blonet__Frame f = BLONET__FRAME__INIT;
+		Blonet__Ping p = BLONET__PING__INIT;
+
+		p.sent_ms = blo_now_ms();
+		f.correlation = 424242;
+		f.body_case = BLONET__FRAME__BODY_PING;
+		f.ping = &p;
+		blo_wire_send(sock, &f, 0);
+	}
+	for (int64_t end = blo_now_ms() + 30000; blo_now_ms() < end && !pong;) {
+		zmq_msg_t msg;
+		Blonet__Frame *f = NULL;
+		zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+
+		if (zmq_poll(&item, 1, 200) <= 0)
+			continue;
+		zmq_msg_init(&msg);
+		while (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) >= 0) {
+			if (blo_wire_decode(&msg, &f, NULL) == 0) {
+				if (f->body_case == BLONET__FRAME__BODY_PONG && f->correlation == 424242)
+					pong = 1;
+				blo_message_free((ProtobufCMessage **)&f);
+			}
+		}
+		zmq_msg_close(&msg);
+	}
+	printf("{\"probe\":\"frames\",\"sent\":%ld,\"pong\":%s}\n", sent, pong ? "true" : "false");
+	free(valid);
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	return pong ? 0 : 1;
+}
+
+static int cmd_garbage(setup_t *st, long n)
+{
+	const char *ep = st->s.broker.endpoint;
+	const char *colon = strrchr(ep, ':');
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	long done = 0;
+	uint8_t buf[1024];
+
+	if (strncmp(ep, "tcp://127.0.0.1:", 16) != 0 || colon == NULL) {
+		fprintf(stderr, "blonet-probe: garbage only targets tcp://127.0.0.1\n");
+		return 2;
+	}
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	for (long i = 0; i < n; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (fd < 0)
+			continue;
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			size_t len = 1 + randombytes_uniform(sizeof(buf) - 1);
+
+			randombytes_buf(buf, len);
+			if (write(fd, buf, len) > 0)
+				done++;
+		}
+		close(fd);
+	}
+	printf("{\"probe\":\"garbage\",\"connections\":%ld}\n", done);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"mode", required_argument, NULL, 'm'},
+		{"origin", required_argument, NULL, 'o'},
+		{"wait", required_argument, NULL, 'w'},
+		{0},
+	};
+	const char *config = NULL, *mode = "unknown", *origin = NULL, *cmd;
+	long n = 1000;
+	int wait_ms = 1500, opt, rc;
+	setup_t st = {0};
+
+	while ((opt = getopt_long(argc, argv, "c:m:o:w:n:", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config = optarg; break;
+		case 'm': mode = optarg; break;
+		case 'o': origin = optarg; break;
+		case 'w': wait_ms = atoi(optarg); break;
+		case 'n': n = atol(optarg); break;
+		default: return 2;
+		}
+	}
+	if (config == NULL || optind != argc - 1) {
+		fprintf(stderr, "usage: blonet-probe refused|forge|frames|garbage -c CONFIG ...\n");
+		return 2;
+	}
+	cmd = argv[optind];
+	if (sodium_init() < 0)
+		return 2;
+	if (strcmp(cmd, "forge") == 0)
+		return origin != NULL ? cmd_forge(config, origin) : 2;
+	if ((rc = load(&st, config)) != 0)
+		return rc;
+	if (strcmp(cmd, "refused") == 0)
+		rc = cmd_refused(&st, mode, wait_ms);
+	else if (strcmp(cmd, "frames") == 0)
+		rc = cmd_frames(&st, n);
+	else if (strcmp(cmd, "garbage") == 0)
+		rc = cmd_garbage(&st, n);
+	else
+		rc = 2;
+	unload(&st);
+	return rc;
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Durability on one node: a subscriber offline during 10,000 publishes gets
+# each exactly once when it returns; kill -9 of the broker in the middle of
+# a 20,000-alert stream loses nothing acknowledged and delivers nothing
+# twice; a full journal refuses publishes with a clear error, keeps
+# delivering, loses nothing acknowledged and recovers when it has room.
+. "$(dirname "$0")/lib.sh"
+
+provision "$SRC/tests/integration/topology_single.json" || { fail provision; finish; }
+start_broker th-broker || { fail "broker starts"; finish; }
+
+# ---- 1. Offline subscriber.
+sub th-console-maesai --durable offline --timeout 1 >/dev/null 2>&1
+gen_alerts offline 10000 >"$WORK/offline.jsonl"
+pub th-customs-maesai "$WORK/offline.jsonl" >"$WORK/offline.res" 2>/dev/null
+check "10,000 publishes acknowledged while the subscriber is away" \
+	[ "$(count_lines "$WORK/offline.res" '"status":"accepted"')" = 10000 ]
+sub th-console-maesai --durable offline --count 10000 --timeout 20 >"$WORK/offline.out" 2>&1
+check "the returning subscriber gets all 10,000" [ "$(distinct_ids "$WORK/offline.out")" = 10000 ]
+check "and each exactly once" [ "$(grep -c '"alert"' "$WORK/offline.out")" = 10000 ]
+
+# ---- 2. kill -9 in the middle of a 20,000-alert stream.
+gen_alerts crash 20000 >"$WORK/crash.jsonl"
+"$BIN/blonet-pub" -c "$WORK/d/th-customs-chiangkhong/config.json" --timeout 90 "$WORK/crash.jsonl" \
+	>"$WORK/crash.res" 2>"$WORK/crash.err" &
+PUB=$!
+# Kill once some of the stream is acknowledged, but not all of it.
+for _ in $(seq 1 200); do
+	[ "$(wc -l <"$WORK/crash.res")" -ge 3000 ] && break
+	sleep 0.05
+done
+acked_before=$(count_lines "$WORK/crash.res" '"status":"accepted"')
+stop_broker th-broker KILL
+check "broker killed mid-stream (after $acked_before acks)" [ "$acked_before" -gt 0 -a "$acked_before" -lt 20000 ]
+sleep 1
+start_broker th-broker || { fail "broker restarts after kill -9"; finish; }
+wait $PUB
+PUB_RC=$?
+check "the publisher's retries get every alert acknowledged" [ "$PUB_RC" = 0 ]
+awk -F'"id":"' '/"status":"(accepted|duplicate)"/ {split($2, a, "\""); print a[1]}' "$WORK/crash.res" | sort -u >"$WORK/acked.ids"
+ctl th-broker journal >"$WORK/journal.out"
+grep -o '"id":"[0-9a-f]*","bytes"' "$WORK/journal.out" | cut -d'"' -f4 | sort >"$WORK/journal.ids"
+check "20,000 distinct alerts acknowledged" [ "$(wc -l <"$WORK/acked.ids")" = 20000 ]
+check "every acknowledged alert is in the journal" \
+	[ -z "$(comm -23 "$WORK/acked.ids" "$WORK/journal.ids")" ]
+check "no alert is stored twice" [ -z "$(uniq -d "$WORK/journal.ids")" ]
+sub th-committee --durable crash --count 30000 --timeout 5 >"$WORK/crash.out" 2>&1
+check "a subscriber gets the 30,000 stored alerts" [ "$(distinct_ids "$WORK/crash.out")" = 30000 ]
+check "with no duplicate delivered" [ "$(grep -c '"alert"' "$WORK/crash.out")" = 30000 ]
+stop_broker th-broker TERM
+
+# ---- 3. A full journal. The same broker with a 1 MiB journal.
+cfg="$WORK/d/th-broker/config.json"
+sed -i 's/"data_dir": *"data",/"data_dir": "small", "journal": {"map_size_mb": 1},/' "$cfg"
+grep -q '"small"' "$cfg" || { fail "could not shrink the journal"; finish; }
+start_broker th-broker || { fail "broker with a small journal starts"; finish; }
+sub th-console-maesai --durable full --timeout 4 >"$WORK/full.out" 2>&1 &
+SUBF=$!
+gen_alerts full 3000 >"$WORK/full.jsonl"
+timeout 60 "$BIN/blonet-pub" -c "$WORK/d/th-customs-maesai/config.json" --timeout 3 "$WORK/full.jsonl" \
+	>"$WORK/full.res" 2>/dev/null
+full_acked=$(count_lines "$WORK/full.res" '"status":"accepted"')
+check "a full journal refuses with JOURNAL_FULL" grep -q '"reason":"JOURNAL_FULL"' "$WORK/full.res"
+check "some publishes were accepted before it filled ($full_acked)" [ "$full_acked" -gt 0 ]
+check "the broker is still running" kill -0 "${PIDS[th-broker]}"
+wait $SUBF
+check "deliveries went on while full: the subscriber got every accepted alert" \
+	[ "$(distinct_ids "$WORK/full.out")" = "$full_acked" ]
+stop_broker th-broker TERM
+# Room again: the operator grows the map; nothing acknowledged was lost.
+sed -i 's/"map_size_mb": 1}/"map_size_mb": 64}/' "$cfg"
+start_broker th-broker || { fail "broker restarts with a bigger journal"; finish; }
+check "every accepted alert survived the full journal" \
+	[ "$(ctl th-broker journal | grep -c '"seq"')" = "$full_acked" ]
+gen_alerts full 3000 >"$WORK/full.jsonl"
+pub th-customs-maesai "$WORK/full.jsonl" >"$WORK/full2.res" 2>/dev/null
+check "publishing recovers once there is room" \
+	[ "$(count_lines "$WORK/full2.res" '"status":"accepted"')" = "$((3000 - full_acked))" ]
+stop_broker th-broker TERM
+finish
