@@ -46,6 +46,7 @@
 #define STATUS_EVERY_MS 1000
 #define RETENTION_EVERY_MS 60000
 #define SESSION_IDLE_MS (10 * 60 * 1000)
+#define KEEPALIVE_MS 3000
 #define ROUTING_ID_MAX 256
 #define DURABLE_MAX 64
 #define INPROC_HWM 1000000
@@ -948,6 +949,22 @@ static void session_drop(blo_broker_t *self, session_t *s, const char *why)
 	free(s);
 }
 
+/* A session quiet for a while is pinged: with ROUTER_MANDATORY the send
+ * fails once libzmq has dropped the peer's connection, so the session (and
+ * what its subscriptions had in flight) is released within seconds. */
+static bool session_alive(blo_broker_t *self, session_t *s, int64_t now)
+{
+	Blonet__Frame f = BLONET__FRAME__INIT;
+	Blonet__Ping ping = BLONET__PING__INIT;
+
+	if (now - s->last_ms < KEEPALIVE_MS)
+		return true;
+	ping.sent_ms = now;
+	f.body_case = BLONET__FRAME__BODY_PING;
+	f.ping = &ping;
+	return send_to(self, s->router, s->rid, s->rid_len, &f) != -EHOSTUNREACH;
+}
+
 /* ---------------------------------------------------------------- cache */
 
 static void cache_clear_slot(cached_t *c)
@@ -1518,6 +1535,8 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 		send_to(self, router, rid, rid_len, &rf);
 		break;
 	}
+	case BLONET__FRAME__BODY_PONG:
+		break; /* the answer to a keepalive: last_ms is already updated */
 	default:
 		atomic_fetch_add(&self->counters.malformed, 1);
 		send_error(self, router, rid, rid_len, f->correlation,
@@ -2008,8 +2027,9 @@ int blo_broker_run(blo_broker_t *self)
 			for (size_t i = 0; i < self->n_sessions;) {
 				session_t *sess = self->sessions[i];
 
-				if (sess->n_subs == 0 && now - sess->last_ms > SESSION_IDLE_MS)
-					session_drop(self, sess, "idle");
+				if ((sess->n_subs == 0 && now - sess->last_ms > SESSION_IDLE_MS) ||
+				    !session_alive(self, sess, now))
+					session_drop(self, sess, "peer gone");
 				else
 					i++;
 			}

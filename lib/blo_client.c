@@ -287,6 +287,18 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 		release_pending(self, p);
 		return true;
 	}
+	case BLONET__FRAME__BODY_PING: {
+		/* The broker checking that we are still here. */
+		Blonet__Frame rf = BLONET__FRAME__INIT;
+		Blonet__Pong pong = BLONET__PONG__INIT;
+
+		pong.sent_ms = f->ping->sent_ms;
+		rf.correlation = f->correlation;
+		rf.body_case = BLONET__FRAME__BODY_PONG;
+		rf.pong = &pong;
+		send_frame(self, &rf);
+		return false;
+	}
 	default:
 		return true;
 	}

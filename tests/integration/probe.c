@@ -4,7 +4,7 @@
  * server key, forged origins, malformed frames) against a real broker, and
  * prints one JSON line saying what the broker answered.
  *
- *   blonet-probe refused -c CONFIG --mode unknown|nocurve|plain|wrongkey
+ *   blonet-probe refused -c CONFIG --mode unknown|nocurve|plain|wrongkey|self
  *       exit 0 if the broker never answered within --wait ms (default 1500)
  *   blonet-probe forge -c CONFIG --origin ID
  *       publishes an alert claiming origin ID, signed by CONFIG's principal;
@@ -94,6 +94,13 @@ static int cmd_refused(setup_t *st, const char *mode, int wait_ms)
 		blo_identity_generate(&stranger, "stranger");
 		if (blo_curve_client_setup(sock, stranger, st->broker->curve_public, BLO_FRAME_MAX_BYTES,
 					   &err) != 0) {
+			fprintf(stderr, "blonet-probe: %s\n", err.msg);
+			return 2;
+		}
+	} else if (strcmp(mode, "self") == 0) {
+		/* The config's own keys: refused only if the broker revoked them. */
+		if (blo_curve_client_setup(sock, st->identity, st->broker->curve_public,
+					   BLO_FRAME_MAX_BYTES, &err) != 0) {
 			fprintf(stderr, "blonet-probe: %s\n", err.msg);
 			return 2;
 		}

@@ -75,13 +75,34 @@ check "malformed frames are counted" [ "$(status_field th-broker malformed_frame
 gen_alerts after-abuse 5 >"$WORK/after.jsonl"
 check "publishing still works after the abuse" pub th-customs-maesai "$WORK/after.jsonl"
 
-# 8. Revocation: the registry is re-provisioned with a key revoked and the
-# broker reloads it on SIGHUP; that principal is refused from then on.
+# 8. Revocation: the registry is re-provisioned with two keys revoked and the
+# broker reloads it on SIGHUP; a live session of one is dropped and its
+# reconnection refused; the other is refused from then on.
 gen_alerts before-revoke 1 >"$WORK/r1.jsonl"
 check "principal publishes before revocation" pub th-customs-chiangkhong "$WORK/r1.jsonl"
-provision "$SRC/tests/integration/topology_single.json" --revoke th-customs-chiangkhong
+sub th-console-chiangkhong --durable live >"$WORK/live.out" 2>"$WORK/live.err" &
+LIVE=$!
+sleep 1
+check "a live subscriber is connected before revocation" kill -0 $LIVE
+provision "$SRC/tests/integration/topology_single.json" --revoke th-customs-chiangkhong \
+	--revoke th-console-chiangkhong
 kill -HUP "${PIDS[th-broker]}"
-sleep 1.5
+for _ in $(seq 1 50); do kill -0 $LIVE 2>/dev/null || break; sleep 0.1; done
+if kill -0 $LIVE 2>/dev/null; then
+	fail "the revoked subscriber's live session is dropped within 5 s"
+	kill $LIVE
+else
+	ok "the revoked subscriber's live session is dropped within 5 s"
+fi
+wait $LIVE
+check "the dropped subscriber was told it is revoked" grep -q 'revoked' "$WORK/live.err"
+# Its own client now refuses to start (its registry says revoked), so the
+# probe connects with its keys as they were.
+check "and its reconnection is refused by the broker" \
+	"$PROBE" refused -c "$WORK/d/th-console-chiangkhong/config.json" --mode self
+check "a live key is still admitted (the probe can tell)" \
+	bash -c '! "$0" refused -c "$1" --mode self >/dev/null' "$PROBE" "$WORK/d/th-console-maesai/config.json"
+sleep 1.2
 check "registry version 2 in force after SIGHUP" [ "$(status_field th-broker registry_version)" = 2 ]
 gen_alerts after-revoke 1 >"$WORK/r2.jsonl"
 timeout 20 "$BIN/blonet-pub" -c "$WORK/d/th-customs-chiangkhong/config.json" --timeout 3 "$WORK/r2.jsonl" \
