@@ -9,6 +9,8 @@
  */
 #include "blo_broker.h"
 
+#include "blo_broker_int.h"
+
 #include "blo_codec.h"
 #include "blo_envelope.h"
 #include "blo_identity.h"
@@ -35,10 +37,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define PROTOCOL_VERSION 1
 #define ZAP_DOMAIN "blonet"
-#define MAX_ENDPOINTS 8
-#define MAX_VERIFY_THREADS 64
 #define CACHE_SLOTS 8192            /* decoded journal records kept */
 #define SCAN_AHEAD 256              /* records decoded per journal read */
 #define PUMP_BUDGET 512             /* records examined per subscriber per pump */
@@ -47,52 +46,11 @@
 #define RETENTION_EVERY_MS 60000
 #define SESSION_IDLE_MS (10 * 60 * 1000)
 #define KEEPALIVE_MS 3000
-#define ROUTING_ID_MAX 256
-#define DURABLE_MAX 64
 #define INPROC_HWM 1000000
 
 /* ---------------------------------------------------------------- jobs */
 
-typedef enum { JOB_PUBLISH = 1, JOB_AUDIT, JOB_STOP } job_kind_t;
-
-typedef struct {
-	blo_audit_event_t event;
-	int64_t time_ms;
-	char principal[BLO_PRINCIPAL_ID_MAX];
-	uint8_t alert_id[BLO_ID_BYTES];
-	bool has_alert_id;
-	uint64_t seq;
-	char detail[1024];
-} audit_item_t;
-
-typedef struct {
-	char name[BLO_CURSOR_NAME_MAX];
-	uint64_t seq;
-} cursor_item_t;
-
-typedef struct job {
-	job_kind_t kind;
-	/* JOB_PUBLISH */
-	uint8_t rid[ROUTING_ID_MAX];
-	size_t rid_len;
-	uint64_t correlation;
-	char principal[BLO_PRINCIPAL_ID_MAX];
-	int64_t received_ms;
-	Blonet__Frame *frame; /* owns the envelope bytes */
-	uint8_t id[BLO_ID_BYTES];
-	bool has_id;
-	Blonet__PublishStatus status;
-	Blonet__RejectReason reason;
-	char text[256];
-	uint64_t seq;
-	/* JOB_AUDIT: audit records and cursor updates from the I/O thread */
-	audit_item_t *audit;
-	size_t n_audit, cap_audit;
-	cursor_item_t *cursors;
-	size_t n_cursors, cap_cursors;
-} job_t;
-
-static void job_free(job_t *job)
+void broker_job_free(job_t *job)
 {
 	if (job == NULL)
 		return;
@@ -102,12 +60,12 @@ static void job_free(job_t *job)
 	free(job);
 }
 
-static int job_send(void *sock, job_t *job, int flags)
+int broker_job_send(void *sock, job_t *job, int flags)
 {
 	return zmq_send(sock, &job, sizeof(job), flags) == sizeof(job) ? 0 : -errno;
 }
 
-static job_t *job_recv(void *sock, int flags)
+job_t *broker_job_recv(void *sock, int flags)
 {
 	job_t *job = NULL;
 
@@ -115,125 +73,6 @@ static job_t *job_recv(void *sock, int flags)
 		return NULL;
 	return job;
 }
-
-/* ---------------------------------------------------------------- registry */
-
-/* The registry in force, shared by the I/O thread, the workers and the ZAP
- * handler; replaced on SIGHUP and freed when its last user lets go. */
-typedef struct {
-	blo_registry_t *reg;
-	int refs;
-} regref_t;
-
-/* ---------------------------------------------------------------- state */
-
-typedef struct session session_t;
-
-typedef struct {
-	uint64_t seq;
-	int64_t sent_ms;
-} inflight_t;
-
-typedef struct sub {
-	char principal[BLO_PRINCIPAL_ID_MAX];
-	char durable[DURABLE_MAX + 1]; /* "" live-only */
-	char cursor_name[BLO_CURSOR_NAME_MAX];
-	session_t *session;            /* NULL: subscriber away */
-	Blonet__Filter *filter;
-	uint64_t next_seq;             /* the next record to consider */
-	uint64_t acked;                /* every record <= acked is done */
-	uint64_t persisted;            /* acked as last written to the journal */
-	uint64_t max_sent;             /* highest sequence ever sent */
-	inflight_t *inflight;          /* ascending seq */
-	size_t n_inflight;
-	uint32_t credit;               /* window */
-	uint64_t delivered, redelivered;
-	int64_t last_contact_ms;
-} sub_t;
-
-struct session {
-	uint8_t rid[ROUTING_ID_MAX];
-	size_t rid_len;
-	size_t router;                 /* which listen socket */
-	char principal[BLO_PRINCIPAL_ID_MAX];
-	int64_t last_ms;
-	bool welcomed;
-	sub_t **subs;
-	size_t n_subs;
-};
-
-typedef struct {
-	uint64_t seq;                  /* 0: empty slot */
-	int64_t time_ms;
-	uint8_t *envelope;
-	size_t len;
-	Blonet__Alert *alert;          /* NULL if it did not decode (never stored so) */
-	bool ref_checked;              /* has_ref and ref computed */
-	bool has_ref;                  /* ACK/RESPONSE with a known referenced origin */
-	Blonet__Origin ref;
-	char ref_principal[BLO_PRINCIPAL_ID_MAX], ref_country[3], ref_site[BLO_SITE_MAX];
-} cached_t;
-
-typedef struct {
-	atomic_uint_fast64_t accepted, duplicate, rejected, delivered, redelivered, malformed,
-		forbidden, expired;
-	atomic_uint_fast64_t rejected_by[16];
-	atomic_uint_fast64_t commits, committed_entries;
-} counters_t;
-
-struct blo_broker {
-	char id[BLO_PRINCIPAL_ID_MAX];
-	char *data_dir;
-	char *status_path;
-	blo_identity_t *identity;
-	uint8_t authority[BLO_SIGN_PUBLIC_BYTES];
-	char *registry_path;
-	uint64_t max_in_flight;
-	size_t max_batch;
-	int64_t max_message_bytes;
-	int heartbeat_ms;
-	int64_t retention_age_ms;
-	uint64_t retention_count;
-	size_t retention_bytes;
-
-	pthread_mutex_t reg_lock;
-	regref_t *reg_current;
-
-	blo_journal_t *journal;
-	void *ctx;
-	blo_zap_t *zap;
-	void *routers[MAX_ENDPOINTS];
-	char *listen[MAX_ENDPOINTS];
-	char *bound[MAX_ENDPOINTS];
-	size_t n_routers;
-
-	void *to_workers;   /* PUSH, I/O thread */
-	void *to_writer;    /* PUSH, I/O thread */
-	void *from_writer;  /* PULL, I/O thread */
-	pthread_t workers[MAX_VERIFY_THREADS];
-	size_t n_workers;
-	pthread_t writer;
-	bool writer_started;
-
-	int signal_pipe[2];
-	volatile sig_atomic_t stop_requested, reload_requested;
-
-	atomic_uint_fast64_t last_seq;  /* newest committed sequence */
-	atomic_int writer_failed;
-
-	/* I/O thread only */
-	session_t **sessions;
-	size_t n_sessions, cap_sessions;
-	sub_t **subs;
-	size_t n_subs;
-	cached_t *cache;
-	job_t *pending_audit;           /* audit and cursors gathered this turn */
-	uint64_t publishes_in_flight;
-	bool stopping;
-	int64_t started_ms;
-
-	counters_t counters;
-};
 
 /* ---------------------------------------------------------------- registry */
 
@@ -263,23 +102,23 @@ static void reg_release(blo_broker_t *self, regref_t *r)
 
 /* The I/O thread holds a reference to the current registry at all times;
  * this returns it without counting. */
-static const blo_registry_t *reg_io(blo_broker_t *self)
+const blo_registry_t *broker_registry(blo_broker_t *self)
 {
 	return self->reg_current->reg;
 }
 
 /* ---------------------------------------------------------------- verify */
 
-static const char *reason_name(Blonet__RejectReason r)
+const char *broker_reason_name(Blonet__RejectReason r)
 {
 	const char *n = blo_enum_name(&blonet__reject_reason__descriptor, (int)r);
 
 	return n != NULL ? n : "UNKNOWN";
 }
 
-static void reject(job_t *job, Blonet__RejectReason reason, const char *fmt, ...)
+void broker_reject(job_t *job, Blonet__RejectReason reason, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static void reject(job_t *job, Blonet__RejectReason reason, const char *fmt, ...)
+void broker_reject(job_t *job, Blonet__RejectReason reason, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -312,7 +151,7 @@ static bool role_may_send(blo_role_t role, Blonet__MessageType type)
 
 /* Loads the origin of the stored alert with this id into *out (strings
  * copied into the buffers). */
-static int referenced_origin(blo_journal_t *journal, const uint8_t *id, char *principal,
+int broker_referenced_origin(blo_journal_t *journal, const uint8_t *id, char *principal,
 			     char *country, char *site)
 {
 	Blonet__Envelope *env = NULL;
@@ -354,25 +193,25 @@ static void verify_publish(blo_broker_t *self, const blo_registry_t *reg, job_t 
 	job->status = BLONET__PUBLISH_STATUS__ACCEPTED;
 	me = blo_registry_find(reg, job->principal);
 	if (me == NULL) {
-		reject(job, BLONET__REJECT_REASON__UNKNOWN_PRINCIPAL, "principal %s is not in the registry",
+		broker_reject(job, BLONET__REJECT_REASON__UNKNOWN_PRINCIPAL, "principal %s is not in the registry",
 		       job->principal);
 		return;
 	}
 	if (me->revoked) {
-		reject(job, BLONET__REJECT_REASON__REVOKED, "principal %s is revoked", job->principal);
+		broker_reject(job, BLONET__REJECT_REASON__REVOKED, "principal %s is revoked", job->principal);
 		return;
 	}
 	if (bytes->len > (size_t)self->max_message_bytes || bytes->len > BLO_ENVELOPE_MAX_BYTES) {
-		reject(job, BLONET__REJECT_REASON__TOO_LARGE, "envelope of %zu bytes is too large",
+		broker_reject(job, BLONET__REJECT_REASON__TOO_LARGE, "envelope of %zu bytes is too large",
 		       bytes->len);
 		return;
 	}
 	if (blo_envelope_parse(&env, bytes->data, bytes->len, &err) != 0) {
-		reject(job, BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
+		broker_reject(job, BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
 		goto out;
 	}
 	if (blo_alert_parse(&peek, env->alert.data, env->alert.len, &err) != 0) {
-		reject(job, BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
+		broker_reject(job, BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
 		goto out;
 	}
 	if (peek->id.len == BLO_ID_BYTES) {
@@ -381,13 +220,13 @@ static void verify_publish(blo_broker_t *self, const blo_registry_t *reg, job_t 
 	}
 	/* Who publishes is who authenticated: never what the alert says. */
 	if (peek->origin == NULL || strcmp(peek->origin->principal, job->principal) != 0) {
-		reject(job, BLONET__REJECT_REASON__NOT_ORIGIN,
+		broker_reject(job, BLONET__REJECT_REASON__NOT_ORIGIN,
 		       "origin.principal \"%.64s\" is not the authenticated principal %s",
 		       peek->origin != NULL ? peek->origin->principal : "", job->principal);
 		goto out;
 	}
 	if (env->n_trace != 0) {
-		reject(job, BLONET__REJECT_REASON__INVALID, "a client may not send a hop trace");
+		broker_reject(job, BLONET__REJECT_REASON__INVALID, "a client may not send a hop trace");
 		goto out;
 	}
 	rc = blo_envelope_verify(env, reg, NULL, &origin, &err);
@@ -398,11 +237,11 @@ static void verify_publish(blo_broker_t *self, const blo_registry_t *reg, job_t 
 					      : rc == BLO_ENOTFOUND ? BLONET__REJECT_REASON__UNKNOWN_PRINCIPAL
 								    : BLONET__REJECT_REASON__MALFORMED;
 
-		reject(job, reason, "%s", err.msg);
+		broker_reject(job, reason, "%s", err.msg);
 		goto out;
 	}
 	if (!role_may_send(me->role, peek->type)) {
-		reject(job, BLONET__REJECT_REASON__ROLE_FORBIDDEN, "a %s may not send %s",
+		broker_reject(job, BLONET__REJECT_REASON__ROLE_FORBIDDEN, "a %s may not send %s",
 		       blo_role_name(me->role),
 		       blo_enum_name(&blonet__message_type__descriptor, (int)peek->type));
 		goto out;
@@ -416,16 +255,16 @@ static void verify_publish(blo_broker_t *self, const blo_registry_t *reg, job_t 
 		char hex[2 * BLO_ID_BYTES + 1];
 
 		blo_hex_encode(hex, sizeof(hex), peek->references[0].data, BLO_ID_BYTES);
-		rc = referenced_origin(self->journal, peek->references[0].data, principal, country, site);
+		rc = broker_referenced_origin(self->journal, peek->references[0].data, principal, country, site);
 		if (rc != 0) {
-			reject(job, BLONET__REJECT_REASON__UNKNOWN_REFERENCE,
+			broker_reject(job, BLONET__REJECT_REASON__UNKNOWN_REFERENCE,
 			       "references[0] %s is not an alert this broker holds", hex);
 			goto out;
 		}
 		if ((peek->type == BLONET__MESSAGE_TYPE__UPDATE ||
 		     peek->type == BLONET__MESSAGE_TYPE__CANCEL) &&
 		    strcmp(principal, job->principal) != 0) {
-			reject(job, BLONET__REJECT_REASON__ROLE_FORBIDDEN,
+			broker_reject(job, BLONET__REJECT_REASON__ROLE_FORBIDDEN,
 			       "%s may only update or cancel its own alerts; %s is %s's",
 			       job->principal, hex, principal);
 			goto out;
@@ -455,7 +294,7 @@ static void *worker_main(void *arg)
 	zmq_connect(in, "inproc://blo-verify");
 	zmq_connect(out, "inproc://blo-store");
 	for (;;) {
-		job_t *job = job_recv(in, 0);
+		job_t *job = broker_job_recv(in, 0);
 
 		if (job == NULL) {
 			if (errno == EINTR)
@@ -463,15 +302,18 @@ static void *worker_main(void *arg)
 			break;
 		}
 		if (job->kind == JOB_STOP) {
-			job_free(job);
+			broker_job_free(job);
 			break;
 		}
 		regref_t *r = reg_acquire(self);
 
-		verify_publish(self, r->reg, job);
+		if (job->kind == JOB_FORWARD)
+			blo_mesh_verify_forward(self, r->reg, job);
+		else
+			verify_publish(self, r->reg, job);
 		reg_release(self, r);
-		if (job_send(out, job, 0) != 0)
-			job_free(job);
+		if (broker_job_send(out, job, 0) != 0)
+			broker_job_free(job);
 	}
 	zmq_close(in);
 	zmq_close(out);
@@ -488,6 +330,12 @@ typedef struct {
 	blo_cursor_update_t *cursors;
 	int *entry_of_job;
 } batch_t;
+
+/* Jobs whose envelope goes into the journal. */
+static bool is_store_job(const job_t *job)
+{
+	return job->kind == JOB_PUBLISH || job->kind == JOB_FORWARD;
+}
 
 static int batch_add(batch_t *b, job_t *job)
 {
@@ -526,7 +374,7 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_e
 	blo_journal_batch_t jb = {0};
 
 	for (size_t i = 0; i < b->n_jobs; i++) {
-		n_audit_max += b->jobs[i]->kind == JOB_PUBLISH ? 1 : b->jobs[i]->n_audit;
+		n_audit_max += is_store_job(b->jobs[i]) ? 1 : b->jobs[i]->n_audit;
 		n_cursor_max += b->jobs[i]->n_cursors;
 	}
 	free(b->entries);
@@ -544,7 +392,7 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_e
 		job_t *job = b->jobs[i];
 
 		b->entry_of_job[i] = -1;
-		if (job->kind == JOB_PUBLISH) {
+		if (is_store_job(job)) {
 			blo_audit_record_t *r = &b->audit[n_audit++];
 
 			r->time_ms = job->received_ms;
@@ -554,12 +402,18 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_e
 			if (job->status == BLONET__PUBLISH_STATUS__ACCEPTED && with_entries) {
 				blo_journal_entry_t *e = &b->entries[n_entries];
 
+				const ProtobufCBinaryData *env = job->kind == JOB_FORWARD
+									 ? &job->frame->forward->envelope
+									 : &job->frame->publish->envelope;
+
 				e->id = job->id;
-				e->data = job->frame->publish->envelope.data;
-				e->len = job->frame->publish->envelope.len;
+				e->data = env->data;
+				e->len = env->len;
 				e->time_ms = job->received_ms;
 				b->entry_of_job[i] = (int)n_entries;
-				r->event = BLO_AUDIT_ACCEPT;
+				/* A forward received is audited as such, with its sender. */
+				r->event = job->kind == JOB_FORWARD ? BLO_AUDIT_RECEIVE : BLO_AUDIT_ACCEPT;
+				r->detail = job->kind == JOB_FORWARD ? "from peer broker" : NULL;
 				r->entry_index = (int)n_entries;
 				n_entries++;
 			} else {
@@ -639,23 +493,23 @@ static void *writer_main(void *arg)
 			retention(self);
 			next_retention = blo_now_ms() + RETENTION_EVERY_MS;
 		}
-		job = job_recv(in, 0);
+		job = broker_job_recv(in, 0);
 		if (job == NULL)
 			continue; /* timeout or EINTR */
 		/* Group commit: everything already waiting joins this batch. */
 		do {
 			if (job->kind == JOB_STOP) {
 				stop = true;
-				job_free(job);
+				broker_job_free(job);
 				continue;
 			}
 			if (batch_add(&b, job) != 0) {
-				job_free(job);
+				broker_job_free(job);
 				continue;
 			}
-			if (job->kind == JOB_PUBLISH)
+			if (is_store_job(job))
 				publishes++;
-		} while (publishes < self->max_batch && (job = job_recv(in, ZMQ_DONTWAIT)) != NULL);
+		} while (publishes < self->max_batch && (job = broker_job_recv(in, ZMQ_DONTWAIT)) != NULL);
 		if (b.n_jobs == 0)
 			continue;
 
@@ -665,18 +519,18 @@ static void *writer_main(void *arg)
 			retention(self);
 			rc = batch_commit(self, &b, false, &err);
 			for (size_t i = 0; i < b.n_jobs; i++)
-				if (b.jobs[i]->kind == JOB_PUBLISH &&
+				if (is_store_job(b.jobs[i]) &&
 				    b.jobs[i]->status == BLONET__PUBLISH_STATUS__ACCEPTED)
-					reject(b.jobs[i], BLONET__REJECT_REASON__JOURNAL_FULL,
+					broker_reject(b.jobs[i], BLONET__REJECT_REASON__JOURNAL_FULL,
 					       "journal full: the broker refuses publishes until retention frees space");
 		}
 		if (rc != 0 && rc != BLO_EFULL) {
 			blo_error("journal.commit_failed", "%s", err.msg);
 			atomic_store(&self->writer_failed, 1);
 			for (size_t i = 0; i < b.n_jobs; i++)
-				if (b.jobs[i]->kind == JOB_PUBLISH &&
+				if (is_store_job(b.jobs[i]) &&
 				    b.jobs[i]->status == BLONET__PUBLISH_STATUS__ACCEPTED)
-					reject(b.jobs[i], BLONET__REJECT_REASON__INTERNAL,
+					broker_reject(b.jobs[i], BLONET__REJECT_REASON__INTERNAL,
 					       "journal write failed: %s", err.msg);
 		} else if (rc == 0) {
 			uint64_t last = atomic_load(&self->last_seq);
@@ -686,7 +540,7 @@ static void *writer_main(void *arg)
 				job_t *j = b.jobs[i];
 				int e = b.entry_of_job[i];
 
-				if (j->kind != JOB_PUBLISH || e < 0)
+				if (!is_store_job(j) || e < 0)
 					continue;
 				j->seq = b.entries[e].seq;
 				if (b.entries[e].result == BLO_EDUPLICATE) {
@@ -703,12 +557,12 @@ static void *writer_main(void *arg)
 		for (size_t i = 0; i < b.n_jobs; i++) {
 			job_t *j = b.jobs[i];
 
-			if (j->kind == JOB_PUBLISH) {
+			if (is_store_job(j)) {
 				blo_message_free((ProtobufCMessage **)&j->frame);
-				if (job_send(out, j, 0) != 0)
-					job_free(j);
+				if (broker_job_send(out, j, 0) != 0)
+					broker_job_free(j);
 			} else {
-				job_free(j);
+				broker_job_free(j);
 			}
 		}
 		b.n_jobs = 0;
@@ -735,10 +589,10 @@ static job_t *pending_audit(blo_broker_t *self)
 	return self->pending_audit;
 }
 
-static void audit(blo_broker_t *self, blo_audit_event_t event, const char *principal,
+void broker_audit(blo_broker_t *self, blo_audit_event_t event, const char *principal,
 		  const uint8_t *alert_id, uint64_t seq, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
-static void audit(blo_broker_t *self, blo_audit_event_t event, const char *principal,
+void broker_audit(blo_broker_t *self, blo_audit_event_t event, const char *principal,
 		  const uint8_t *alert_id, uint64_t seq, const char *fmt, ...)
 {
 	job_t *job = pending_audit(self);
@@ -773,20 +627,16 @@ static void audit(blo_broker_t *self, blo_audit_event_t event, const char *princ
 	}
 }
 
-static void save_cursor(blo_broker_t *self, sub_t *s)
+void broker_save_cursor(blo_broker_t *self, const char *name, uint64_t seq)
 {
-	job_t *job;
+	job_t *job = pending_audit(self);
 	cursor_item_t *c;
 
-	if (s->durable[0] == '\0' || s->acked == s->persisted)
-		return;
-	job = pending_audit(self);
 	if (job == NULL)
 		return;
 	for (size_t i = 0; i < job->n_cursors; i++) {
-		if (strcmp(job->cursors[i].name, s->cursor_name) == 0) {
-			job->cursors[i].seq = s->acked;
-			s->persisted = s->acked;
+		if (strcmp(job->cursors[i].name, name) == 0) {
+			job->cursors[i].seq = seq;
 			return;
 		}
 	}
@@ -800,8 +650,15 @@ static void save_cursor(blo_broker_t *self, sub_t *s)
 		job->cap_cursors = cap;
 	}
 	c = &job->cursors[job->n_cursors++];
-	blo_strlcpy(c->name, s->cursor_name, sizeof(c->name));
-	c->seq = s->acked;
+	blo_strlcpy(c->name, name, sizeof(c->name));
+	c->seq = seq;
+}
+
+static void save_cursor(blo_broker_t *self, sub_t *s)
+{
+	if (s->durable[0] == '\0' || s->acked == s->persisted)
+		return;
+	broker_save_cursor(self, s->cursor_name, s->acked);
 	s->persisted = s->acked;
 }
 
@@ -812,15 +669,15 @@ static void flush_audit(blo_broker_t *self)
 	if (job == NULL || (job->n_audit == 0 && job->n_cursors == 0))
 		return;
 	self->pending_audit = NULL;
-	if (job_send(self->to_writer, job, 0) != 0) {
+	if (broker_job_send(self->to_writer, job, 0) != 0) {
 		blo_error("audit.lost", "cannot hand %zu audit records to the writer", job->n_audit);
-		job_free(job);
+		broker_job_free(job);
 	}
 }
 
 /* ---------------------------------------------------------------- sending */
 
-static int send_to(blo_broker_t *self, size_t router, const uint8_t *rid, size_t rid_len,
+int broker_send_to(blo_broker_t *self, size_t router, const uint8_t *rid, size_t rid_len,
 		   const Blonet__Frame *f)
 {
 	void *sock = self->routers[router];
@@ -830,7 +687,7 @@ static int send_to(blo_broker_t *self, size_t router, const uint8_t *rid, size_t
 	return blo_wire_send(sock, f, ZMQ_DONTWAIT);
 }
 
-static void send_error(blo_broker_t *self, size_t router, const uint8_t *rid, size_t rid_len,
+void broker_send_error(blo_broker_t *self, size_t router, const uint8_t *rid, size_t rid_len,
 		       uint64_t correlation, Blonet__ErrorCode code, const char *text)
 {
 	Blonet__Frame f = BLONET__FRAME__INIT;
@@ -841,7 +698,7 @@ static void send_error(blo_broker_t *self, size_t router, const uint8_t *rid, si
 	f.correlation = correlation;
 	f.body_case = BLONET__FRAME__BODY_ERROR;
 	f.error = &e;
-	send_to(self, router, rid, rid_len, &f);
+	broker_send_to(self, router, rid, rid_len, &f);
 }
 
 /* ---------------------------------------------------------------- sessions */
@@ -890,7 +747,7 @@ static session_t *get_session(blo_broker_t *self, size_t router, const uint8_t *
 	s->last_ms = blo_now_ms();
 	blo_strlcpy(s->principal, principal, sizeof(s->principal));
 	self->sessions[self->n_sessions++] = s;
-	audit(self, BLO_AUDIT_SESSION, principal, NULL, 0, "session opened");
+	broker_audit(self, BLO_AUDIT_SESSION, principal, NULL, 0, "session opened");
 	return s;
 }
 
@@ -938,7 +795,7 @@ static void session_drop(blo_broker_t *self, session_t *s, const char *why)
 			sub_detach(sub);
 		}
 	}
-	audit(self, BLO_AUDIT_SESSION, s->principal, NULL, 0, "session closed: %s", why);
+	broker_audit(self, BLO_AUDIT_SESSION, s->principal, NULL, 0, "session closed: %s", why);
 	for (size_t i = 0; i < self->n_sessions; i++) {
 		if (self->sessions[i] == s) {
 			self->sessions[i] = self->sessions[--self->n_sessions];
@@ -962,7 +819,7 @@ static bool session_alive(blo_broker_t *self, session_t *s, int64_t now)
 	ping.sent_ms = now;
 	f.body_case = BLONET__FRAME__BODY_PING;
 	f.ping = &ping;
-	return send_to(self, s->router, s->rid, s->rid_len, &f) != -EHOSTUNREACH;
+	return broker_send_to(self, s->router, s->rid, s->rid_len, &f) != -EHOSTUNREACH;
 }
 
 /* ---------------------------------------------------------------- cache */
@@ -1003,7 +860,7 @@ static int cache_fill_one(const blo_journal_record_t *rec, void *arg)
 }
 
 /* The record at seq, decoded, or NULL if the journal no longer holds it. */
-static cached_t *cache_get(blo_broker_t *self, uint64_t seq)
+cached_t *broker_cache_get(blo_broker_t *self, uint64_t seq)
 {
 	cached_t *c = &self->cache[seq % CACHE_SLOTS];
 	fill_arg_t arg = {self};
@@ -1019,7 +876,7 @@ static cached_t *cache_get(blo_broker_t *self, uint64_t seq)
 	if (c->alert != NULL && c->alert->n_references > 0 &&
 	    (c->alert->type == BLONET__MESSAGE_TYPE__ACK ||
 	     c->alert->type == BLONET__MESSAGE_TYPE__RESPONSE) &&
-	    referenced_origin(self->journal, c->alert->references[0].data, c->ref_principal,
+	    broker_referenced_origin(self->journal, c->alert->references[0].data, c->ref_principal,
 			      c->ref_country, c->ref_site) == 0) {
 		blonet__origin__init(&c->ref);
 		c->ref.principal = c->ref_principal;
@@ -1052,7 +909,7 @@ static bool deliver_one(blo_broker_t *self, sub_t *s, cached_t *c, bool *gone)
 	d.redelivered = c->seq <= s->max_sent;
 	f.body_case = BLONET__FRAME__BODY_DELIVER;
 	f.deliver = &d;
-	rc = send_to(self, session->router, session->rid, session->rid_len, &f);
+	rc = broker_send_to(self, session->router, session->rid, session->rid_len, &f);
 	if (rc == -EHOSTUNREACH) {
 		*gone = true;
 		return false;
@@ -1118,7 +975,7 @@ static void delivered_add(delivered_t *d, uint64_t seq)
 
 static void pump_sub(blo_broker_t *self, sub_t *s, uint64_t last)
 {
-	const blo_principal_t *p = blo_registry_find(reg_io(self), s->principal);
+	const blo_principal_t *p = blo_registry_find(broker_registry(self), s->principal);
 	size_t budget = PUMP_BUDGET;
 	bool gone = false;
 	delivered_t done = {0};
@@ -1126,7 +983,7 @@ static void pump_sub(blo_broker_t *self, sub_t *s, uint64_t last)
 	if (s->session == NULL || p == NULL)
 		return;
 	while (s->n_inflight < s->credit && s->next_seq <= last && budget-- > 0) {
-		cached_t *c = cache_get(self, s->next_seq);
+		cached_t *c = broker_cache_get(self, s->next_seq);
 
 		if (c == NULL) {
 			/* Purged by retention before this subscriber got to it. */
@@ -1135,7 +992,7 @@ static void pump_sub(blo_broker_t *self, sub_t *s, uint64_t last)
 			continue;
 		}
 		if (c->alert != NULL &&
-		    blo_policy_may_receive(c->alert, p, reg_io(self), c->has_ref ? &c->ref : NULL) &&
+		    blo_policy_may_receive(c->alert, p, broker_registry(self), c->has_ref ? &c->ref : NULL) &&
 		    blo_filter_match(s->filter, c->alert)) {
 			if (!deliver_one(self, s, c, &gone))
 				break;
@@ -1145,7 +1002,7 @@ static void pump_sub(blo_broker_t *self, sub_t *s, uint64_t last)
 	}
 	if (done.count > 0) {
 		delivered_flush_range(&done);
-		audit(self, BLO_AUDIT_DELIVER, s->principal, NULL, 0, "%s: %" PRIu64 " alerts: %s",
+		broker_audit(self, BLO_AUDIT_DELIVER, s->principal, NULL, 0, "%s: %" PRIu64 " alerts: %s",
 		      s->durable[0] ? s->durable : "(live)", done.count, done.ranges);
 	}
 	if (s->n_inflight == 0 && s->acked < s->next_seq - 1) {
@@ -1218,7 +1075,7 @@ static sub_t *find_sub(blo_broker_t *self, const char *principal, const char *du
 static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__Frame *f)
 {
 	const Blonet__Subscribe *req = f->subscribe;
-	const blo_principal_t *p = blo_registry_find(reg_io(self), session->principal);
+	const blo_principal_t *p = blo_registry_find(broker_registry(self), session->principal);
 	uint64_t last = atomic_load(&self->last_seq);
 	Blonet__Frame rf = BLONET__FRAME__INIT;
 	Blonet__Subscribed ok = BLONET__SUBSCRIBED__INIT;
@@ -1230,14 +1087,14 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 
 	if (p == NULL || (p->role != BLO_ROLE_CONSOLE && p->role != BLO_ROLE_COMMITTEE)) {
 		atomic_fetch_add(&self->counters.forbidden, 1);
-		send_error(self, session->router, session->rid, session->rid_len, f->correlation,
+		broker_send_error(self, session->router, session->rid, session->rid_len, f->correlation,
 			   BLONET__ERROR_CODE__ERROR_FORBIDDEN,
 			   "only consoles and committees subscribe to alerts");
-		audit(self, BLO_AUDIT_REJECT, session->principal, NULL, 0, "subscribe refused: role");
+		broker_audit(self, BLO_AUDIT_REJECT, session->principal, NULL, 0, "subscribe refused: role");
 		return;
 	}
 	if (!durable_is_valid(req->durable)) {
-		send_error(self, session->router, session->rid, session->rid_len, f->correlation,
+		broker_send_error(self, session->router, session->rid, session->rid_len, f->correlation,
 			   BLONET__ERROR_CODE__ERROR_MALFORMED,
 			   "durable name: up to 64 of A-Z a-z 0-9 . _ -");
 		return;
@@ -1251,7 +1108,7 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 			free(s);
 			if (grown != NULL)
 				self->subs = grown;
-			send_error(self, session->router, session->rid, session->rid_len, f->correlation,
+			broker_send_error(self, session->router, session->rid, session->rid_len, f->correlation,
 				   BLONET__ERROR_CODE__ERROR_INTERNAL, "out of memory");
 			return;
 		}
@@ -1324,7 +1181,7 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 	rf.correlation = f->correlation;
 	rf.body_case = BLONET__FRAME__BODY_SUBSCRIBED;
 	rf.subscribed = &ok;
-	send_to(self, session->router, session->rid, session->rid_len, &rf);
+	broker_send_to(self, session->router, session->rid, session->rid_len, &rf);
 	blo_info("subscribe", "%s subscribed as \"%s\" from sequence %" PRIu64, s->principal,
 		 s->durable, s->next_seq);
 }
@@ -1342,7 +1199,7 @@ static void on_deliver_ack(blo_broker_t *self, session_t *session, const Blonet_
 	sub_t *s = find_sub(self, session->principal, ack->durable, session);
 
 	if (s == NULL || s->session != session) {
-		send_error(self, session->router, session->rid, session->rid_len, f->correlation,
+		broker_send_error(self, session->router, session->rid, session->rid_len, f->correlation,
 			   BLONET__ERROR_CODE__ERROR_NO_SUBSCRIPTION, "no such subscription on this session");
 		return;
 	}
@@ -1360,11 +1217,15 @@ static void on_deliver_ack(blo_broker_t *self, session_t *session, const Blonet_
 	save_cursor(self, s);
 }
 
-static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **fp)
+static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **fp, job_kind_t kind)
 {
 	Blonet__Frame *f = *fp;
 	job_t *job;
 
+	if (self->stopping && kind == JOB_FORWARD) {
+		/* The sender keeps it and forwards it again later. */
+		return;
+	}
 	if (self->stopping) {
 		Blonet__Frame rf = BLONET__FRAME__INIT;
 		Blonet__PublishAck a = BLONET__PUBLISH_ACK__INIT;
@@ -1375,13 +1236,13 @@ static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **f
 		rf.correlation = f->correlation;
 		rf.body_case = BLONET__FRAME__BODY_PUBLISH_ACK;
 		rf.publish_ack = &a;
-		send_to(self, session->router, session->rid, session->rid_len, &rf);
+		broker_send_to(self, session->router, session->rid, session->rid_len, &rf);
 		return;
 	}
 	job = calloc(1, sizeof(*job));
 	if (job == NULL)
 		return;
-	job->kind = JOB_PUBLISH;
+	job->kind = kind;
 	memcpy(job->rid, session->rid, session->rid_len);
 	job->rid_len = session->rid_len;
 	job->correlation = f->correlation;
@@ -1389,13 +1250,44 @@ static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **f
 	job->received_ms = blo_now_ms();
 	job->frame = f;
 	*fp = NULL;
-	if (job_send(self->to_workers, job, ZMQ_DONTWAIT) != 0) {
+	if (broker_job_send(self->to_workers, job, ZMQ_DONTWAIT) != 0) {
 		job->frame = NULL;
 		*fp = f;
-		job_free(job);
+		broker_job_free(job);
 		return;
 	}
 	self->publishes_in_flight++;
+}
+
+static session_t *session_of_rid(blo_broker_t *self, const uint8_t *rid, size_t len)
+{
+	for (size_t i = 0; i < self->n_sessions; i++)
+		if (self->sessions[i]->rid_len == len && memcmp(self->sessions[i]->rid, rid, len) == 0)
+			return self->sessions[i];
+	return NULL;
+}
+
+static void on_forward_done(blo_broker_t *self, job_t *job)
+{
+	Blonet__Frame rf = BLONET__FRAME__INIT;
+	Blonet__ForwardAck a = BLONET__FORWARD_ACK__INIT;
+	session_t *s = session_of_rid(self, job->rid, job->rid_len);
+
+	if (job->status == BLONET__PUBLISH_STATUS__ACCEPTED) {
+		atomic_fetch_add(&self->counters.received, 1);
+	} else if (job->status == BLONET__PUBLISH_STATUS__REJECTED) {
+		atomic_fetch_add(&self->counters.received_rejected, 1);
+		blo_warn("mesh.forward_rejected", "from %s: %s: %s", job->principal,
+			 broker_reason_name(job->reason), job->text);
+	}
+	a.seq = job->peer_seq;
+	a.status = job->status;
+	a.reason = job->reason;
+	a.text = job->text;
+	rf.body_case = BLONET__FRAME__BODY_FORWARD_ACK;
+	rf.forward_ack = &a;
+	broker_send_to(self, s != NULL ? s->router : 0, job->rid, job->rid_len, &rf);
+	broker_job_free(job);
 }
 
 static void on_publish_done(blo_broker_t *self, job_t *job)
@@ -1405,6 +1297,10 @@ static void on_publish_done(blo_broker_t *self, job_t *job)
 	session_t *s;
 
 	self->publishes_in_flight--;
+	if (job->kind == JOB_FORWARD) {
+		on_forward_done(self, job);
+		return;
+	}
 	switch (job->status) {
 	case BLONET__PUBLISH_STATUS__ACCEPTED:
 		atomic_fetch_add(&self->counters.accepted, 1);
@@ -1416,7 +1312,7 @@ static void on_publish_done(blo_broker_t *self, job_t *job)
 		atomic_fetch_add(&self->counters.rejected, 1);
 		if ((size_t)job->reason < 16)
 			atomic_fetch_add(&self->counters.rejected_by[job->reason], 1);
-		blo_warn("publish.rejected", "%s: %s: %s", job->principal, reason_name(job->reason),
+		blo_warn("publish.rejected", "%s: %s: %s", job->principal, broker_reason_name(job->reason),
 			 job->text);
 		break;
 	}
@@ -1433,13 +1329,9 @@ static void on_publish_done(blo_broker_t *self, job_t *job)
 	rf.publish_ack = &a;
 	/* The session may be gone; the routing id still reaches the peer if
 	 * it is connected. */
-	s = NULL;
-	for (size_t i = 0; i < self->n_sessions && s == NULL; i++)
-		if (self->sessions[i]->rid_len == job->rid_len &&
-		    memcmp(self->sessions[i]->rid, job->rid, job->rid_len) == 0)
-			s = self->sessions[i];
-	send_to(self, s != NULL ? s->router : 0, job->rid, job->rid_len, &rf);
-	job_free(job);
+	s = session_of_rid(self, job->rid, job->rid_len);
+	broker_send_to(self, s != NULL ? s->router : 0, job->rid, job->rid_len, &rf);
+	broker_job_free(job);
 }
 
 static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size_t rid_len,
@@ -1456,18 +1348,18 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 		atomic_fetch_add(&self->counters.forbidden, 1);
 		return;
 	}
-	p = blo_registry_find(reg_io(self), principal);
+	p = blo_registry_find(broker_registry(self), principal);
 	if (p == NULL || p->revoked) {
 		/* Revoked since the handshake: refuse until the session drops. */
 		atomic_fetch_add(&self->counters.forbidden, 1);
-		send_error(self, router, rid, rid_len, 0, BLONET__ERROR_CODE__ERROR_FORBIDDEN,
+		broker_send_error(self, router, rid, rid_len, 0, BLONET__ERROR_CODE__ERROR_FORBIDDEN,
 			   "principal is no longer in the registry");
 		return;
 	}
 	if (blo_wire_decode(body, &f, &err) != 0) {
 		atomic_fetch_add(&self->counters.malformed, 1);
-		send_error(self, router, rid, rid_len, 0, BLONET__ERROR_CODE__ERROR_MALFORMED, err.msg);
-		audit(self, BLO_AUDIT_REJECT, principal, NULL, 0, "malformed frame: %s", err.msg);
+		broker_send_error(self, router, rid, rid_len, 0, BLONET__ERROR_CODE__ERROR_MALFORMED, err.msg);
+		broker_audit(self, BLO_AUDIT_REJECT, principal, NULL, 0, "malformed frame: %s", err.msg);
 		return;
 	}
 	session = get_session(self, router, rid, rid_len, principal);
@@ -1486,11 +1378,22 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 		rf.body_case = BLONET__FRAME__BODY_WELCOME;
 		rf.welcome = &w;
 		session->welcomed = true;
-		send_to(self, router, rid, rid_len, &rf);
+		broker_send_to(self, router, rid, rid_len, &rf);
 		break;
 	}
 	case BLONET__FRAME__BODY_PUBLISH:
-		on_publish(self, session, &f);
+		on_publish(self, session, &f, JOB_PUBLISH);
+		break;
+	case BLONET__FRAME__BODY_FORWARD:
+		if (p->role != BLO_ROLE_BROKER) {
+			atomic_fetch_add(&self->counters.forbidden, 1);
+			broker_send_error(self, router, rid, rid_len, f->correlation,
+					  BLONET__ERROR_CODE__ERROR_FORBIDDEN, "only brokers forward");
+			broker_audit(self, BLO_AUDIT_REJECT, principal, NULL, 0,
+				     "forward from a %s refused", blo_role_name(p->role));
+			break;
+		}
+		on_publish(self, session, &f, JOB_FORWARD);
 		break;
 	case BLONET__FRAME__BODY_SUBSCRIBE:
 		on_subscribe(self, session, f);
@@ -1532,16 +1435,16 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 		rf.correlation = f->correlation;
 		rf.body_case = BLONET__FRAME__BODY_PONG;
 		rf.pong = &pong;
-		send_to(self, router, rid, rid_len, &rf);
+		broker_send_to(self, router, rid, rid_len, &rf);
 		break;
 	}
 	case BLONET__FRAME__BODY_PONG:
 		break; /* the answer to a keepalive: last_ms is already updated */
 	default:
 		atomic_fetch_add(&self->counters.malformed, 1);
-		send_error(self, router, rid, rid_len, f->correlation,
+		broker_send_error(self, router, rid, rid_len, f->correlation,
 			   BLONET__ERROR_CODE__ERROR_UNEXPECTED, "a client may not send this frame");
-		audit(self, BLO_AUDIT_REJECT, principal, NULL, 0, "unexpected frame %s",
+		broker_audit(self, BLO_AUDIT_REJECT, principal, NULL, 0, "unexpected frame %s",
 		      blo_wire_body_name(f));
 		break;
 	}
@@ -1583,7 +1486,7 @@ static void read_router(blo_broker_t *self, size_t router)
 				zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &more_size);
 			}
 			atomic_fetch_add(&self->counters.malformed, 1);
-			send_error(self, router, zmq_msg_data(&rid), zmq_msg_size(&rid), 0,
+			broker_send_error(self, router, zmq_msg_data(&rid), zmq_msg_size(&rid), 0,
 				   BLONET__ERROR_CODE__ERROR_MALFORMED, "one frame per message");
 		} else if (zmq_msg_size(&rid) <= ROUTING_ID_MAX) {
 			on_frame(self, router, zmq_msg_data(&rid), zmq_msg_size(&rid), &body);
@@ -1597,7 +1500,7 @@ static void read_results(blo_broker_t *self)
 {
 	job_t *job;
 
-	while ((job = job_recv(self->from_writer, ZMQ_DONTWAIT)) != NULL)
+	while ((job = broker_job_recv(self->from_writer, ZMQ_DONTWAIT)) != NULL)
 		on_publish_done(self, job);
 }
 
@@ -1617,7 +1520,7 @@ static void write_status(blo_broker_t *self)
 	cJSON_AddNumberToObject(root, "pid", (double)getpid());
 	cJSON_AddNumberToObject(root, "time_ms", (double)blo_now_ms());
 	cJSON_AddNumberToObject(root, "uptime_s", (double)(blo_now_ms() - self->started_ms) / 1000.0);
-	cJSON_AddNumberToObject(root, "registry_version", (double)blo_registry_version(reg_io(self)));
+	cJSON_AddNumberToObject(root, "registry_version", (double)blo_registry_version(broker_registry(self)));
 	cJSON_AddNumberToObject(root, "sessions", (double)self->n_sessions);
 	if (blo_journal_stats(self->journal, &st) == 0) {
 		journal = cJSON_AddObjectToObject(root, "journal");
@@ -1636,7 +1539,7 @@ static void write_status(blo_broker_t *self)
 		uint64_t n = atomic_load(&self->counters.rejected_by[r]);
 
 		if (n > 0)
-			cJSON_AddNumberToObject(by_reason, reason_name((Blonet__RejectReason)r), (double)n);
+			cJSON_AddNumberToObject(by_reason, broker_reason_name((Blonet__RejectReason)r), (double)n);
 	}
 	cJSON_AddNumberToObject(counters, "delivered", (double)atomic_load(&self->counters.delivered));
 	cJSON_AddNumberToObject(counters, "redelivered",
@@ -1656,6 +1559,11 @@ static void write_status(blo_broker_t *self)
 	cJSON_AddNumberToObject(zap, "denied_domain", (double)zs.denied_domain);
 	cJSON_AddNumberToObject(zap, "denied_mechanism", (double)zs.denied_mechanism);
 	cJSON_AddNumberToObject(zap, "malformed", (double)zs.malformed);
+	cJSON_AddNumberToObject(counters, "received_from_peers",
+				(double)atomic_load(&self->counters.received));
+	cJSON_AddNumberToObject(counters, "refused_from_peers",
+				(double)atomic_load(&self->counters.received_rejected));
+	blo_mesh_status(self->mesh, root, last);
 	subs = cJSON_AddArrayToObject(root, "subscribers");
 	for (size_t i = 0; i < self->n_subs; i++) {
 		const sub_t *s = self->subs[i];
@@ -1698,19 +1606,19 @@ static void reload_registry(blo_broker_t *self)
 	blo_registry_t *reg = NULL;
 	blo_err_t err = {0};
 	regref_t *r, *old;
-	uint64_t old_version = blo_registry_version(reg_io(self));
+	uint64_t old_version = blo_registry_version(broker_registry(self));
 	size_t dropped = 0;
 
 	if (blo_registry_load(&reg, self->registry_path, self->authority, &err) != 0) {
 		blo_error("registry.reload_failed", "keeping version %" PRIu64 ": %s", old_version, err.msg);
-		audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "registry reload refused: %s", err.msg);
+		broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "registry reload refused: %s", err.msg);
 		return;
 	}
 	if (blo_registry_version(reg) < old_version) {
 		blo_error("registry.reload_failed", "%s has version %" PRIu64
 			  ", older than version %" PRIu64 " in force: refused",
 			  self->registry_path, blo_registry_version(reg), old_version);
-		audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "older registry refused");
+		broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "older registry refused");
 		blo_registry_destroy(&reg);
 		return;
 	}
@@ -1734,7 +1642,7 @@ static void reload_registry(blo_broker_t *self)
 		const blo_principal_t *p = blo_registry_find(reg, s->principal);
 
 		if (p == NULL || p->revoked) {
-			send_error(self, s->router, s->rid, s->rid_len, 0,
+			broker_send_error(self, s->router, s->rid, s->rid_len, 0,
 				   BLONET__ERROR_CODE__ERROR_FORBIDDEN, "principal revoked");
 			session_drop(self, s, "principal revoked");
 			dropped++;
@@ -1744,7 +1652,7 @@ static void reload_registry(blo_broker_t *self)
 	}
 	blo_info("registry.reloaded", "version %" PRIu64 " -> %" PRIu64 "; %zu sessions dropped",
 		 old_version, blo_registry_version(reg), dropped);
-	audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "registry version %" PRIu64 " in force",
+	broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "registry version %" PRIu64 " in force",
 	      blo_registry_version(reg));
 	if (dropped > 0) {
 		/* libzmq cannot close one peer of a ROUTER: rebind the listening
@@ -1903,7 +1811,8 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 	if ((rc = blo_zap_allow_domain(self->zap, ZAP_DOMAIN,
 				       BLO_ZAP_ROLE(BLO_ROLE_AGENT) | BLO_ZAP_ROLE(BLO_ROLE_CONSOLE) |
 					       BLO_ZAP_ROLE(BLO_ROLE_COMMITTEE) |
-					       BLO_ZAP_ROLE(BLO_ROLE_ADMIN))) != 0) {
+					       BLO_ZAP_ROLE(BLO_ROLE_ADMIN) |
+					       BLO_ZAP_ROLE(BLO_ROLE_BROKER))) != 0) {
 		blo_err_set(err, rc, "ZAP domain: %s", blo_strerror(rc));
 		goto out;
 	}
@@ -1946,8 +1855,10 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 	}
 	if ((rc = bind_routers(self, s, err)) != 0)
 		goto out;
-	audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "broker started, registry version %" PRIu64,
-	      blo_registry_version(reg_io(self)));
+	if ((rc = blo_mesh_open(&self->mesh, self, s, err)) != 0)
+		goto out;
+	broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "broker started, registry version %" PRIu64,
+	      blo_registry_version(broker_registry(self)));
 	flush_audit(self);
 out:
 	blo_registry_destroy(&reg);
@@ -1984,7 +1895,7 @@ void blo_broker_request_reload(blo_broker_t *self)
 
 int blo_broker_run(blo_broker_t *self)
 {
-	zmq_pollitem_t items[MAX_ENDPOINTS + 2];
+	zmq_pollitem_t items[MAX_ENDPOINTS + 2 + 2 * MAX_PEERS];
 	int64_t next_status = 0, draining_since = 0;
 
 	blo_info("broker.started", "%s serving on %s (%zu verify threads)", self->id, self->bound[0],
@@ -1997,9 +1908,13 @@ int blo_broker_run(blo_broker_t *self)
 			items[n++] = (zmq_pollitem_t){.socket = self->routers[i], .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.socket = self->from_writer, .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.fd = self->signal_pipe[0], .events = ZMQ_POLLIN};
+		size_t signal_item = n - 1, mesh_first = n;
+
+		n += blo_mesh_poll_items(self->mesh, items + n, 2 * MAX_PEERS);
 		if (zmq_poll(items, (int)n, 20) < 0 && errno != EINTR)
 			break;
-		if (items[n - 1].revents & ZMQ_POLLIN) {
+		blo_mesh_on_ready(self->mesh, items + mesh_first, n - mesh_first);
+		if (items[signal_item].revents & ZMQ_POLLIN) {
 			char buf[16];
 
 			while (read(self->signal_pipe[0], buf, sizeof(buf)) > 0)
@@ -2021,8 +1936,10 @@ int blo_broker_run(blo_broker_t *self)
 				read_router(self, i);
 		read_results(self);
 		pump(self);
+		blo_mesh_pump(self->mesh, atomic_load(&self->last_seq));
 		now = blo_now_ms();
 		if (now >= next_status) {
+			blo_mesh_tick(self->mesh, now);
 			redeliver_overdue(self);
 			for (size_t i = 0; i < self->n_sessions;) {
 				session_t *sess = self->sessions[i];
@@ -2050,7 +1967,7 @@ int blo_broker_run(blo_broker_t *self)
 	/* Everything acknowledged is committed; keep the cursors too. */
 	for (size_t i = 0; i < self->n_subs; i++)
 		save_cursor(self, self->subs[i]);
-	audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "broker stopped");
+	broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "broker stopped");
 	flush_audit(self);
 	write_status(self);
 	blo_info("broker.stopped", "%s stopped", self->id);
@@ -2069,8 +1986,8 @@ void blo_broker_close(blo_broker_t **self_p)
 
 		if (stop != NULL) {
 			stop->kind = JOB_STOP;
-			if (job_send(self->to_workers, stop, 0) != 0)
-				job_free(stop);
+			if (broker_job_send(self->to_workers, stop, 0) != 0)
+				broker_job_free(stop);
 		}
 	}
 	for (size_t i = 0; i < self->n_workers; i++)
@@ -2081,8 +1998,8 @@ void blo_broker_close(blo_broker_t **self_p)
 		flush_audit(self);
 		if (stop != NULL) {
 			stop->kind = JOB_STOP;
-			if (job_send(self->to_writer, stop, 0) != 0)
-				job_free(stop);
+			if (broker_job_send(self->to_writer, stop, 0) != 0)
+				broker_job_free(stop);
 		}
 		pthread_join(self->writer, NULL);
 	}
@@ -2090,14 +2007,14 @@ void blo_broker_close(blo_broker_t **self_p)
 	if (self->from_writer != NULL) {
 		job_t *job;
 
-		while ((job = job_recv(self->from_writer, ZMQ_DONTWAIT)) != NULL)
-			job_free(job);
+		while ((job = broker_job_recv(self->from_writer, ZMQ_DONTWAIT)) != NULL)
+			broker_job_free(job);
 	}
 	while (self->n_sessions > 0)
 		session_drop(self, self->sessions[0], "broker closing");
 	while (self->n_subs > 0)
 		sub_destroy(self, self->subs[0]);
-	job_free(self->pending_audit);
+	broker_job_free(self->pending_audit);
 	for (size_t i = 0; i < self->n_routers; i++) {
 		zmq_close(self->routers[i]);
 		free(self->bound[i]);
@@ -2109,6 +2026,7 @@ void blo_broker_close(blo_broker_t **self_p)
 		zmq_close(self->to_writer);
 	if (self->from_writer != NULL)
 		zmq_close(self->from_writer);
+	blo_mesh_close(&self->mesh);
 	blo_zap_stop(&self->zap);
 	if (self->ctx != NULL)
 		zmq_ctx_term(self->ctx);

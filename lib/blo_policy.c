@@ -52,6 +52,12 @@ static bool broker_may_receive(const Blonet__Alert *a, const blo_principal_t *p,
 	const Blonet__Handling *h = a->handling;
 	bool of_ref_country = ref != NULL && strcmp(p->country, ref->country) == 0;
 
+	if (h->tlp < BLONET__TLP__TLP_CLEAR || h->tlp > BLONET__TLP__TLP_RED)
+		return false;
+	/* The origin's own country holds whatever its principals publish: its
+	 * brokers store and relay it whatever the marking. */
+	if (strcmp(p->country, a->origin->country) == 0)
+		return true;
 	if (!is_blank(h->operation) && !blo_registry_operation_has_country(reg, h->operation, p->country))
 		return false;
 	if (is_reply(a) && !of_ref_country && strcmp(p->country, a->origin->country) != 0)

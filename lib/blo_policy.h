@@ -34,6 +34,8 @@
  *    in addressed_to or sitting at a site named there (same addition);
  *    AMBER, GREEN and CLEAR everyone past rules 1-4. A broker passes RED and
  *    AMBER+STRICT only if an addressee is in its country.
+ * A broker of the alert's origin country passes rules 3-5 always: its
+ * country holds what its own principals publish (and relays it onward).
  *    (TLP:CLEAR still stops at the country gate: the marking governs what a
  *    recipient may do with the alert, releasability who may receive it.)
  */

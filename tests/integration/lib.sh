@@ -99,3 +99,26 @@ gen_alerts() {
 
 # distinct_ids FILE: the number of distinct alert ids in blonet-sub output.
 distinct_ids() { grep -o '"alert":{"id":"[0-9a-f]*"' "$1" | sort -u | wc -l; }
+
+# peer_field BROKER PEER FIELD: a field of BROKER's status for its link to PEER.
+peer_field() {
+	ctl "$1" status | tr -d '\t\n ' | grep -o "\"id\":\"$2\",[^}]*" | head -n 1 |
+		grep -o "\"$3\":[a-z0-9]*" | cut -d: -f2
+}
+
+# peer_is BROKER PEER FIELD VALUE: that field of the link equals VALUE.
+peer_is() { [ "$(peer_field "$1" "$2" "$3")" = "$4" ]; }
+# peer_ge BROKER PEER FIELD N: that field of the link is at least N.
+peer_ge() { local v; v=$(peer_field "$1" "$2" "$3"); [ -n "$v" ] && [ "$v" -ge "$4" ]; }
+
+# wait_for SECONDS COMMAND...: polls until COMMAND succeeds (COMMAND is run
+# anew each time: pass a function, not a test of a value computed once).
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ $SECONDS -lt $end ]; do
+		"$@" && return 0
+		sleep 0.2
+	done
+	"$@"
+}

@@ -13,6 +13,12 @@
  *       sends N malformed messages (random bytes, truncated frames, wrong
  *       part counts, frames a client may not send), then a Ping; exit 0 if
  *       the Pong comes back
+ *   blonet-probe forward -c BROKER_CONFIG --to PEER --signer CONFIG --mode badsig|relay
+ *       acts as the broker of BROKER_CONFIG and forwards to its peer PEER an
+ *       alert originated by the principal of the client CONFIG: badsig signs
+ *       it with a stranger's key; relay marks it releasable to PEER's country
+ *       only, so the sending broker had no right to hold or relay it. Prints
+ *       the ForwardAck; exit 0 if it was REJECTED
  *   blonet-probe garbage -c CONFIG -n N
  *       opens N raw TCP connections to the broker and writes random bytes
  *       (no ZMTP, no CURVE); exit 0 when done
@@ -312,6 +318,134 @@ static int cmd_garbage(setup_t *st, long n)
 	return 0;
 }
 
+static int cmd_forward(const char *broker_config, const char *to, const char *signer_config,
+		       const char *mode)
+{
+	blo_broker_settings_t bs;
+	blo_client_settings_t ss;
+	blo_identity_t *broker = NULL, *signer = NULL, *stranger = NULL;
+	blo_registry_t *reg = NULL;
+	uint8_t authority[BLO_SIGN_PUBLIC_BYTES], id[BLO_ID_BYTES];
+	const blo_principal_t *peer, *origin;
+	const char *endpoint = NULL;
+	blo_err_t err = {0};
+	void *ctx = NULL, *sock = NULL;
+	int rc = 2, zero = 0;
+	Blonet__Alert a = BLONET__ALERT__INIT;
+	Blonet__Origin o = BLONET__ORIGIN__INIT;
+	Blonet__Assessment as = BLONET__ASSESSMENT__INIT;
+	Blonet__Handling h = BLONET__HANDLING__INIT;
+	char *releasable[1];
+	uint8_t *bytes = NULL, *env_bytes = NULL, *fwd = NULL;
+	size_t len = 0, env_len = 0, fwd_len = 0;
+	Blonet__Envelope *env = NULL;
+
+	memset(&bs, 0, sizeof(bs));
+	memset(&ss, 0, sizeof(ss));
+	if (blo_broker_settings_load(&bs, broker_config, &err) != 0 ||
+	    blo_client_settings_load(&ss, signer_config, &err) != 0 ||
+	    blo_settings_authority(bs.authority, authority, &err) != 0 ||
+	    blo_identity_load(&broker, bs.identity, &err) != 0 ||
+	    blo_identity_load(&signer, ss.identity, &err) != 0 ||
+	    blo_registry_load(&reg, bs.registry, authority, &err) != 0) {
+		fprintf(stderr, "blonet-probe: %s\n", err.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < bs.peers.n; i++)
+		if (strcmp(((blo_peer_settings_t *)bs.peers.v)[i].id, to) == 0)
+			endpoint = ((blo_peer_settings_t *)bs.peers.v)[i].endpoint;
+	peer = blo_registry_find(reg, to);
+	origin = blo_registry_find(reg, ss.id);
+	if (endpoint == NULL || peer == NULL || origin == NULL) {
+		fprintf(stderr, "blonet-probe: %s is not a peer of %s\n", to, bs.id);
+		goto out;
+	}
+	blo_alert_random_id(id);
+	a.id.data = id;
+	a.id.len = sizeof(id);
+	a.type = BLONET__MESSAGE_TYPE__ALERT;
+	a.status = BLONET__STATUS__TEST;
+	a.sent_ms = blo_now_ms();
+	o.principal = (char *)origin->id;
+	o.country = (char *)origin->country;
+	o.agency = origin->agency;
+	a.origin = &o;
+	as.category = BLONET__CATEGORY__DRUGS;
+	a.assessment = &as;
+	h.tlp = BLONET__TLP__TLP_AMBER;
+	releasable[0] = (char *)peer->country;
+	h.releasable_to = releasable;
+	h.n_releasable_to = 1;
+	a.handling = &h;
+	a.headline = "mesh probe";
+	if (strcmp(mode, "badsig") == 0)
+		blo_identity_generate(&stranger, origin->id);
+	if (blo_message_serialize(&a.base, BLO_ALERT_MAX_BYTES, &bytes, &len, &err) != 0 ||
+	    blo_envelope_seal(stranger != NULL ? stranger : signer, bytes, len, &env_bytes, &env_len,
+			      &err) != 0 ||
+	    blo_envelope_parse(&env, env_bytes, env_len, &err) != 0 ||
+	    blo_envelope_add_hop(env, broker, blo_now_ms(), &err) != 0 ||
+	    blo_message_serialize(&env->base, BLO_ENVELOPE_MAX_BYTES, &fwd, &fwd_len, &err) != 0) {
+		fprintf(stderr, "blonet-probe: %s\n", err.msg);
+		goto out;
+	}
+	ctx = zmq_ctx_new();
+	sock = zmq_socket(ctx, ZMQ_DEALER);
+	zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
+	if (blo_curve_client_setup(sock, broker, peer->curve_public, BLO_FRAME_MAX_BYTES, &err) != 0) {
+		fprintf(stderr, "blonet-probe: %s\n", err.msg);
+		goto out;
+	}
+	zmq_connect(sock, endpoint);
+	{
+		Blonet__Frame f = BLONET__FRAME__INIT;
+		Blonet__Forward fw = BLONET__FORWARD__INIT;
+
+		fw.seq = 999999;
+		fw.envelope.data = fwd;
+		fw.envelope.len = fwd_len;
+		f.body_case = BLONET__FRAME__BODY_FORWARD;
+		f.forward = &fw;
+		blo_wire_send(sock, &f, 0);
+	}
+	rc = 1;
+	for (int64_t end = blo_now_ms() + 10000; blo_now_ms() < end && rc == 1;) {
+		zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+		zmq_msg_t msg;
+		Blonet__Frame *f = NULL;
+
+		if (zmq_poll(&item, 1, 200) <= 0)
+			continue;
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, sock, 0) >= 0 && blo_wire_decode(&msg, &f, NULL) == 0 &&
+		    f->body_case == BLONET__FRAME__BODY_FORWARD_ACK) {
+			printf("{\"probe\":\"forward\",\"mode\":\"%s\",\"status\":\"%s\",\"reason\":\"%s\",\"text\":\"%s\"}\n",
+			       mode, blo_enum_name(&blonet__publish_status__descriptor, f->forward_ack->status),
+			       blo_enum_name(&blonet__reject_reason__descriptor, f->forward_ack->reason),
+			       f->forward_ack->text);
+			rc = f->forward_ack->status == BLONET__PUBLISH_STATUS__REJECTED ? 0 : 3;
+		}
+		blo_message_free((ProtobufCMessage **)&f);
+		zmq_msg_close(&msg);
+	}
+out:
+	if (sock != NULL)
+		zmq_close(sock);
+	if (ctx != NULL)
+		zmq_ctx_term(ctx);
+	free(bytes);
+	free(env_bytes);
+	free(fwd);
+	blo_envelope_free(&env);
+	blo_identity_destroy(&broker);
+	blo_identity_destroy(&signer);
+	blo_identity_destroy(&stranger);
+	blo_registry_destroy(&reg);
+	blo_broker_settings_free(&bs);
+	blo_client_settings_free(&ss);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -319,15 +453,19 @@ int main(int argc, char **argv)
 		{"mode", required_argument, NULL, 'm'},
 		{"origin", required_argument, NULL, 'o'},
 		{"wait", required_argument, NULL, 'w'},
+		{"to", required_argument, NULL, 't'},
+		{"signer", required_argument, NULL, 's'},
 		{0},
 	};
-	const char *config = NULL, *mode = "unknown", *origin = NULL, *cmd;
+	const char *config = NULL, *mode = "unknown", *origin = NULL, *cmd, *to = NULL, *signer = NULL;
 	long n = 1000;
 	int wait_ms = 1500, opt, rc;
 	setup_t st = {0};
 
-	while ((opt = getopt_long(argc, argv, "c:m:o:w:n:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:m:o:w:n:t:s:", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 't': to = optarg; break;
+		case 's': signer = optarg; break;
 		case 'c': config = optarg; break;
 		case 'm': mode = optarg; break;
 		case 'o': origin = optarg; break;
@@ -345,6 +483,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (strcmp(cmd, "forge") == 0)
 		return origin != NULL ? cmd_forge(config, origin) : 2;
+	if (strcmp(cmd, "forward") == 0)
+		return to != NULL && signer != NULL ? cmd_forward(config, to, signer, mode) : 2;
 	if ((rc = load(&st, config)) != 0)
 		return rc;
 	if (strcmp(cmd, "refused") == 0)

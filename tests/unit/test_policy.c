@@ -366,6 +366,8 @@ static void test_broker_red_and_strict_only_toward_addressee_countries(void **st
 	address_to(&t, "la-console-tonpheung");
 	assert_true(blo_policy_may_receive(&t.alert, P("la-broker"), registry, NULL));
 	assert_false(blo_policy_may_receive(&t.alert, P("mm-broker"), registry, NULL));
+	/* The origin country's brokers hold it, to relay it to the addressee. */
+	assert_true(blo_policy_may_receive(&t.alert, P("th-broker"), registry, NULL));
 	/* RED names principals: a site does not open it to a country. */
 	t.handling.n_addressed_to = 0;
 	address_to(&t, "MM-TACHILEIK");
@@ -387,6 +389,10 @@ static void test_broker_operation_only_toward_member_countries(void **state)
 	t.handling.operation = OP;
 	assert_true(blo_policy_may_receive(&t.alert, P("la-broker"), registry, NULL));
 	assert_false(blo_policy_may_receive(&t.alert, P("mm-broker"), registry, NULL));
+	t.handling.operation = "OP-NOBODY-HERE";
+	assert_true(blo_policy_may_receive(&t.alert, P("th-broker"), registry, NULL));
+	assert_false(blo_policy_may_receive(&t.alert, P("la-broker"), registry, NULL));
+	t.handling.operation = OP;
 	assert_true(blo_policy_may_receive(&t.alert, P("la-console-tonpheung"), registry, NULL));
 	assert_false(blo_policy_may_receive(&t.alert, P("la-console-houayxai"), registry, NULL));
 }

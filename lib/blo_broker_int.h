@@ -1,0 +1,251 @@
+/*
+ * blo_broker_int: the broker's private parts, shared by its two files:
+ * blo_broker.c (sessions, subscriptions, verify workers, the writer) and
+ * blo_mesh.c (links to peer brokers). Not part of libblonet's interface.
+ */
+#ifndef BLO_BROKER_INT_H
+#define BLO_BROKER_INT_H
+
+#include "blo_broker.h"
+#include "blo_codec.h"
+#include "blo_journal.h"
+#include "blo_registry.h"
+#include "blo_settings.h"
+#include "blo_zap.h"
+#include "blonet.pb-c.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <zmq.h>
+
+#define PROTOCOL_VERSION 1
+#define MAX_ENDPOINTS 8
+#define MAX_PEERS 32
+#define MAX_VERIFY_THREADS 64
+#define ROUTING_ID_MAX 256
+#define DURABLE_MAX 64
+
+/* ---------------------------------------------------------------- jobs */
+
+/* JOB_PUBLISH: a client's publish; JOB_FORWARD: an alert a peer broker
+ * forwards (both verified by a worker, stored by the writer, answered by the
+ * I/O thread); JOB_AUDIT: audit records and cursors from the I/O thread. */
+typedef enum { JOB_PUBLISH = 1, JOB_FORWARD, JOB_AUDIT, JOB_STOP } job_kind_t;
+
+typedef struct {
+	blo_audit_event_t event;
+	int64_t time_ms;
+	char principal[BLO_PRINCIPAL_ID_MAX];
+	uint8_t alert_id[BLO_ID_BYTES];
+	bool has_alert_id;
+	uint64_t seq;
+	char detail[1024];
+} audit_item_t;
+
+typedef struct {
+	char name[BLO_CURSOR_NAME_MAX];
+	uint64_t seq;
+} cursor_item_t;
+
+typedef struct job {
+	job_kind_t kind;
+	/* JOB_PUBLISH */
+	uint8_t rid[ROUTING_ID_MAX];
+	size_t rid_len;
+	uint64_t correlation;
+	char principal[BLO_PRINCIPAL_ID_MAX];
+	int64_t received_ms;
+	Blonet__Frame *frame; /* owns the envelope bytes */
+	uint8_t id[BLO_ID_BYTES];
+	bool has_id;
+	Blonet__PublishStatus status;
+	Blonet__RejectReason reason;
+	char text[256];
+	uint64_t seq;
+	uint64_t peer_seq;      /* JOB_FORWARD: the sender's sequence, echoed */
+	/* JOB_AUDIT: audit records and cursor updates from the I/O thread */
+	audit_item_t *audit;
+	size_t n_audit, cap_audit;
+	cursor_item_t *cursors;
+	size_t n_cursors, cap_cursors;
+} job_t;
+
+typedef struct blo_mesh blo_mesh_t;
+
+/* ---------------------------------------------------------------- registry */
+
+/* The registry in force, shared by the I/O thread, the workers and the ZAP
+ * handler; replaced on SIGHUP and freed when its last user lets go. */
+typedef struct {
+	blo_registry_t *reg;
+	int refs;
+} regref_t;
+
+/* ---------------------------------------------------------------- state */
+
+typedef struct session session_t;
+
+typedef struct {
+	uint64_t seq;
+	int64_t sent_ms;
+} inflight_t;
+
+typedef struct sub {
+	char principal[BLO_PRINCIPAL_ID_MAX];
+	char durable[DURABLE_MAX + 1]; /* "" live-only */
+	char cursor_name[BLO_CURSOR_NAME_MAX];
+	session_t *session;            /* NULL: subscriber away */
+	Blonet__Filter *filter;
+	uint64_t next_seq;             /* the next record to consider */
+	uint64_t acked;                /* every record <= acked is done */
+	uint64_t persisted;            /* acked as last written to the journal */
+	uint64_t max_sent;             /* highest sequence ever sent */
+	inflight_t *inflight;          /* ascending seq */
+	size_t n_inflight;
+	uint32_t credit;               /* window */
+	uint64_t delivered, redelivered;
+	int64_t last_contact_ms;
+} sub_t;
+
+struct session {
+	uint8_t rid[ROUTING_ID_MAX];
+	size_t rid_len;
+	size_t router;                 /* which listen socket */
+	char principal[BLO_PRINCIPAL_ID_MAX];
+	int64_t last_ms;
+	bool welcomed;
+	sub_t **subs;
+	size_t n_subs;
+};
+
+typedef struct {
+	uint64_t seq;                  /* 0: empty slot */
+	int64_t time_ms;
+	uint8_t *envelope;
+	size_t len;
+	Blonet__Alert *alert;          /* NULL if it did not decode (never stored so) */
+	bool ref_checked;              /* has_ref and ref computed */
+	bool has_ref;                  /* ACK/RESPONSE with a known referenced origin */
+	Blonet__Origin ref;
+	char ref_principal[BLO_PRINCIPAL_ID_MAX], ref_country[3], ref_site[BLO_SITE_MAX];
+} cached_t;
+
+typedef struct {
+	atomic_uint_fast64_t accepted, duplicate, rejected, delivered, redelivered, malformed,
+		forbidden, expired;
+	atomic_uint_fast64_t rejected_by[16];
+	atomic_uint_fast64_t commits, committed_entries;
+	atomic_uint_fast64_t received, received_rejected; /* forwards from peers */
+} counters_t;
+
+struct blo_broker {
+	char id[BLO_PRINCIPAL_ID_MAX];
+	char *data_dir;
+	char *status_path;
+	blo_identity_t *identity;
+	uint8_t authority[BLO_SIGN_PUBLIC_BYTES];
+	char *registry_path;
+	uint64_t max_in_flight;
+	size_t max_batch;
+	int64_t max_message_bytes;
+	int heartbeat_ms;
+	int64_t retention_age_ms;
+	uint64_t retention_count;
+	size_t retention_bytes;
+
+	pthread_mutex_t reg_lock;
+	regref_t *reg_current;
+
+	blo_journal_t *journal;
+	void *ctx;
+	blo_zap_t *zap;
+	void *routers[MAX_ENDPOINTS];
+	char *listen[MAX_ENDPOINTS];
+	char *bound[MAX_ENDPOINTS];
+	size_t n_routers;
+
+	void *to_workers;   /* PUSH, I/O thread */
+	void *to_writer;    /* PUSH, I/O thread */
+	void *from_writer;  /* PULL, I/O thread */
+	pthread_t workers[MAX_VERIFY_THREADS];
+	size_t n_workers;
+	pthread_t writer;
+	bool writer_started;
+
+	int signal_pipe[2];
+	volatile sig_atomic_t stop_requested, reload_requested;
+
+	atomic_uint_fast64_t last_seq;  /* newest committed sequence */
+	atomic_int writer_failed;
+
+	/* I/O thread only */
+	session_t **sessions;
+	size_t n_sessions, cap_sessions;
+	sub_t **subs;
+	size_t n_subs;
+	cached_t *cache;
+	job_t *pending_audit;           /* audit and cursors gathered this turn */
+	uint64_t publishes_in_flight;
+	bool stopping;
+	int64_t started_ms;
+
+	counters_t counters;
+	blo_mesh_t *mesh;
+};
+
+
+/* ---------------------------------------------------------------- shared */
+
+void broker_job_free(job_t *job);
+int broker_job_send(void *sock, job_t *job, int flags);
+job_t *broker_job_recv(void *sock, int flags);
+
+/* The registry in force, as the I/O thread sees it (borrowed). */
+const blo_registry_t *broker_registry(blo_broker_t *self);
+/* The journal record at seq, decoded and cached; NULL if not held. I/O
+ * thread only. */
+cached_t *broker_cache_get(blo_broker_t *self, uint64_t seq);
+/* One frame to a ROUTER peer; -EHOSTUNREACH when it is gone. */
+int broker_send_to(blo_broker_t *self, size_t router, const uint8_t *rid, size_t rid_len,
+		   const Blonet__Frame *f);
+void broker_send_error(blo_broker_t *self, size_t router, const uint8_t *rid, size_t rid_len,
+		       uint64_t correlation, Blonet__ErrorCode code, const char *text);
+/* Queues an audit record (I/O thread); the writer commits it. */
+void broker_audit(blo_broker_t *self, blo_audit_event_t event, const char *principal,
+		  const uint8_t *alert_id, uint64_t seq, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* Queues a durable cursor update (I/O thread). */
+void broker_save_cursor(blo_broker_t *self, const char *name, uint64_t seq);
+void broker_reject(job_t *job, Blonet__RejectReason reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *broker_reason_name(Blonet__RejectReason r);
+/* The origin of the stored alert with this id, into the buffers. */
+int broker_referenced_origin(blo_journal_t *journal, const uint8_t *id, char *principal,
+			     char *country, char *site);
+
+/* ---------------------------------------------------------------- mesh */
+
+/* Creates the links to the peers of the settings (one DEALER each). */
+int blo_mesh_open(blo_mesh_t **out, blo_broker_t *broker, const blo_broker_settings_t *s,
+		  blo_err_t *err);
+void blo_mesh_close(blo_mesh_t **self_p);
+/* Adds the mesh's sockets to a poll set; returns how many it added. */
+size_t blo_mesh_poll_items(blo_mesh_t *self, zmq_pollitem_t *items, size_t room);
+/* Handles what the polled sockets have for it. */
+void blo_mesh_on_ready(blo_mesh_t *self, const zmq_pollitem_t *items, size_t n);
+/* Forwards what each connected peer may receive, within its window. */
+void blo_mesh_pump(blo_mesh_t *self, uint64_t last_seq);
+/* Heartbeats, re-sending, cursors: once a second. */
+void blo_mesh_tick(blo_mesh_t *self, int64_t now);
+/* Adds "peers" to the status object. */
+void blo_mesh_status(blo_mesh_t *self, cJSON *root, uint64_t last_seq);
+/* A registry reload: peers' keys may have changed. */
+void blo_mesh_registry_changed(blo_mesh_t *self);
+/* Worker side: verifies an incoming Forward job from peer job->principal. */
+void blo_mesh_verify_forward(blo_broker_t *broker, const blo_registry_t *reg, job_t *job);
+
+#endif
