@@ -127,7 +127,7 @@ check: all
 	@BLO_SRCDIR=$(CURDIR) BLO_BIN=$(CURDIR)/$(BINDIR) BLO_PROBE=$(CURDIR)/$(PROBE) \
 		bash tests/run.sh $(UNIT_BIN)
 
-bench: $(BENCH_BIN)
+bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
 
 # libFuzzer needs clang; the library is rebuilt with the fuzzer's

@@ -46,6 +46,7 @@
 #define RETENTION_EVERY_MS 60000
 #define SESSION_IDLE_MS (10 * 60 * 1000)
 #define KEEPALIVE_MS 3000
+#define AUDIT_FLUSH_MS 50
 #define INPROC_HWM 1000000
 
 /* ---------------------------------------------------------------- jobs */
@@ -229,7 +230,7 @@ static void verify_publish(blo_broker_t *self, const blo_registry_t *reg, job_t 
 		broker_reject(job, BLONET__REJECT_REASON__INVALID, "a client may not send a hop trace");
 		goto out;
 	}
-	rc = blo_envelope_verify(env, reg, NULL, &origin, &err);
+	rc = blo_envelope_verify_parsed(env, peek, reg, &origin, &err);
 	if (rc != 0) {
 		Blonet__RejectReason reason = rc == BLO_ESIGNATURE ? BLONET__REJECT_REASON__BAD_SIGNATURE
 					      : rc == BLO_EVALIDATE ? BLONET__REJECT_REASON__INVALID
@@ -1896,7 +1897,7 @@ void blo_broker_request_reload(blo_broker_t *self)
 int blo_broker_run(blo_broker_t *self)
 {
 	zmq_pollitem_t items[MAX_ENDPOINTS + 2 + 2 * MAX_PEERS];
-	int64_t next_status = 0, draining_since = 0;
+	int64_t next_status = 0, draining_since = 0, last_audit_flush = 0;
 
 	blo_info("broker.started", "%s serving on %s (%zu verify threads)", self->id, self->bound[0],
 		 self->n_workers);
@@ -1955,7 +1956,14 @@ int blo_broker_run(blo_broker_t *self)
 			write_status(self);
 			next_status = now + STATUS_EVERY_MS;
 		}
-		flush_audit(self);
+		/* Audit records and cursors ride with the next publishes' commit,
+		 * or go on their own every AUDIT_FLUSH_MS: a commit of their own
+		 * for every turn would put a second fsync in front of publishes. */
+		if (now - last_audit_flush >= AUDIT_FLUSH_MS || self->stopping ||
+		    (self->pending_audit != NULL && self->pending_audit->n_audit > 4096)) {
+			flush_audit(self);
+			last_audit_flush = now;
+		}
 		if (atomic_load(&self->writer_failed)) {
 			blo_error("broker.failed", "the journal cannot be written: stopping");
 			return BLO_ECORRUPT;

@@ -64,6 +64,7 @@ struct blo_client {
 	subscription_t *subs;
 	size_t n_subs;
 
+	int64_t last_resend_check_ms;
 	blo_client_stats_t stats;
 };
 
@@ -506,8 +507,42 @@ void blo_client_close(blo_client_t **self_p)
 	*self_p = NULL;
 }
 
-/* Polls the socket and the monitor once for up to timeout_ms. Returns a
- * frame for the caller in *frame, or NULL. */
+/* Reads one message if one is waiting: true if it read one, with *frame
+ * set when it is for the caller. */
+static bool try_recv(blo_client_t *self, Blonet__Frame **frame)
+{
+	zmq_msg_t msg;
+	Blonet__Frame *f = NULL;
+	bool got;
+
+	zmq_msg_init(&msg);
+	got = zmq_msg_recv(&msg, self->sock, ZMQ_DONTWAIT) >= 0;
+	/* A frame we cannot read from our own broker is dropped: the
+	 * protocol's re-sending covers what it carried. */
+	if (got && blo_wire_decode(&msg, &f, NULL) == 0) {
+		if (on_frame(self, f))
+			*frame = f;
+		else
+			blo_message_free((ProtobufCMessage **)&f);
+	}
+	zmq_msg_close(&msg);
+	return got;
+}
+
+/* Overdue publishes are looked for at most every 100 ms: the scan walks
+ * every pending publish. */
+static void maybe_resend(blo_client_t *self)
+{
+	int64_t now = blo_now_ms();
+
+	if (now - self->last_resend_check_ms < 100)
+		return;
+	self->last_resend_check_ms = now;
+	resend_overdue(self);
+}
+
+/* Returns a frame for the caller in *frame, or NULL after up to timeout_ms.
+ * Frames already queued are taken without polling. */
 static int poll_once(blo_client_t *self, int timeout_ms, Blonet__Frame **frame, blo_err_t *err)
 {
 	zmq_pollitem_t items[2] = {
@@ -517,6 +552,10 @@ static int poll_once(blo_client_t *self, int timeout_ms, Blonet__Frame **frame, 
 	int n;
 
 	*frame = NULL;
+	if (try_recv(self, frame)) {
+		maybe_resend(self);
+		return 0;
+	}
 	n = zmq_poll(items, 2, timeout_ms);
 	if (n < 0) {
 		if (errno == EINTR)
@@ -525,26 +564,9 @@ static int poll_once(blo_client_t *self, int timeout_ms, Blonet__Frame **frame, 
 	}
 	if (items[1].revents & ZMQ_POLLIN)
 		drain_monitor(self);
-	if (items[0].revents & ZMQ_POLLIN) {
-		zmq_msg_t msg;
-		Blonet__Frame *f = NULL;
-
-		zmq_msg_init(&msg);
-		if (zmq_msg_recv(&msg, self->sock, ZMQ_DONTWAIT) >= 0) {
-			blo_err_t ignored;
-
-			/* A frame we cannot read from our own broker is dropped:
-			 * the protocol's re-sending covers what it carried. */
-			if (blo_wire_decode(&msg, &f, &ignored) == 0) {
-				if (on_frame(self, f))
-					*frame = f;
-				else
-					blo_message_free((ProtobufCMessage **)&f);
-			}
-		}
-		zmq_msg_close(&msg);
-	}
-	resend_overdue(self);
+	if (items[0].revents & ZMQ_POLLIN)
+		try_recv(self, frame);
+	maybe_resend(self);
 	return 0;
 }
 

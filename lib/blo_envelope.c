@@ -159,12 +159,59 @@ static int verify_hop(const Blonet__Envelope *env, size_t i, const blo_registry_
 	return 0;
 }
 
+int blo_envelope_verify_parsed(const Blonet__Envelope *env, const Blonet__Alert *alert,
+			       const blo_registry_t *reg, const blo_principal_t **origin_out,
+			       blo_err_t *err)
+{
+	const blo_principal_t *origin;
+	int rc;
+
+	assert(env != NULL && alert != NULL && reg != NULL);
+	if (origin_out != NULL)
+		*origin_out = NULL;
+	if (env->signature.len != BLO_SIGNATURE_BYTES)
+		return blo_err_set(err, BLO_EPARSE, "envelope: field \"signature\": %zu bytes, want %d",
+				   env->signature.len, BLO_SIGNATURE_BYTES);
+	if (env->n_trace > BLO_MAX_HOPS)
+		return blo_err_set(err, BLO_EPARSE, "envelope: field \"trace\": %zu hops, at most %d",
+				   env->n_trace, BLO_MAX_HOPS);
+	if ((rc = blo_alert_validate(alert, err)) != 0) {
+		blo_err_prefix(err, "envelope");
+		return rc;
+	}
+	if (alert->origin == NULL)
+		return blo_err_set(err, BLO_EVALIDATE, "envelope: alert has no origin");
+	origin = blo_registry_find(reg, alert->origin->principal);
+	if (origin == NULL)
+		return blo_err_set(err, BLO_ENOTFOUND,
+				   "envelope: origin principal \"%.64s\" is not in the registry",
+				   alert->origin->principal);
+	if (origin->revoked)
+		return blo_err_set(err, BLO_EREVOKED, "envelope: origin principal \"%s\" is revoked",
+				   origin->id);
+	if (strcmp(alert->origin->country, origin->country) != 0)
+		return blo_err_set(err, BLO_EVALIDATE,
+				   "envelope: field \"origin.country\": \"%.8s\" is not the country of "
+				   "principal \"%s\" (%s)",
+				   alert->origin->country, origin->id, origin->country);
+	if (!blo_signature_verify(origin->sign_public, env->alert.data, env->alert.len,
+				  env->signature.data))
+		return blo_err_set(err, BLO_ESIGNATURE,
+				   "envelope: signature of origin \"%s\" does not verify", origin->id);
+	for (size_t i = 0; i < env->n_trace; i++) {
+		if ((rc = verify_hop(env, i, reg, err)) != 0)
+			return rc;
+	}
+	if (origin_out != NULL)
+		*origin_out = origin;
+	return 0;
+}
+
 int blo_envelope_verify(const Blonet__Envelope *env, const blo_registry_t *reg,
 			Blonet__Alert **alert_out, const blo_principal_t **origin_out,
 			blo_err_t *err)
 {
 	Blonet__Alert *alert = NULL;
-	const blo_principal_t *origin = NULL;
 	int rc;
 
 	assert(env != NULL && reg != NULL);
@@ -175,53 +222,16 @@ int blo_envelope_verify(const Blonet__Envelope *env, const blo_registry_t *reg,
 	if (env->signature.len != BLO_SIGNATURE_BYTES)
 		return blo_err_set(err, BLO_EPARSE, "envelope: field \"signature\": %zu bytes, want %d",
 				   env->signature.len, BLO_SIGNATURE_BYTES);
-	if (env->n_trace > BLO_MAX_HOPS)
-		return blo_err_set(err, BLO_EPARSE, "envelope: field \"trace\": %zu hops, at most %d",
-				   env->n_trace, BLO_MAX_HOPS);
-	if ((rc = blo_alert_parse(&alert, env->alert.data, env->alert.len, err)) != 0 ||
-	    (rc = blo_alert_validate(alert, err)) != 0) {
+	if ((rc = blo_alert_parse(&alert, env->alert.data, env->alert.len, err)) != 0) {
 		blo_err_prefix(err, "envelope");
 		goto out;
 	}
-	if (alert->origin == NULL) {
-		rc = blo_err_set(err, BLO_EVALIDATE, "envelope: alert has no origin");
+	if ((rc = blo_envelope_verify_parsed(env, alert, reg, origin_out, err)) != 0)
 		goto out;
-	}
-	origin = blo_registry_find(reg, alert->origin->principal);
-	if (origin == NULL) {
-		rc = blo_err_set(err, BLO_ENOTFOUND,
-				 "envelope: origin principal \"%.64s\" is not in the registry",
-				 alert->origin->principal);
-		goto out;
-	}
-	if (origin->revoked) {
-		rc = blo_err_set(err, BLO_EREVOKED, "envelope: origin principal \"%s\" is revoked",
-				 origin->id);
-		goto out;
-	}
-	if (strcmp(alert->origin->country, origin->country) != 0) {
-		rc = blo_err_set(err, BLO_EVALIDATE,
-				 "envelope: field \"origin.country\": \"%.8s\" is not the country of "
-				 "principal \"%s\" (%s)",
-				 alert->origin->country, origin->id, origin->country);
-		goto out;
-	}
-	if (!blo_signature_verify(origin->sign_public, env->alert.data, env->alert.len,
-				  env->signature.data)) {
-		rc = blo_err_set(err, BLO_ESIGNATURE,
-				 "envelope: signature of origin \"%s\" does not verify", origin->id);
-		goto out;
-	}
-	for (size_t i = 0; i < env->n_trace; i++) {
-		if ((rc = verify_hop(env, i, reg, err)) != 0)
-			goto out;
-	}
 	if (alert_out != NULL) {
 		*alert_out = alert;
 		alert = NULL;
 	}
-	if (origin_out != NULL)
-		*origin_out = origin;
 out:
 	blo_alert_free(&alert);
 	return rc;

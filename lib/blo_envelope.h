@@ -44,6 +44,13 @@ int blo_envelope_verify(const Blonet__Envelope *env, const blo_registry_t *reg,
 			Blonet__Alert **alert_out, const blo_principal_t **origin_out,
 			blo_err_t *err);
 
+/* blo_envelope_verify for a caller that has already parsed env's alert
+ * bytes into alert (which must come from exactly env->alert): validation,
+ * origin, signature and hops, without parsing again. */
+int blo_envelope_verify_parsed(const Blonet__Envelope *env, const Blonet__Alert *alert,
+			       const blo_registry_t *reg, const blo_principal_t **origin_out,
+			       blo_err_t *err);
+
 /* Appends a hop for broker at at_ms, signed by broker and chained to the
  * last signature in env. env must come from blo_envelope_parse (the new hop
  * is malloc()ed and freed with it). Returns 0, BLO_ETOOBIG (trace full),

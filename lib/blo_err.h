@@ -52,7 +52,8 @@ int blo_err_set(blo_err_t *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Prefixes the message already in err with "prefix: " (NULL err: ignored).
- * Returns err->code, or 0 when err is NULL. */
+ * Returns err->code, or 0 when err is NULL: so never `return` it as a
+ * failure code; keep the code you had. */
 int blo_err_prefix(blo_err_t *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -124,8 +124,10 @@ int blo_broker_settings_load(blo_broker_settings_t *out, const char *path, blo_e
 		return rc;
 	if ((rc = check_id(path, "id", out->id, err)) != 0)
 		return rc;
-	if ((rc = blo_settings_authority(out->authority, authority, err)) != 0)
-		return blo_err_prefix(err, "%s", path);
+	if ((rc = blo_settings_authority(out->authority, authority, err)) != 0) {
+		blo_err_prefix(err, "%s", path);
+		return rc;
+	}
 	if (out->listen.n == 0)
 		return blo_err_set(err, BLO_ECONFIG, "%s: key \"listen\": expected at least one endpoint",
 				   path);
@@ -159,8 +161,10 @@ int blo_client_settings_load(blo_client_settings_t *out, const char *path, blo_e
 		return rc;
 	if ((rc = check_id(path, "broker.id", out->broker.id, err)) != 0)
 		return rc;
-	if ((rc = blo_settings_authority(out->authority, authority, err)) != 0)
-		return blo_err_prefix(err, "%s", path);
+	if ((rc = blo_settings_authority(out->authority, authority, err)) != 0) {
+		blo_err_prefix(err, "%s", path);
+		return rc;
+	}
 	return 0;
 }
 
