@@ -35,7 +35,7 @@ const char *blo_strerror(int rc)
 		return "success";
 	if (rc < BLO_E_FIRST && rc > BLO_E_LAST)
 		return blo_messages[-(rc - BLO_E_FIRST)];
-	if (rc <= MDB_KEYEXIST && rc >= MDB_LAST_ERRCODE)
+	if (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE)
 		return mdb_strerror(rc);
 	if (rc < 0 && rc > -4096)
 		return strerror(-rc);
