@@ -49,6 +49,13 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+# The console's full screen needs ncursesw (deps.sh installs it); without it
+# blonet-console is built with its line and JSON modes only and says so.
+NCURSESW_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null)
+ifneq ($(NCURSESW_LIBS),)
+  PROG_CFLAGS_blonet-console := -DBLO_HAVE_NCURSESW $(shell pkg-config --cflags ncursesw 2>/dev/null)
+  PROG_LIBS_blonet-console := $(NCURSESW_LIBS)
+endif
 
 GEN := $(BUILD)/gen
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -107,7 +114,8 @@ $(LIBA): $(LIB_OBJ)
 define PROG_RULE
 $(BINDIR)/$(notdir $(1)): $(wildcard $(1)/*.c) $(wildcard $(1)/*.h) $(LIBA)
 	@mkdir -p $(BINDIR)
-	$$(CC) $$(CFLAGS_PROJECT) -o $$@ $(wildcard $(1)/*.c) $$(LIBA) $$(LDFLAGS_ALL) $$(LIBS)
+	$$(CC) $$(CFLAGS_PROJECT) $$(PROG_CFLAGS_$(notdir $(1))) -o $$@ $(wildcard $(1)/*.c) $$(LIBA) \
+		$$(LDFLAGS_ALL) $$(LIBS) $$(PROG_LIBS_$(notdir $(1)))
 endef
 $(foreach d,$(PROG_DIRS),$(eval $(call PROG_RULE,$(d))))
 

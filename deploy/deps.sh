@@ -57,6 +57,12 @@ check_all() {
 	check_pc libprotobuf-c 1.4.1 libprotobuf-c-dev
 	check_pc libcjson 1.7.15 libcjson-dev
 	check_pc cmocka 1.1.5 libcmocka-dev
+	check_pc ncursesw 6.1 libncurses-dev
+	# Tests drive the console's full screen in tmux and cut mesh links
+	# between network namespaces with nftables.
+	command -v tmux >/dev/null 2>&1 || need tmux "tmux not found (the console's full-screen test)"
+	command -v nft >/dev/null 2>&1 || need nftables "nft not found (the mesh's link-cut test)"
+	command -v ip >/dev/null 2>&1 || need iproute2 "ip not found (the mesh's link-cut test)"
 	if ! command -v protoc-c >/dev/null 2>&1; then
 		need protobuf-c-compiler "protoc-c not found"
 	else
