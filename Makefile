@@ -127,7 +127,7 @@ $(PROBE): tests/integration/probe.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_PROJECT) -o $@ $< $(LIBA) $(LDFLAGS_ALL) $(LIBS)
 
-$(BUILD)/bench/%: tests/bench/%.c $(LIBA)
+$(BUILD)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_PROJECT) -o $@ $< $(LIBA) $(LDFLAGS_ALL) $(LIBS)
 

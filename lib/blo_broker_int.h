@@ -92,6 +92,7 @@ typedef struct session session_t;
 typedef struct {
 	uint64_t seq;
 	int64_t sent_ms;
+	uint32_t tries;               /* mesh: times refused for now */
 } inflight_t;
 
 typedef struct sub {

@@ -35,6 +35,7 @@
 #define MESH_PING_MS 1000        /* a quiet link is pinged this often */
 #define MESH_DEAD_MS 5000        /* no word from a peer this long: down */
 #define MESH_RESEND_MS 10000     /* an unacknowledged forward goes again */
+#define MESH_MAX_TRIES 60        /* a forward refused for now: given up after */
 
 typedef struct {
 	char id[BLO_PRINCIPAL_ID_MAX];
@@ -53,6 +54,8 @@ typedef struct {
 	inflight_t inflight[MESH_WINDOW];
 	size_t n_inflight;
 	uint64_t forwarded, duplicates, rejected;
+	uint64_t deferred_seq;   /* the last forward refused for now, and */
+	uint32_t deferred_tries; /* how often: kept across rewinds */
 	char last_error[256];
 } peer_t;
 
@@ -160,6 +163,11 @@ static int forward_one(blo_mesh_t *self, peer_t *p, const cached_t *c, Blonet__E
 	return rc;
 }
 
+static uint32_t tries_of(const peer_t *p, uint64_t seq)
+{
+	return seq == p->deferred_seq ? p->deferred_tries : 0;
+}
+
 static void pump_peer(blo_mesh_t *self, peer_t *p, uint64_t last, int64_t now)
 {
 	size_t budget = MESH_PUMP_BUDGET;
@@ -179,6 +187,7 @@ static void pump_peer(blo_mesh_t *self, peer_t *p, uint64_t last, int64_t now)
 			if (rc == 0) {
 				p->inflight[p->n_inflight].seq = c->seq;
 				p->inflight[p->n_inflight].sent_ms = now;
+				p->inflight[p->n_inflight].tries = tries_of(p, c->seq);
 				p->n_inflight++;
 			}
 		}
@@ -207,6 +216,16 @@ static int cmp_seq(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Refusals that time can cure: the peer's journal is full, it is stopping
+ * or failed, or the alert a reply answers has not reached it yet. */
+static bool retry_later(Blonet__RejectReason reason)
+{
+	return reason == BLONET__REJECT_REASON__JOURNAL_FULL ||
+	       reason == BLONET__REJECT_REASON__SHUTTING_DOWN ||
+	       reason == BLONET__REJECT_REASON__INTERNAL ||
+	       reason == BLONET__REJECT_REASON__UNKNOWN_REFERENCE;
+}
+
 static void on_forward_ack(blo_mesh_t *self, peer_t *p, const Blonet__ForwardAck *ack)
 {
 	inflight_t key = {.seq = ack->seq};
@@ -215,6 +234,16 @@ static void on_forward_ack(blo_mesh_t *self, peer_t *p, const Blonet__ForwardAck
 
 	if (hit == NULL)
 		return; /* from before a rewind: already counted, or it comes again */
+	if (ack->status == BLONET__PUBLISH_STATUS__REJECTED && retry_later(ack->reason) &&
+	    ++hit->tries < MESH_MAX_TRIES) {
+		/* Left in flight: MESH_RESEND_MS from now the link rewinds to it. */
+		hit->sent_ms = blo_now_ms();
+		p->deferred_seq = hit->seq;
+		p->deferred_tries = hit->tries;
+		snprintf(p->last_error, sizeof(p->last_error), "seq %" PRIu64 " deferred: %s: %s",
+			 ack->seq, broker_reason_name(ack->reason), ack->text);
+		return;
+	}
 	memmove(hit, hit + 1, (size_t)(p->inflight + p->n_inflight - hit - 1) * sizeof(*hit));
 	p->n_inflight--;
 	c = broker_cache_get(self->broker, ack->seq);
@@ -566,9 +595,15 @@ void blo_mesh_verify_forward(blo_broker_t *broker, const blo_registry_t *reg, jo
 	memcpy(job->id, alert->id.data, BLO_ID_BYTES);
 	job->has_id = true;
 	if (alert->n_references > 0 &&
-	    (alert->type == BLONET__MESSAGE_TYPE__ACK || alert->type == BLONET__MESSAGE_TYPE__RESPONSE) &&
-	    broker_referenced_origin(broker->journal, alert->references[0].data, ref_principal,
-				     ref_country, ref_site) == 0) {
+	    (alert->type == BLONET__MESSAGE_TYPE__ACK || alert->type == BLONET__MESSAGE_TYPE__RESPONSE)) {
+		if (broker_referenced_origin(broker->journal, alert->references[0].data, ref_principal,
+					     ref_country, ref_site) != 0) {
+			/* The alert it answers may be in the same window, not yet
+			 * committed: the sender tries again later. */
+			broker_reject(job, BLONET__REJECT_REASON__UNKNOWN_REFERENCE,
+				      "a reply to an alert this broker does not hold (yet)");
+			goto out;
+		}
 		ref.principal = ref_principal;
 		ref.country = ref_country;
 		ref.site = ref_site;
