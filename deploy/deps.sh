@@ -61,8 +61,11 @@ check_all() {
 	# Tests drive the console's full screen in tmux and cut mesh links
 	# between network namespaces with nftables.
 	command -v tmux >/dev/null 2>&1 || need tmux "tmux not found (the console's full-screen test)"
-	command -v nft >/dev/null 2>&1 || need nftables "nft not found (the mesh's link-cut test)"
-	command -v ip >/dev/null 2>&1 || need iproute2 "ip not found (the mesh's link-cut test)"
+	# nft and ip live in /usr/sbin, off an ordinary user's PATH.
+	command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || [ -x /sbin/nft ] ||
+		need nftables "nft not found (the mesh's link-cut test)"
+	command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] ||
+		need iproute2 "ip not found (the mesh's link-cut test)"
 	if ! command -v protoc-c >/dev/null 2>&1; then
 		need protobuf-c-compiler "protoc-c not found"
 	else
