@@ -5,8 +5,11 @@
 #ifndef BLONET_H
 #define BLONET_H
 
+#include "blo_adapt.h"
 #include "blo_broker.h"
 #include "blo_client.h"
+#include "blo_committee.h"
+#include "blo_console.h"
 #include "blo_codec.h"
 #include "blo_config.h"
 #include "blo_envelope.h"

@@ -48,11 +48,13 @@ provision() {
 
 # start_broker ID: starts ID's broker and waits until it serves.
 start_broker() {
-	local id=$1 log="$WORK/$1.log"
+	local id=$1 log="$WORK/$1.log" before
+	# The log is appended across restarts: wait for a new start line.
+	before=$(grep -c '"broker.started"' "$log" 2>/dev/null)
 	"$BIN/blonet-broker" -c "$WORK/d/$id/config.json" 2>>"$log" &
 	PIDS[$id]=$!
 	for _ in $(seq 1 100); do
-		grep -q '"broker.started"' "$log" 2>/dev/null && return 0
+		[ "$(grep -c '"broker.started"' "$log" 2>/dev/null)" -gt "${before:-0}" ] && return 0
 		kill -0 "${PIDS[$id]}" 2>/dev/null || { cat "$log"; return 1; }
 		sleep 0.1
 	done
