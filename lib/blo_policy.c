@@ -60,8 +60,6 @@ static bool broker_may_receive(const Blonet__Alert *a, const blo_principal_t *p,
 		return true;
 	if (!is_blank(h->operation) && !blo_registry_operation_has_country(reg, h->operation, p->country))
 		return false;
-	if (is_reply(a) && !of_ref_country && strcmp(p->country, a->origin->country) != 0)
-		return false;
 	switch (h->tlp) {
 	case BLONET__TLP__TLP_CLEAR:
 	case BLONET__TLP__TLP_GREEN:

@@ -27,8 +27,10 @@
  * 4. ACK and RESPONSE go back to the originator of the referenced alert:
  *    referenced_origin is the origin of the alert that a->references[0]
  *    names (NULL if unknown: then nobody may receive it). Recipients are that
- *    originator, consoles at its site, and committees; a broker only if it
- *    is of the originator's country or of a's origin country.
+ *    originator, consoles at its site, and committees; a broker past the
+ *    country gate (its country's committee may receive the reply, and a
+ *    reply reaches the originator through it only if the replier released
+ *    it to that country).
  * 5. TLP: RED reaches only principals named in addressed_to (and, for ACK and
  *    RESPONSE, the originator of rule 4); AMBER+STRICT only principals named
  *    in addressed_to or sitting at a site named there (same addition);

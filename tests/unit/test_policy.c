@@ -327,6 +327,14 @@ static void test_replies_reach_originator_its_site_console_and_committees(void *
 	assert_false(blo_policy_may_receive(&t.alert, P("th-console-aranyaprathet"), registry, &ref));
 	assert_false(blo_policy_may_receive(&t.alert, P("la-console-houayxai"), registry, &ref));
 	assert_false(blo_policy_may_receive(&t.alert, P("mm-console-tachileik"), registry, &ref));
+	/* Brokers: the originator's country, the replier's, and a third
+	 * country only if the reply was released to it (a path through it). */
+	assert_true(blo_policy_may_receive(&t.alert, P("th-broker"), registry, &ref));
+	assert_true(blo_policy_may_receive(&t.alert, P("la-broker"), registry, &ref));
+	assert_false(blo_policy_may_receive(&t.alert, P("mm-broker"), registry, &ref));
+	release_to(&t, "MM");
+	assert_true(blo_policy_may_receive(&t.alert, P("mm-broker"), registry, &ref));
+	t.handling.n_releasable_to = 0;
 	/* A reply whose alert is unknown goes nowhere. */
 	assert_false(blo_policy_may_receive(&t.alert, P("th-console-maesai"), registry, NULL));
 	/* RED reply: the site console is not the originator. */
