@@ -165,7 +165,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/blonet
 	$(if $(PROGS),install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/)
 	install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/libblonet.a
-	install -m 0644 lib/*.h $(GEN)/blonet.pb-c.h $(DESTDIR)$(PREFIX)/include/blonet/
+	install -m 0644 $(filter-out %_int.h,$(wildcard lib/*.h)) $(GEN)/blonet.pb-c.h $(DESTDIR)$(PREFIX)/include/blonet/
 
 uninstall:
 	$(if $(PROGS),rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(PROGS))))
