@@ -155,7 +155,7 @@ $(FUZZ_BUILD)/gen/blonet.pb-c.o: $(FUZZ_BUILD)/gen/blonet.pb-c.c
 $(FUZZ_BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) $(FUZZ_BUILD)/gen/blonet.pb-c.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB_OBJ)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) $(PKG_LIBS) -lpthread -lm
 
 fuzz: $(FUZZ_BIN)

@@ -13,7 +13,6 @@
 #define MAX_GOODS 50
 #define MAX_PERSONS 50
 #define MAX_CONTAINERS 20
-#define MAX_VIA 10
 
 static const char *const record_keys[] = { "seizure_ref", "office_code",  "seized_at", "offence",
 					   "direction",   "detection",    "declaration", "goods",
@@ -24,8 +23,6 @@ static const char *const goods_keys[] = { "hs_code", "description", "quantity", 
 static const char *const declaration_keys[] = { "number", "type", "declarant", "declarant_tax_id",
 						NULL };
 static const char *const conveyance_keys[] = { "mode", "type", "registration", "country", NULL };
-static const char *const route_keys[] = { "from_country", "from_place", "to_country", "to_place",
-					  "via", NULL };
 static const char *const person_keys[] = { "name",          "name_local",  "role",
 					   "status",        "nationality", "birth_date",
 					   "document_type", "document_no", "document_country",
@@ -225,44 +222,6 @@ static int read_conveyance(blo_adapt_ctx_t *c, cJSON *alert, const cJSON *conv, 
 	return 0;
 }
 
-static int read_route(blo_adapt_ctx_t *c, cJSON *location, const cJSON *route)
-{
-	const char *fc, *fp, *tc, *tp;
-	char fc2[3] = "", tc2[3] = "";
-	const cJSON *via;
-	cJSON *r;
-	int rc;
-	size_t i = 0;
-
-	if ((rc = blo_adapt_json_keys(c, route, "route", route_keys)) != 0 ||
-	    (rc = blo_adapt_json_string(c, route, "route", "from_country", 0, 8, &fc)) != 0 ||
-	    (rc = blo_adapt_json_string(c, route, "route", "from_place", 0, 128, &fp)) != 0 ||
-	    (rc = blo_adapt_json_string(c, route, "route", "to_country", 0, 8, &tc)) != 0 ||
-	    (rc = blo_adapt_json_string(c, route, "route", "to_place", 0, 128, &tp)) != 0 ||
-	    (rc = blo_adapt_json_array(c, route, "route", "via", false, MAX_VIA, &via)) != 0)
-		return rc;
-	if (fc != NULL && (rc = blo_adapt_country(c, "route.from_country", fc, false, fc2)) != 0)
-		return rc;
-	if (tc != NULL && (rc = blo_adapt_country(c, "route.to_country", tc, false, tc2)) != 0)
-		return rc;
-	r = blo_adapt_put_obj(c, location, "route");
-	blo_adapt_put_str(c, r, "from_country", fc2);
-	blo_adapt_put_str(c, r, "to_country", tc2);
-	blo_adapt_put_str(c, r, "from_place", fp);
-	blo_adapt_put_str(c, r, "to_place", tp);
-	for (const cJSON *v = via != NULL ? via->child : NULL; v != NULL; v = v->next, i++) {
-		char field[32];
-
-		snprintf(field, sizeof(field), "route.via[%zu]", i);
-		if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
-			return blo_adapt_fail(c, field, "expected a place name");
-		if ((rc = blo_adapt_check_text(c, field, v->valuestring, 128, false)) != 0)
-			return rc;
-		blo_adapt_push_str(c, r, "via", v->valuestring);
-	}
-	return 0;
-}
-
 static int map(blo_adapt_ctx_t *c, const cJSON *rec, Blonet__Alert **out)
 {
 	const char *ref, *office, *seized, *offence_s, *dir_s, *detect_s, *remarks;
@@ -434,7 +393,7 @@ static int map(blo_adapt_ctx_t *c, const cJSON *rec, Blonet__Alert **out)
 	location = blo_adapt_locate(c, alert, crossing, place->name, NULL, NULL,
 				    direction_values[dir]);
 	if (route != NULL) {
-		if ((rc = read_route(c, location, route)) != 0)
+		if ((rc = blo_adapt_route(c, location, route, false, NULL, NULL)) != 0)
 			goto out;
 	} else if (dir != 2) {
 		/* Across this crossing: from the other side in, or out to it. */

@@ -14,7 +14,6 @@
 #define MAX_ARRESTS 100
 #define MAX_VEHICLES 20
 #define MAX_PHONES 20
-#define MAX_VIA 10
 
 static const char *const record_keys[] = { "case_no",   "unit",         "province",
 					   "district",  "place",        "latitude",
@@ -28,8 +27,6 @@ static const char *const seizure_keys[] = { "drug", "quantity", "unit", "packagi
 static const char *const arrest_keys[] = { "name",    "name_local", "nationality", "birth_date",
 					   "id_type", "id_no",      "role",        NULL };
 static const char *const vehicle_keys[] = { "type", "plate", "country", NULL };
-static const char *const route_keys[] = { "from_country", "from_place", "to_country", "to_place",
-					  "via", NULL };
 
 static const char *const units[] = { "tablets", "kg", "g", "l", "pieces", NULL };
 static const int unit_values[] = { BLONET__UNIT__TABLET, BLONET__UNIT__KILOGRAM,
@@ -168,46 +165,6 @@ static int read_vehicles(blo_adapt_ctx_t *c, cJSON *alert, const cJSON *list)
 	return 0;
 }
 
-/* Reads the route into location; *from and *to get its countries ("" if
- * not given). */
-static int read_route(blo_adapt_ctx_t *c, cJSON *location, const cJSON *route, char from[3],
-		      char to[3])
-{
-	const char *fc, *fp, *tc, *tp;
-	const cJSON *via;
-	cJSON *r;
-	size_t i = 0;
-	int rc;
-
-	if ((rc = blo_adapt_json_keys(c, route, "route", route_keys)) != 0 ||
-	    (rc = blo_adapt_json_string(c, route, "route", "from_country", 0, 8, &fc)) != 0 ||
-	    (rc = blo_adapt_json_string(c, route, "route", "from_place", 0, 128, &fp)) != 0 ||
-	    (rc = blo_adapt_json_string(c, route, "route", "to_country", 0, 8, &tc)) != 0 ||
-	    (rc = blo_adapt_json_string(c, route, "route", "to_place", 0, 128, &tp)) != 0 ||
-	    (rc = blo_adapt_json_array(c, route, "route", "via", false, MAX_VIA, &via)) != 0)
-		return rc;
-	if (fc != NULL && (rc = blo_adapt_country(c, "route.from_country", fc, true, from)) != 0)
-		return rc;
-	if (tc != NULL && (rc = blo_adapt_country(c, "route.to_country", tc, true, to)) != 0)
-		return rc;
-	r = blo_adapt_put_obj(c, location, "route");
-	blo_adapt_put_str(c, r, "from_country", from);
-	blo_adapt_put_str(c, r, "to_country", to);
-	blo_adapt_put_str(c, r, "from_place", fp);
-	blo_adapt_put_str(c, r, "to_place", tp);
-	for (const cJSON *v = via != NULL ? via->child : NULL; v != NULL; v = v->next, i++) {
-		char field[32];
-
-		snprintf(field, sizeof(field), "route.via[%zu]", i);
-		if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
-			return blo_adapt_fail(c, field, "expected a place name");
-		if ((rc = blo_adapt_check_text(c, field, v->valuestring, 128, false)) != 0)
-			return rc;
-		blo_adapt_push_str(c, r, "via", v->valuestring);
-	}
-	return 0;
-}
-
 static int map(blo_adapt_ctx_t *c, const cJSON *rec, Blonet__Alert **out)
 {
 	const char *case_no, *unit_code, *province, *district, *place_s, *occurred, *reported;
@@ -288,7 +245,7 @@ static int map(blo_adapt_ctx_t *c, const cJSON *rec, Blonet__Alert **out)
 	location = blo_adapt_locate(c, alert, crossing, text.s, has_lat ? &lat : NULL,
 				    has_lon ? &lon : NULL, 0);
 	blo_adapt_buf_free(&text);
-	if (route != NULL && (rc = read_route(c, location, route, from, to)) != 0)
+	if (route != NULL && (rc = blo_adapt_route(c, location, route, true, from, to)) != 0)
 		goto out;
 	/* Across the border, seen from this country. */
 	if (from[0] != '\0' && strcmp(from, c->rules->country) != 0 &&

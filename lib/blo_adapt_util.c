@@ -854,3 +854,52 @@ int blo_adapt_alert_end(blo_adapt_ctx_t *c, cJSON *alert, Blonet__Alert **out)
 	*out = a;
 	return 0;
 }
+
+/* ---- the route, as customs and narcotics exports both give it ---- */
+
+#define ROUTE_MAX_VIA 10
+
+int blo_adapt_route(blo_adapt_ctx_t *c, cJSON *location, const cJSON *route, bool alpha3,
+		    char from[3], char to[3])
+{
+	static const char *const route_keys[] = {"from_country", "from_place", "to_country",
+						 "to_place", "via", NULL};
+	const char *fc, *fp, *tc, *tp;
+	char fc2[3] = "", tc2[3] = "";
+	const cJSON *via;
+	cJSON *r;
+	size_t i = 0;
+	int rc;
+
+	if ((rc = blo_adapt_json_keys(c, route, "route", route_keys)) != 0 ||
+	    (rc = blo_adapt_json_string(c, route, "route", "from_country", 0, 8, &fc)) != 0 ||
+	    (rc = blo_adapt_json_string(c, route, "route", "from_place", 0, 128, &fp)) != 0 ||
+	    (rc = blo_adapt_json_string(c, route, "route", "to_country", 0, 8, &tc)) != 0 ||
+	    (rc = blo_adapt_json_string(c, route, "route", "to_place", 0, 128, &tp)) != 0 ||
+	    (rc = blo_adapt_json_array(c, route, "route", "via", false, ROUTE_MAX_VIA, &via)) != 0)
+		return rc;
+	if (fc != NULL && (rc = blo_adapt_country(c, "route.from_country", fc, alpha3, fc2)) != 0)
+		return rc;
+	if (tc != NULL && (rc = blo_adapt_country(c, "route.to_country", tc, alpha3, tc2)) != 0)
+		return rc;
+	r = blo_adapt_put_obj(c, location, "route");
+	blo_adapt_put_str(c, r, "from_country", fc2);
+	blo_adapt_put_str(c, r, "to_country", tc2);
+	blo_adapt_put_str(c, r, "from_place", fp);
+	blo_adapt_put_str(c, r, "to_place", tp);
+	for (const cJSON *v = via != NULL ? via->child : NULL; v != NULL; v = v->next, i++) {
+		char field[32];
+
+		snprintf(field, sizeof(field), "route.via[%zu]", i);
+		if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
+			return blo_adapt_fail(c, field, "expected a place name");
+		if ((rc = blo_adapt_check_text(c, field, v->valuestring, 128, false)) != 0)
+			return rc;
+		blo_adapt_push_str(c, r, "via", v->valuestring);
+	}
+	if (from != NULL)
+		memcpy(from, fc2, 3);
+	if (to != NULL)
+		memcpy(to, tc2, 3);
+	return 0;
+}

@@ -144,6 +144,13 @@ void blo_adapt_identifier(blo_adapt_ctx_t *c, cJSON *subject, const char *scheme
 void blo_adapt_commodity(blo_adapt_ctx_t *c, cJSON *alert, const blo_adapt_class_t *cls,
 			 const char *name, const char *hs_code, const char *species,
 			 double quantity, int unit, const char *concealment);
+/* Reads an export's "route" object ({from_country, from_place, to_country,
+ * to_place, via[]}) into location.route; countries are alpha-2, or with
+ * alpha3 also alpha-3. from and to (each optional) get the two countries,
+ * "" where not given. */
+int blo_adapt_route(blo_adapt_ctx_t *c, cJSON *location, const cJSON *route, bool alpha3,
+		    char from[3], char to[3]);
+
 /* Makes the Alert from the object (and deletes it): 0, BLO_EINVAL with why
  * set if it does not decode or validate (a mapper bug), BLO_ENOMEM. */
 int blo_adapt_alert_end(blo_adapt_ctx_t *c, cJSON *alert, Blonet__Alert **out);
