@@ -3,6 +3,8 @@
  * narcotics.md), one JSON object per line, to alerts. Each seized drug is a
  * commodity of the class its drug code names; the seizure that rates most
  * severe leads; the crossing is the district's, else the reporting unit's.
+ * A case marked "release": "NATIONAL" stays inside the country: releasable
+ * to it alone and addressed to its own BLO, whatever the crossing shares.
  */
 #include "blo_adapt_util.h"
 
@@ -21,7 +23,7 @@ static const char *const record_keys[] = { "case_no",   "unit",         "provinc
 					   "seizures",  "arrests",      "suspects_at_large",
 					   "vehicles",  "phones",       "route",
 					   "modus_operandi", "summary", "operation_name",
-					   NULL };
+					   "release", NULL };
 static const char *const seizure_keys[] = { "drug", "quantity", "unit", "packaging", "marking",
 					    "concealment", NULL };
 static const char *const arrest_keys[] = { "name",    "name_local", "nationality", "birth_date",
@@ -37,6 +39,10 @@ static const char *const role_words[] = { "courier", "driver", "organiser", "fin
 					  "lookout", "buyer",  "seller",    "suspect" };
 static const char *const id_types[] = { "PASSPORT", "ID_CARD", "BORDER_PASS", "NONE", NULL };
 static const char *const id_schemes[] = { "passport", "national_id", "border_pass" };
+/* Who may see the case beyond the reporting unit: the crossing's partners
+ * (the default) or the own country only. */
+static const char *const releases[] = { "CROSSING", "NATIONAL", NULL };
+enum { RELEASE_CROSSING = 0, RELEASE_NATIONAL = 1 };
 
 typedef struct {
 	const blo_adapt_class_t *cls;
@@ -168,7 +174,7 @@ static int read_vehicles(blo_adapt_ctx_t *c, cJSON *alert, const cJSON *list)
 static int map(blo_adapt_ctx_t *c, const cJSON *rec, Blonet__Alert **out)
 {
 	const char *case_no, *unit_code, *province, *district, *place_s, *occurred, *reported;
-	const char *mo, *summary, *operation;
+	const char *mo, *summary, *operation, *release_s;
 	const cJSON *seizures, *arrests, *vehicles, *phones, *route;
 	const blo_adapt_place_t *unit, *dplace;
 	const blo_adapt_crossing_t *crossing;
@@ -177,7 +183,7 @@ static int map(blo_adapt_ctx_t *c, const cJSON *rec, Blonet__Alert **out)
 	double lat = 0, lon = 0, at_large = 0;
 	bool has_lat = false, has_lon = false;
 	int64_t observed, reported_ms;
-	int rc, severity, direction;
+	int rc, severity, direction, release = RELEASE_CROSSING;
 	char from[3] = "", to[3] = "", qty[64];
 	cJSON *alert = NULL, *location;
 	blo_adapt_buf_t text = { 0 };
@@ -208,7 +214,11 @@ static int map(blo_adapt_ctx_t *c, const cJSON *rec, Blonet__Alert **out)
 					&mo)) != 0 ||
 	    (rc = blo_adapt_json_string(c, rec, "", "summary", BLO_ADAPT_MULTILINE, 4000,
 					&summary)) != 0 ||
-	    (rc = blo_adapt_json_string(c, rec, "", "operation_name", 0, 64, &operation)) != 0)
+	    (rc = blo_adapt_json_string(c, rec, "", "operation_name", 0, 64, &operation)) != 0 ||
+	    (rc = blo_adapt_json_string(c, rec, "", "release", 0, 16, &release_s)) != 0)
+		return rc;
+	if (release_s != NULL && (rc = blo_adapt_enum(c, "release", release_s, releases,
+						      &release)) != 0)
 		return rc;
 	if (has_lat != has_lon)
 		return blo_adapt_fail(c, has_lat ? "longitude" : "latitude",
@@ -236,7 +246,17 @@ static int map(blo_adapt_ctx_t *c, const cJSON *rec, Blonet__Alert **out)
 			 blo_adapt_seizure_urgency(severity, at_large > 0),
 			 BLONET__CERTAINTY__OBSERVED, BLONET__SOURCE_RELIABILITY__SOURCE_A,
 			 BLONET__INFORMATION_GRADE__INFO_1);
-	blo_adapt_handle(c, alert, crossing);
+	if (release == RELEASE_NATIONAL) {
+		/* The crossing as if it shared nothing: the own country, the own BLO. */
+		char *country = c->rules->country, *site = crossing->site;
+		blo_adapt_crossing_t national = *crossing;
+
+		national.releasable_to = (blo_strlist_t){ .v = &country, .n = 1 };
+		national.addressed_to = (blo_strlist_t){ .v = &site, .n = 1 };
+		blo_adapt_handle(c, alert, &national);
+	} else {
+		blo_adapt_handle(c, alert, crossing);
+	}
 	if (place_s != NULL)
 		blo_adapt_buf_printf(&text, "%s, ", place_s);
 	if (district != NULL)
@@ -326,6 +346,8 @@ static int map(blo_adapt_ctx_t *c, const cJSON *rec, Blonet__Alert **out)
 		blo_adapt_attr_int(c, alert, "suspects_at_large", (long long)at_large);
 	blo_adapt_attr(c, alert, "operation_name", operation);
 	blo_adapt_attr(c, alert, "reported_at", reported);
+	if (release == RELEASE_NATIONAL)
+		blo_adapt_attr(c, alert, "release", "NATIONAL");
 	rc = blo_adapt_alert_end(c, alert, out);
 	alert = NULL;
 out:

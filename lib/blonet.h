@@ -20,6 +20,7 @@
 #include "blo_policy.h"
 #include "blo_provision.h"
 #include "blo_registry.h"
+#include "blo_samples.h"
 #include "blo_settings.h"
 #include "blo_util.h"
 #include "blo_wire.h"

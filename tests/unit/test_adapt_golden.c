@@ -162,6 +162,15 @@ static void test_narcotics_records_map_to_golden_alerts(void **state)
 		     "tests/golden/adapters/narcotics.alerts.jsonl", 9, 11);
 }
 
+/* The narcotics "release" marking: NATIONAL keeps a case inside the
+ * country, CROSSING (the default) shares it as the crossing does. */
+static void test_narcotics_release_marking_maps_to_golden_alerts(void **state)
+{
+	(void)state;
+	check_agency(BLO_ADAPT_NARCOTICS, "tests/golden/adapters/narcotics-release.records.jsonl",
+		     "tests/golden/adapters/narcotics-release.alerts.jsonl", 3, 4);
+}
+
 /* Every sample record normalizes, at least 200 per agency, and distinct
  * records get distinct ids. */
 static void check_samples(blo_adapt_agency_t agency, const char *rel)
@@ -231,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_customs_records_map_to_golden_alerts),
 		cmocka_unit_test(test_immigration_records_map_to_golden_alerts),
 		cmocka_unit_test(test_narcotics_records_map_to_golden_alerts),
+		cmocka_unit_test(test_narcotics_release_marking_maps_to_golden_alerts),
 		cmocka_unit_test(test_every_sample_record_normalizes),
 		cmocka_unit_test(test_example_rules_load),
 	};
