@@ -1,6 +1,8 @@
 # blonet: the one top-level build.
 #
 #   make              build libblonet, the programs and the tests
+#   make demo         build and run a local three-country mesh end to end and
+#                     print what happened (GMS=1: all six countries)
 #   make check        build and run every test (unit, golden, integration)
 #   make bench        build and run the benchmarks
 #   make fuzz         build the libFuzzer targets with clang, run each 30 s
@@ -90,7 +92,7 @@ BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check unit bench fuzz install uninstall clean
+.PHONY: all check demo unit bench fuzz install uninstall clean
 .SECONDARY:
 
 all: $(LIBA) $(PROGS) $(UNIT_BIN) $(PROBE)
@@ -134,6 +136,14 @@ $(BUILD)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(LIBA)
 check: all
 	@BLO_SRCDIR=$(CURDIR) BLO_BIN=$(CURDIR)/$(BINDIR) BLO_PROBE=$(CURDIR)/$(PROBE) \
 		bash tests/run.sh $(UNIT_BIN)
+
+# The demo's default is deploy/topologies/mekong-mini.json with the rules of
+# agents/formats; GMS=1 runs the Greater Mekong deployment.
+DEMO_ARGS := $(if $(filter-out 0,$(GMS)),--topology deploy/topologies/gms.json \
+	--rules-dir deploy/topologies/gms-rules --records 4,--topology \
+	deploy/topologies/mekong-mini.json --rules-dir agents/formats)
+demo: all
+	@$(BINDIR)/blonet-demo $(DEMO_ARGS) $(DEMO_FLAGS)
 
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
