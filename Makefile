@@ -6,7 +6,8 @@
 #   make check        build and run every test (unit, golden, integration)
 #   make bench        build and run the benchmarks
 #   make fuzz         build the libFuzzer targets with clang, run each 30 s
-#   make install      install programs, library and headers (PREFIX, DESTDIR)
+#   make install      install programs, library, headers and systemd units
+#                     (PREFIX, DESTDIR, UNITDIR)
 #   make uninstall    remove what install put there
 #   make clean        remove build outputs
 #
@@ -18,6 +19,9 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+# systemd units (deploy/systemd/), their ExecStart paths set to PREFIX.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS := $(wildcard deploy/systemd/*.service)
 FUZZ_SECONDS ?= 30
 
 CC ?= cc
@@ -176,11 +180,17 @@ install: all
 	$(if $(PROGS),install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/)
 	install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/libblonet.a
 	install -m 0644 $(filter-out %_int.h,$(wildcard lib/*.h)) $(GEN)/blonet.pb-c.h $(DESTDIR)$(PREFIX)/include/blonet/
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in $(UNITS); do \
+		sed 's#/usr/local/bin/#$(PREFIX)/bin/#g' $$u >$(DESTDIR)$(UNITDIR)/$${u##*/} && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
 
 uninstall:
 	$(if $(PROGS),rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(PROGS))))
 	rm -f $(DESTDIR)$(PREFIX)/lib/libblonet.a
 	rm -rf $(DESTDIR)$(PREFIX)/include/blonet
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
 
 clean:
 	rm -rf build bin
