@@ -9,7 +9,12 @@
  *   replied   referenced id + kind + replying site -> the sample that stands
  *             (the earliest reply by sent_ms)
  *   mo        BLAKE2b-128 of the normalized text -> JSON record
+ *   taken     when taken in (8 bytes, big-endian) + id -> the id an UPDATE
+ *             or CANCEL refers to (16 bytes; empty for other types): the
+ *             per-message entries in the order retention forgets them
  *   meta      "format", "week_offset"
+ * The aggregates (counters, replies, mo) are kept for good; seen, current,
+ * replied and taken are per message and forgotten after keep_days.
  */
 #include "blo_committee.h"
 
@@ -30,8 +35,13 @@
 #include <time.h>
 
 #define FORMAT "blonet-committee-store 1"
-#define INITIAL_MAP (256u * 1024u * 1024u)
-#define GROW_TRIES 4
+#define INITIAL_MAP ((uint64_t)256 * 1024 * 1024)
+#define MB ((uint64_t)1024 * 1024)
+#define GROW_TRIES 8
+#define DAY_MS (86400LL * 1000)
+#define PRUNE_EVERY_MS (3600LL * 1000)
+#define PRUNE_BATCH 5000 /* messages forgotten per transaction */
+#define TAKEN_KEY (8 + BLO_ID_BYTES)
 #define SEP '\x1f'
 #define PART_MAX 120 /* bytes of one key part: LMDB keys are at most 511 */
 #define STATE_ACTIVE 1
@@ -40,9 +50,12 @@
 
 struct blo_committee {
 	MDB_env *env;
-	MDB_dbi seen, current, counters, replies, replied, mo, meta;
+	MDB_dbi seen, current, counters, replies, replied, mo, meta, taken;
 	char *dir;
 	int week_offset_min;
+	int keep_days;
+	uint64_t limit; /* bytes the map may reach */
+	int64_t next_prune_ms;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -217,7 +230,8 @@ static int open_meta(blo_committee_t *self, MDB_txn *txn, const blo_committee_op
  * journal, a console store): not to be taken for a new committee store. */
 static bool foreign_databases(MDB_txn *txn)
 {
-	static const char *const ours[] = {"seen", "current", "counters", "replies", "replied", "mo", "meta"};
+	static const char *const ours[] = {"seen",    "current", "counters", "replies",
+					   "replied", "mo",      "meta",     "taken"};
 	MDB_dbi main_db;
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
@@ -237,6 +251,43 @@ static bool foreign_databases(MDB_txn *txn)
 	return foreign;
 }
 
+static void taken_key(uint8_t key[TAKEN_KEY], int64_t taken_ms, const uint8_t *id)
+{
+	put_be64(key, (uint64_t)taken_ms);
+	memcpy(key + 8, id, BLO_ID_BYTES);
+}
+
+/* A store written before retention has ids in "seen" but no "taken": they
+ * are taken as of now, so that they are forgotten keep_days from now. */
+static int index_older_store(blo_committee_t *self, MDB_txn *txn)
+{
+	MDB_stat st_seen, st_taken;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	int64_t now = (int64_t)time(NULL) * 1000;
+	int rc;
+
+	if ((rc = mdb_stat(txn, self->seen, &st_seen)) != 0 ||
+	    (rc = mdb_stat(txn, self->taken, &st_taken)) != 0)
+		return rc;
+	if (st_seen.ms_entries == 0 || st_taken.ms_entries != 0)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, self->seen, &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		uint8_t key[TAKEN_KEY];
+		MDB_val tk = {.mv_size = sizeof(key), .mv_data = key}, tv = {.mv_size = 0, .mv_data = ""};
+
+		if (k.mv_size != BLO_ID_BYTES)
+			continue;
+		taken_key(key, now, k.mv_data);
+		if ((rc = mdb_put(txn, self->taken, &tk, &tv, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 int blo_committee_open(blo_committee_t **out, const char *dir, const blo_committee_opts_t *opts,
 		       blo_err_t *err)
 {
@@ -251,18 +302,25 @@ int blo_committee_open(blo_committee_t **out, const char *dir, const blo_committ
 	    (opts->week_offset_min < -14 * 60 || opts->week_offset_min > 14 * 60))
 		return blo_err_set(err, BLO_EINVAL, "week offset %d min is not a UTC offset",
 				   opts->week_offset_min);
+	if (opts != NULL && opts->keep_days < 0)
+		return blo_err_set(err, BLO_EINVAL, "committee store: keep_days %d: give 0 or more",
+				   opts->keep_days);
 	self = calloc(1, sizeof(*self));
 	if (self == NULL || (self->dir = strdup(dir)) == NULL) {
 		free(self);
 		return blo_err_set(err, BLO_ENOMEM, "out of memory");
 	}
+	self->keep_days = opts != NULL ? opts->keep_days : 0;
+	self->limit = (opts != NULL && opts->store_mb != 0 ? opts->store_mb
+							   : (uint64_t)BLO_COMMITTEE_STORE_DEFAULT_MB) * MB;
 	if ((rc = mkdir_p(dir)) != 0) {
 		blo_err_set(err, rc, "committee store %s: cannot create the folder: %s", dir,
 			    blo_strerror(rc));
 		goto fail;
 	}
-	if ((rc = mdb_env_create(&self->env)) != 0 || (rc = mdb_env_set_maxdbs(self->env, 8)) != 0 ||
-	    (rc = mdb_env_set_mapsize(self->env, INITIAL_MAP)) != 0 ||
+	if ((rc = mdb_env_create(&self->env)) != 0 || (rc = mdb_env_set_maxdbs(self->env, 10)) != 0 ||
+	    (rc = mdb_env_set_mapsize(self->env, (size_t)(INITIAL_MAP < self->limit ? INITIAL_MAP
+										 : self->limit))) != 0 ||
 	    (rc = mdb_env_open(self->env, dir, MDB_NOTLS, 0600)) != 0) {
 		blo_err_set(err, rc, "committee store %s: %s", dir, mdb_strerror(rc));
 		goto fail;
@@ -281,8 +339,10 @@ int blo_committee_open(blo_committee_t **out, const char *dir, const blo_committ
 	    (rc = mdb_dbi_open(txn, "replies", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &self->replies)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "replied", MDB_CREATE, &self->replied)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "mo", MDB_CREATE, &self->mo)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &self->meta)) != 0) {
-		blo_err_set(err, rc, "committee store %s: %s", dir, mdb_strerror(rc));
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &self->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "taken", MDB_CREATE, &self->taken)) != 0 ||
+	    (rc = index_older_store(self, txn)) != 0) {
+		blo_err_set(err, rc, "committee store %s: %s", dir, blo_strerror(rc));
 		goto fail;
 	}
 	if ((rc = open_meta(self, txn, opts, err)) != 0) {
@@ -444,7 +504,23 @@ static const char *site_of(const Blonet__Alert *a)
 	return "";
 }
 
-static int seen_put(blo_committee_t *self, MDB_txn *txn, const Blonet__Alert *a)
+static const uint8_t *first_ref(const Blonet__Alert *a);
+
+/* Notes a newly seen message in "taken", for retention. */
+static int taken_put(blo_committee_t *self, MDB_txn *txn, const Blonet__Alert *a, int64_t taken_ms)
+{
+	uint8_t key[TAKEN_KEY];
+	const uint8_t *ref = a->type == BLONET__MESSAGE_TYPE__UPDATE || a->type == BLONET__MESSAGE_TYPE__CANCEL
+				     ? first_ref(a)
+				     : NULL;
+	MDB_val k = {.mv_size = sizeof(key), .mv_data = key};
+	MDB_val v = {.mv_size = ref != NULL ? BLO_ID_BYTES : 0, .mv_data = (void *)(ref != NULL ? ref : key)};
+
+	taken_key(key, taken_ms, a->id.data);
+	return mdb_put(txn, self->taken, &k, &v, 0);
+}
+
+static int seen_put(blo_committee_t *self, MDB_txn *txn, const Blonet__Alert *a, int64_t taken_ms)
 {
 	MDB_val k = {.mv_size = BLO_ID_BYTES, .mv_data = a->id.data}, v;
 	char site[PART_MAX + 1], principal[PART_MAX + 1];
@@ -466,7 +542,7 @@ static int seen_put(blo_committee_t *self, MDB_txn *txn, const Blonet__Alert *a)
 	memcpy(p + 10, site, sl);
 	p[10 + sl] = (uint8_t)pl;
 	memcpy(p + 11 + sl, principal, pl);
-	return 0;
+	return taken_put(self, txn, a, taken_ms);
 }
 
 static int seen_get(blo_committee_t *self, MDB_txn *txn, const uint8_t *id, info_t *out)
@@ -727,10 +803,10 @@ static int take_bulletin(blo_committee_t *self, MDB_txn *txn, const Blonet__Aler
 	return rc;
 }
 
-static int take(blo_committee_t *self, MDB_txn *txn, blo_committee_input_t *in)
+static int take(blo_committee_t *self, MDB_txn *txn, blo_committee_input_t *in, int64_t now)
 {
 	const Blonet__Alert *a = in->alert;
-	int rc = seen_put(self, txn, a);
+	int rc = seen_put(self, txn, a, in->taken_ms != 0 ? in->taken_ms : now);
 
 	if (rc == MDB_KEYEXIST) {
 		in->result = BLO_COMMITTEE_DUPLICATE;
@@ -763,18 +839,76 @@ static int take(blo_committee_t *self, MDB_txn *txn, blo_committee_input_t *in)
 	}
 }
 
-static int grow(blo_committee_t *self)
+/* Grows the map after MDB_MAP_FULL (no transaction open): doubles it up
+ * to the limit; forgetting (over_limit) may go 1/16 past it, since deleting
+ * needs free pages too. MDB_MAP_FULL when it may not grow. */
+static int grow(blo_committee_t *self, bool over_limit)
 {
 	MDB_envinfo info;
+	uint64_t size;
 
 	if (mdb_env_info(self->env, &info) != 0)
 		return MDB_MAP_FULL;
-	return mdb_env_set_mapsize(self->env, info.me_mapsize * 2);
+	size = (uint64_t)info.me_mapsize;
+	if (size < self->limit)
+		size = size * 2 < self->limit ? size * 2 : self->limit;
+	else if (over_limit && size < self->limit + self->limit / 16)
+		size += self->limit / 64 > MB ? self->limit / 64 : MB;
+	else
+		return MDB_MAP_FULL;
+	return mdb_env_set_mapsize(self->env, (size_t)size) == 0 ? 0 : MDB_MAP_FULL;
+}
+
+typedef int (*write_fn)(blo_committee_t *self, MDB_txn *txn, void *arg);
+
+/* Runs fn in a write transaction and commits it (synced), growing the map
+ * and trying again when full; at the limit: BLO_EFULL, with err saying so. */
+static int with_write(blo_committee_t *self, write_fn fn, void *arg, bool over_limit, blo_err_t *err)
+{
+	int rc = 0;
+
+	for (int attempt = 0; attempt < GROW_TRIES; attempt++) {
+		MDB_txn *txn = NULL;
+
+		if ((rc = mdb_txn_begin(self->env, NULL, 0, &txn)) != 0)
+			break;
+		if ((rc = fn(self, txn, arg)) != 0)
+			mdb_txn_abort(txn);
+		else
+			rc = mdb_txn_commit(txn);
+		if (rc != MDB_MAP_FULL || grow(self, over_limit) != 0)
+			break;
+	}
+	if (rc == MDB_MAP_FULL)
+		return blo_err_set(err, BLO_EFULL,
+				   "committee store %s is full (limit %llu MB): nothing more is taken in, "
+				   "and the broker keeps delivering it, until the limit is raised "
+				   "(--store-mb) or old per-message entries are forgotten (--keep-days)",
+				   self->dir, (unsigned long long)(self->limit / MB));
+	if (rc != 0)
+		return blo_err_set(err, rc, "committee store %s: %s", self->dir, blo_strerror(rc));
+	return 0;
+}
+
+typedef struct {
+	blo_committee_input_t *in;
+	size_t n;
+	int64_t now;
+} ingest_arg_t;
+
+static int ingest_fn(blo_committee_t *self, MDB_txn *txn, void *arg)
+{
+	ingest_arg_t *a = arg;
+	int rc = 0;
+
+	for (size_t i = 0; i < a->n && rc == 0; i++)
+		rc = take(self, txn, &a->in[i], a->now);
+	return rc;
 }
 
 int blo_committee_ingest(blo_committee_t *self, blo_committee_input_t *in, size_t n, blo_err_t *err)
 {
-	int rc = 0;
+	ingest_arg_t a = {.in = in, .n = n, .now = (int64_t)time(NULL) * 1000};
 
 	assert(self != NULL);
 	for (size_t i = 0; i < n; i++)
@@ -782,23 +916,161 @@ int blo_committee_ingest(blo_committee_t *self, blo_committee_input_t *in, size_
 			return blo_err_set(err, BLO_EINVAL, "message %zu has no 16-byte id", i);
 	if (n == 0)
 		return 0;
-	for (int attempt = 0; attempt < GROW_TRIES; attempt++) {
-		MDB_txn *txn = NULL;
+	return with_write(self, ingest_fn, &a, false, err);
+}
 
-		if ((rc = mdb_txn_begin(self->env, NULL, 0, &txn)) != 0)
+/* ---------------------------------------------------------------- retention */
+
+static int delete_key(MDB_txn *txn, MDB_dbi dbi, const uint8_t *key, size_t len)
+{
+	MDB_val k = {.mv_size = len, .mv_data = (void *)key};
+	int rc = mdb_del(txn, dbi, &k, NULL);
+
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The "replied" entries of id: their keys start with it. */
+static int forget_replied(blo_committee_t *self, MDB_txn *txn, const uint8_t *id)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k = {.mv_size = BLO_ID_BYTES, .mv_data = (void *)id}, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, self->replied, &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < BLO_ID_BYTES || memcmp(k.mv_data, id, BLO_ID_BYTES) != 0)
 			break;
-		for (size_t i = 0; i < n && rc == 0; i++)
-			rc = take(self, txn, &in[i]);
-		if (rc != 0)
-			mdb_txn_abort(txn);
-		else
-			rc = mdb_txn_commit(txn);
-		if (rc != MDB_MAP_FULL || grow(self) != 0)
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
 			break;
 	}
-	if (rc != 0)
-		return blo_err_set(err, rc, "committee store %s: %s", self->dir, blo_strerror(rc));
-	return 0;
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+/* Everything kept for one message. ref: what an UPDATE or CANCEL referred
+ * to, whose "current" entry it made when its alert was never seen. */
+static int forget_message(blo_committee_t *self, MDB_txn *txn, const uint8_t *id, const uint8_t *ref)
+{
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = delete_key(txn, self->seen, id, BLO_ID_BYTES)) != 0 ||
+	    (rc = delete_key(txn, self->current, id, BLO_ID_BYTES)) != 0 ||
+	    (rc = forget_replied(self, txn, id)) != 0)
+		return rc;
+	if (ref == NULL)
+		return 0;
+	k.mv_size = BLO_ID_BYTES;
+	k.mv_data = (void *)ref;
+	rc = mdb_get(txn, self->seen, &k, &v);
+	if (rc == 0)
+		return 0; /* its alert is indexed: forgotten with it */
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	return delete_key(txn, self->current, ref, BLO_ID_BYTES);
+}
+
+typedef struct {
+	int64_t before_ms;
+	uint64_t forgotten; /* in this transaction */
+	bool done;
+} prune_arg_t;
+
+static int prune_fn(blo_committee_t *self, MDB_txn *txn, void *arg)
+{
+	prune_arg_t *a = arg;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	int rc;
+
+	a->forgotten = 0;
+	a->done = true;
+	if ((rc = mdb_cursor_open(txn, self->taken, &c)) != 0)
+		return rc;
+	/* After mdb_cursor_del, MDB_NEXT yields the entry that followed. */
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		uint8_t id[BLO_ID_BYTES], ref[BLO_ID_BYTES];
+		bool has_ref = v.mv_size == BLO_ID_BYTES;
+
+		if (k.mv_size != TAKEN_KEY) {
+			rc = BLO_ECORRUPT;
+			break;
+		}
+		if ((int64_t)get_be64(k.mv_data) >= a->before_ms)
+			break;
+		if (a->forgotten == PRUNE_BATCH) {
+			a->done = false;
+			break;
+		}
+		memcpy(id, (const uint8_t *)k.mv_data + 8, BLO_ID_BYTES);
+		if (has_ref)
+			memcpy(ref, v.mv_data, BLO_ID_BYTES);
+		if ((rc = mdb_cursor_del(c, 0)) != 0 ||
+		    (rc = forget_message(self, txn, id, has_ref ? ref : NULL)) != 0)
+			break;
+		a->forgotten++;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int touch_fn(blo_committee_t *self, MDB_txn *txn, void *arg)
+{
+	MDB_val k = {.mv_size = 6, .mv_data = "format"}, v = {.mv_size = strlen(FORMAT), .mv_data = FORMAT};
+
+	(void)arg;
+	return mdb_put(txn, self->meta, &k, &v, 0);
+}
+
+int blo_committee_prune(blo_committee_t *self, int64_t before_ms, uint64_t *forgotten, blo_err_t *err)
+{
+	prune_arg_t a = {.before_ms = before_ms};
+	uint64_t total = 0;
+	int rc;
+
+	assert(self != NULL);
+	do {
+		rc = with_write(self, prune_fn, &a, true, err);
+		if (rc == 0)
+			total += a.forgotten;
+	} while (rc == 0 && !a.done);
+	/* LMDB gives writers the pages a transaction freed only from the second
+	 * commit after it: one small commit, so the room is there at once. */
+	if (rc == 0 && total > 0)
+		rc = with_write(self, touch_fn, NULL, true, err);
+	if (forgotten != NULL)
+		*forgotten = total;
+	return rc;
+}
+
+int blo_committee_prune_due(blo_committee_t *self, uint64_t *forgotten, blo_err_t *err)
+{
+	int64_t now = (int64_t)time(NULL) * 1000;
+
+	assert(self != NULL);
+	if (forgotten != NULL)
+		*forgotten = 0;
+	if (self->keep_days <= 0 || now < self->next_prune_ms)
+		return 0;
+	self->next_prune_ms = now + PRUNE_EVERY_MS;
+	return blo_committee_prune(self, now - (int64_t)self->keep_days * DAY_MS, forgotten, err);
+}
+
+int blo_committee_indexed(blo_committee_t *self, uint64_t *messages)
+{
+	MDB_txn *txn = NULL;
+	MDB_stat st;
+	int rc;
+
+	assert(self != NULL);
+	*messages = 0;
+	if ((rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_stat(txn, self->seen, &st)) == 0)
+		*messages = st.ms_entries;
+	mdb_txn_abort(txn);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- snapshot */

@@ -26,6 +26,21 @@
  * with its own; a CANCEL from its originator removes it (counted as
  * cancelled); an UPDATE or CANCEL from anyone else changes nothing. An
  * unverified message is counted as such and contributes nothing else.
+ *
+ * Retention: the aggregates above are kept for good (they are small: one
+ * row per key, and a 24-byte sample per reply for exact medians). What is
+ * kept per message (the id seen, the version of an alert now counted, the
+ * reply that stands per message and site) is kept for keep_days after the
+ * message was taken in, then forgotten (blo_committee_prune), so the store
+ * stays bounded. keep_days must be longer than any broker keeps a message
+ * (the provisioned default is 90 days): within it a redelivery is a
+ * duplicate; after it, nothing can deliver the message again. A message
+ * that refers to a forgotten one is treated as if that one had never been
+ * seen: a reply counts as unmatched, an UPDATE stands in for its alert (so
+ * an UPDATE sent more than keep_days after its alert counts the alert a
+ * second time, at the week it names), a CANCEL is counted and changes
+ * nothing. The store never grows past its size limit: ingest then fails
+ * with BLO_EFULL, saying so, and nothing of the batch is taken in.
  */
 #ifndef BLO_COMMITTEE_H
 #define BLO_COMMITTEE_H
@@ -45,7 +60,14 @@ typedef struct {
 	 * weeks already counted cannot be moved. */
 	int week_offset_min;
 	bool week_offset_set; /* false: take the store's (0 for a new store) */
+	/* The per-message index is forgotten this long after a message was
+	 * taken in (by blo_committee_prune_due); 0: kept for good. */
+	int keep_days;
+	uint64_t store_mb; /* the store's size limit; 0: BLO_COMMITTEE_STORE_DEFAULT_MB */
 } blo_committee_opts_t;
+
+#define BLO_COMMITTEE_STORE_DEFAULT_MB 1024
+#define BLO_COMMITTEE_DEFAULT_KEEP_DAYS 400
 
 /* Opens (creating it and the folder) the committee store in dir. *out is
  * the caller's: close with blo_committee_close. */
@@ -63,12 +85,28 @@ typedef enum {
 typedef struct {
 	const Blonet__Alert *alert; /* borrowed; must have a 16-byte id */
 	bool verified;              /* its signature verified against the registry */
+	int64_t taken_ms;           /* when it was taken in, for retention; 0: now */
 	blo_committee_result_t result; /* out */
 } blo_committee_input_t;
 
-/* Takes in[0..n) in one synced write transaction: all or nothing. */
+/* Takes in[0..n) in one synced write transaction: all or nothing.
+ * BLO_EFULL (err says so) when the store is at its size limit. */
 int blo_committee_ingest(blo_committee_t *self, blo_committee_input_t *in, size_t n,
 			 blo_err_t *err);
+
+/* Forgets what is kept per message for messages taken in before before_ms
+ * (the aggregates stay), in synced transactions of a few thousand.
+ * *forgotten (optional): how many messages. */
+int blo_committee_prune(blo_committee_t *self, int64_t before_ms, uint64_t *forgotten,
+			blo_err_t *err);
+
+/* blo_committee_prune of what is older than opts.keep_days, if that is set
+ * and an hour has passed since the last time (or this is the first).
+ * *forgotten as above. */
+int blo_committee_prune_due(blo_committee_t *self, uint64_t *forgotten, blo_err_t *err);
+
+/* How many messages the per-message index holds now. */
+int blo_committee_indexed(blo_committee_t *self, uint64_t *messages);
 
 /* ---- reading the aggregates ---- */
 

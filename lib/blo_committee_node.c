@@ -33,6 +33,19 @@ struct blo_committee_node {
 	blo_committee_node_stats_t stats;
 };
 
+/* Retention of the per-message index, when due (hourly). */
+static int prune_due(blo_committee_node_t *self, blo_err_t *err)
+{
+	uint64_t forgotten = 0;
+	int rc = blo_committee_prune_due(self->store, &forgotten, err);
+
+	if (forgotten > 0)
+		blo_info("committee.forgotten", "%llu messages left the per-message index (--keep-days)",
+			 (unsigned long long)forgotten);
+	self->stats.forgotten += forgotten;
+	return rc;
+}
+
 int blo_committee_node_open(blo_committee_node_t **out, const blo_committee_node_opts_t *opts,
 			    blo_err_t *err)
 {
@@ -83,6 +96,9 @@ int blo_committee_node_open(blo_committee_node_t **out, const blo_committee_node
 		goto fail;
 	}
 	if ((rc = blo_committee_open(&self->store, dir, &opts->store, err)) != 0)
+		goto fail;
+	/* Offline (--report) only reads: retention runs in the live node. */
+	if (!opts->offline && (rc = prune_due(self, err)) != 0)
 		goto fail;
 	if (!opts->offline &&
 	    (rc = blo_client_subscribe(self->client, self->durable, NULL, BLONET__START_AT__START_LAST_ACKED,
@@ -188,6 +204,8 @@ int blo_committee_node_poll(blo_committee_node_t *self, int timeout_ms, size_t *
 
 		if (irc != 0) {
 			rc = irc; /* nothing acknowledged: the broker delivers again */
+			if (irc == BLO_EFULL)
+				prune_due(self, NULL); /* room may come from forgetting */
 			goto out;
 		}
 		self->stats.batches++;
@@ -205,6 +223,8 @@ int blo_committee_node_poll(blo_committee_node_t *self, int timeout_ms, size_t *
 		blo_client_ack(self->client, self->durable, seqs, n, NULL);
 	if (taken != NULL)
 		*taken = n;
+	if (rc == 0)
+		rc = prune_due(self, err);
 out:
 	for (size_t i = 0; d != NULL && i < n; i++) {
 		blo_alert_free(&d[i].alert);

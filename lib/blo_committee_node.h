@@ -6,6 +6,8 @@
  * batch into its aggregate store (blo_committee, in the settings' data_dir
  * under "committee/") in one transaction, and only then acknowledges the
  * batch to the broker. Reports are written from the store on demand.
+ * While online it runs the store's retention (opts.store.keep_days) when it
+ * opens and hourly (blo_committee_prune_due).
  */
 #ifndef BLO_COMMITTEE_NODE_H
 #define BLO_COMMITTEE_NODE_H
@@ -22,7 +24,7 @@ typedef struct blo_committee_node blo_committee_node_t;
 typedef struct {
 	const char *config;         /* the committee's client settings file */
 	const char *durable;        /* durable subscription name; NULL: "committee" */
-	blo_committee_opts_t store; /* week offset */
+	blo_committee_opts_t store; /* week offset, keep_days, store_mb */
 	bool offline;               /* open the store only: no broker */
 } blo_committee_node_opts_t;
 
@@ -32,6 +34,7 @@ typedef struct {
 	uint64_t duplicates;   /* deliveries of messages already counted */
 	uint64_t unverified;   /* deliveries whose signature did not verify */
 	uint64_t unreadable;   /* deliveries that did not parse (acknowledged, logged) */
+	uint64_t forgotten;    /* messages retention took out of the per-message index */
 } blo_committee_node_stats_t;
 
 /* Opens the node (settings, registry, store; unless offline: connects and

@@ -25,6 +25,10 @@
 #define BATCH_MAX 64
 #define PING_EVERY_MS 5000
 #define PONG_LATE_MS 12000
+#define DAY_MS (86400LL * 1000)
+#define PRUNE_EVERY_MS (3600LL * 1000)
+#define PRUNE_BATCH 1000      /* ids per pruning transaction */
+#define FULL_REPORT_MS 60000  /* how often a full store is reported again */
 
 typedef struct {
 	uint64_t correlation;
@@ -36,6 +40,9 @@ struct blo_console {
 	char *counterpart;
 	Blonet__Status status;
 	bool offline;
+	int keep_days;
+	int64_t next_prune_ms;
+	int64_t full_reported_ms;
 
 	blo_client_settings_t settings;
 	blo_client_t *client;
@@ -359,6 +366,142 @@ static int load_sites(blo_console_t *self)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- retention */
+
+static void free_items(blo_console_t *self)
+{
+	for (size_t i = 0; i < self->n_items; i++) {
+		free(self->items[i].headline);
+		free(self->items[i].related);
+	}
+	free(self->items);
+	free(self->slots);
+	free(self->orphans);
+	self->items = NULL;
+	self->n_items = self->cap_items = 0;
+	self->slots = NULL;
+	self->n_slots = 0;
+	self->orphans = NULL;
+	self->n_orphans = self->cap_orphans = 0;
+	self->crossings_dirty = true;
+}
+
+/* The first message of item's conversation: references followed back. */
+static size_t conversation_of(const blo_console_t *self, size_t item)
+{
+	size_t root = item;
+
+	for (size_t steps = 0; self->items[root].original >= 0 && steps < self->n_items; steps++)
+		root = (size_t)self->items[root].original;
+	return root;
+}
+
+/* The ids of the messages to prune (malloc()ed, caller frees). */
+static int prune_candidates(const blo_console_t *self, int64_t before_ms,
+			    uint8_t (**ids)[BLO_ID_BYTES], size_t *n)
+{
+	int64_t *newest = NULL;
+	size_t *root = NULL;
+	int rc = 0;
+
+	*ids = NULL;
+	*n = 0;
+	if (self->n_items == 0)
+		return 0;
+	newest = calloc(self->n_items, sizeof(*newest));
+	root = calloc(self->n_items, sizeof(*root));
+	*ids = calloc(self->n_items, BLO_ID_BYTES);
+	if (newest == NULL || root == NULL || *ids == NULL) {
+		rc = BLO_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < self->n_items; i++)
+		newest[i] = INT64_MIN;
+	for (size_t i = 0; i < self->n_items; i++) {
+		const blo_console_item_t *it = &self->items[i];
+		int64_t t = it->received_ms;
+
+		/* Unanswered messages of ours keep their conversation. */
+		if ((it->flags & BLO_CONSOLE_MINE) && it->pub == BLO_CONSOLE_PUB_PENDING)
+			t = INT64_MAX;
+		root[i] = conversation_of(self, i);
+		if (t > newest[root[i]])
+			newest[root[i]] = t;
+	}
+	for (size_t i = 0; i < self->n_items; i++)
+		if (newest[root[i]] < before_ms)
+			memcpy((*ids)[(*n)++], self->items[i].id, BLO_ID_BYTES);
+out:
+	free(newest);
+	free(root);
+	if (rc != 0 || *n == 0) {
+		free(*ids);
+		*ids = NULL;
+	}
+	return rc;
+}
+
+int blo_console_prune(blo_console_t *self, int64_t before_ms, int64_t forget_before_ms,
+		      size_t *pruned, blo_err_t *err)
+{
+	uint8_t (*ids)[BLO_ID_BYTES] = NULL;
+	size_t n = 0, total = 0;
+	int rc;
+
+	assert(self != NULL);
+	if (pruned != NULL)
+		*pruned = 0;
+	if ((rc = prune_candidates(self, before_ms, &ids, &n)) != 0)
+		return blo_err_set(err, rc, "out of memory");
+	for (size_t i = 0; i < n; i += PRUNE_BATCH) {
+		size_t removed = 0;
+
+		rc = blo_console_store_prune(self->store, (const uint8_t (*)[BLO_ID_BYTES])(ids + i),
+					     n - i < PRUNE_BATCH ? n - i : PRUNE_BATCH, &removed, err);
+		total += removed;
+		if (rc != 0)
+			break;
+	}
+	free(ids);
+	if (rc == 0 && forget_before_ms > 0)
+		rc = blo_console_store_forget(self->store, forget_before_ms, NULL, err);
+	if (total > 0) {
+		/* Even after a failure part way: the model follows the store. */
+		int lrc;
+
+		free_items(self);
+		lrc = blo_console_store_scan(self->store, 1, load_fn, self);
+		if (lrc != 0 && rc == 0)
+			rc = blo_err_set(err, lrc, "console store: %s", blo_strerror(lrc));
+		blo_info("console.pruned", "%zu messages pruned: conversations last received before %lld ms",
+			 total, (long long)before_ms);
+		{
+			blo_console_event_t ev = {.kind = BLO_CONSOLE_EV_PRUNED, .link_up = self->link_up,
+						  .pruned = total, .before_ms = before_ms};
+
+			if (self->listener != NULL)
+				self->listener(self, &ev, self->listener_arg);
+		}
+	}
+	if (pruned != NULL)
+		*pruned = total;
+	return rc;
+}
+
+/* The scheduled pruning of opts.keep_days, when due. */
+static int prune_if_due(blo_console_t *self, blo_err_t *err)
+{
+	int64_t now = blo_now_ms(), remember;
+
+	if (self->keep_days <= 0 || now < self->next_prune_ms)
+		return 0;
+	self->next_prune_ms = now + PRUNE_EVERY_MS;
+	remember = (int64_t)(self->keep_days > BLO_CONSOLE_REMEMBER_DAYS ? self->keep_days
+									 : BLO_CONSOLE_REMEMBER_DAYS);
+	return blo_console_prune(self, now - (int64_t)self->keep_days * DAY_MS, now - remember * DAY_MS,
+				 NULL, err);
+}
+
 /* ---------------------------------------------------------------- open */
 
 static int republish_pending(blo_console_t *self, blo_err_t *err)
@@ -419,6 +562,12 @@ int blo_console_open(blo_console_t **out, const blo_console_opts_t *opts, blo_er
 	self->counterpart = opts->counterpart != NULL ? strdup(opts->counterpart) : NULL;
 	self->status = opts->status != 0 ? opts->status : BLONET__STATUS__ACTUAL;
 	self->offline = opts->offline;
+	self->keep_days = opts->keep_days;
+	if (opts->keep_days < 0) {
+		rc = blo_err_set(err, BLO_EINVAL, "keep_days %d: give 0 (keep all) or more days",
+				 opts->keep_days);
+		goto fail;
+	}
 	if (self->durable == NULL || (opts->counterpart != NULL && self->counterpart == NULL)) {
 		rc = blo_err_set(err, BLO_ENOMEM, "out of memory");
 		goto fail;
@@ -462,13 +611,22 @@ int blo_console_open(blo_console_t **out, const blo_console_opts_t *opts, blo_er
 		rc = blo_err_set(err, BLO_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((rc = blo_console_store_open(&self->store, dir, err)) != 0)
+	if ((rc = blo_console_store_open(&self->store, dir, err)) != 0 ||
+	    (rc = blo_console_store_set_limit(self->store, opts->store_mb, err)) != 0)
 		goto fail;
 	if (!self->offline && (rc = blo_console_store_lock(self->store, err)) != 0)
 		goto fail;
 	if ((rc = blo_console_store_scan(self->store, 1, load_fn, self)) != 0) {
 		blo_err_set(err, rc, "console store %s: %s", dir, blo_strerror(rc));
 		goto fail;
+	}
+	/* Offline is read-only: a running console prunes, --list does not. A
+	 * store that cannot be pruned now still reads: say so and go on. */
+	if (!self->offline) {
+		blo_err_t perr = {0};
+
+		if (prune_if_due(self, &perr) != 0)
+			blo_warn("console.prune_failed", "%s", perr.msg);
 	}
 	if ((rc = load_sites(self)) != 0) {
 		blo_err_set(err, rc, "out of memory");
@@ -507,13 +665,7 @@ void blo_console_close(blo_console_t **self_p)
 	blo_client_close(&self->client);
 	blo_registry_destroy(&self->registry_owned);
 	blo_console_store_close(&self->store);
-	for (size_t i = 0; i < self->n_items; i++) {
-		free(self->items[i].headline);
-		free(self->items[i].related);
-	}
-	free(self->items);
-	free(self->slots);
-	free(self->orphans);
+	free_items(self);
 	free_strings(&self->crossings, &self->n_crossings);
 	free_strings(&self->sites, &self->n_sites);
 	free(self->inflight);
@@ -645,6 +797,22 @@ static void handle_publish_ack(blo_console_t *self, const Blonet__Frame *f)
 	self->inflight[k] = self->inflight[--self->n_inflight];
 }
 
+/* A full store refuses every delivery until there is room: say so on the
+ * event stream once a minute, not at every poll, and prune then, in case
+ * old conversations can go. */
+static void report_full(blo_console_t *self, const blo_err_t *err)
+{
+	int64_t now = blo_now_ms();
+
+	if (self->full_reported_ms != 0 && now - self->full_reported_ms < FULL_REPORT_MS)
+		return;
+	self->full_reported_ms = now;
+	if (self->keep_days > 0)
+		self->next_prune_ms = 0;
+	blo_error("console.store_full", "%s", err != NULL ? err->msg : "console store full");
+	emit(self, BLO_CONSOLE_EV_ERROR, 0, err != NULL ? err->msg : "console store full");
+}
+
 static void maybe_ping(blo_console_t *self)
 {
 	int64_t now = blo_now_ms();
@@ -715,8 +883,17 @@ int blo_console_poll(blo_console_t *self, int timeout_ms, blo_err_t *err)
 	if (n > 0) {
 		int hrc = handle_deliveries(self, d, n, err);
 
+		if (hrc == BLO_EFULL)
+			report_full(self, err);
 		if (rc == 0)
 			rc = hrc;
+	}
+	{
+		/* Also when the store refused deliveries: pruning makes room. */
+		int prc = prune_if_due(self, rc == 0 ? err : NULL);
+
+		if (rc == 0)
+			rc = prc;
 	}
 	for (size_t i = 0; i < n; i++) {
 		blo_alert_free(&d[i].alert);
@@ -762,7 +939,7 @@ int blo_console_find(const blo_console_t *self, const char *ref, size_t *item, b
 
 		if (*end != '\0' || end == ref + 1)
 			return blo_err_set(err, BLO_EINVAL, "\"%s\": expected #N", ref);
-		/* Local sequences are dense from 1 in arrival order. */
+		/* Local sequences grow in arrival order (pruning leaves gaps). */
 		for (size_t i = 0; i < self->n_items; i++) {
 			if (self->items[i].local_seq == seq) {
 				*item = i;

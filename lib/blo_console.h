@@ -25,10 +25,26 @@
  * - ACKs are not rows of their own in views (unless asked): they are shown
  *   against what they acknowledge, with how long the sender took.
  *
+ * - Retention (opts.keep_days): a console open all day for years must not
+ *   fill its disk. A conversation (a message and every reply, update and
+ *   cancel that references it) leaves the store and the screen once its
+ *   newest message was received more than keep_days ago; a message of this
+ *   console still waiting for the broker's answer stays. The ids of pruned
+ *   messages are remembered for BLO_CONSOLE_REMEMBER_DAYS after they were
+ *   received (longer than any broker keeps a message: the provisioned
+ *   default is 90 days), so that a late redelivery is acknowledged to the
+ *   broker but never shown again. Local numbers (#N) are never reused.
+ *   Pruning runs when the console opens and every hour after.
+ * - The store has a size limit (opts.store_mb). At the limit a delivery is
+ *   not stored and not acknowledged (the broker keeps it and delivers it
+ *   again), and an error event says the store is full and what to do: no
+ *   message is lost, none is shown twice.
+ *
  * Single-threaded. Item pointers and indexes stay valid until
- * blo_console_close (items are only ever appended), but a pointer from
- * blo_console_item may move after a call that adds items
- * (blo_console_poll and the actions): take it again.
+ * blo_console_close or a BLO_CONSOLE_EV_PRUNED event (pruning reloads the
+ * model: find items again by id); otherwise items are only ever appended,
+ * but a pointer from blo_console_item may move after a call that adds
+ * items (blo_console_poll and the actions): take it again.
  */
 #ifndef BLO_CONSOLE_H
 #define BLO_CONSOLE_H
@@ -45,6 +61,10 @@
 
 typedef struct blo_console blo_console_t;
 
+/* How long the ids of pruned messages are remembered after they were
+ * received (see Retention above). */
+#define BLO_CONSOLE_REMEMBER_DAYS 400
+
 typedef struct {
 	const char *config;      /* the console's client settings file */
 	const char *durable;     /* durable subscription name; NULL: "console" */
@@ -52,6 +72,8 @@ typedef struct {
 	const char *counterpart; /* default site for RFIs and bulletins; NULL: none */
 	Blonet__Status status;   /* status of RFIs and bulletins; 0: ACTUAL */
 	const char *software;    /* for Hello; NULL: "blonet-console" */
+	int keep_days;           /* prune conversations older than this; 0: keep all */
+	uint64_t store_mb;       /* the store's size limit; 0: BLO_CONSOLE_STORE_DEFAULT_MB */
 } blo_console_opts_t;
 
 /* A stored message as views need it. Strings are cleaned for a terminal
@@ -110,7 +132,10 @@ typedef enum {
 	BLO_CONSOLE_EV_SENT,         /* item: a message of ours is signed, stored and queued */
 	BLO_CONSOLE_EV_PUBLISHED,    /* item: the broker answered a publish of ours (item->pub) */
 	BLO_CONSOLE_EV_LINK,         /* link_up changed */
-	BLO_CONSOLE_EV_ERROR         /* text: the broker reported a protocol error */
+	BLO_CONSOLE_EV_ERROR,        /* text: the broker reported a protocol error, or
+				      * the store refused a delivery (full) */
+	BLO_CONSOLE_EV_PRUNED        /* pruned messages older than before_ms: every
+				      * index changed */
 } blo_console_event_kind_t;
 
 typedef struct {
@@ -118,6 +143,8 @@ typedef struct {
 	size_t item;
 	bool link_up;
 	const char *text; /* borrowed for the call */
+	size_t pruned;    /* PRUNED: how many messages left */
+	int64_t before_ms; /* PRUNED: conversations newer than this stayed */
 } blo_console_event_t;
 
 typedef void (*blo_console_event_fn)(blo_console_t *console, const blo_console_event_t *ev,
@@ -160,6 +187,16 @@ void blo_console_set_listener(blo_console_t *self, blo_console_event_fn fn, void
  * error (then nothing of those deliveries is acknowledged). Offline:
  * sleeps. */
 int blo_console_poll(blo_console_t *self, int timeout_ms, blo_err_t *err);
+
+/* Retention (see the top): prunes every conversation whose newest message
+ * was received before before_ms, except this console's messages the broker
+ * has not answered yet; then forgets the remembered ids of pruned messages
+ * received before forget_before_ms (0: none). Reloads the model and raises
+ * BLO_CONSOLE_EV_PRUNED when anything was pruned. *pruned (optional): how
+ * many messages. Works offline too (the caller then writes the store).
+ * Returns 0 or the store's error. */
+int blo_console_prune(blo_console_t *self, int64_t before_ms, int64_t forget_before_ms,
+		      size_t *pruned, blo_err_t *err);
 
 /* ---- the model ---- */
 

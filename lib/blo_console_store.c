@@ -1,9 +1,16 @@
 /*
- * blo_console_store: the console's messages in LMDB. Three databases:
+ * blo_console_store: the console's messages in LMDB. Four databases:
  *   msg   id (16 bytes) -> record (fixed header, note, envelope)
  *   seq   local sequence (8 bytes, big-endian) -> id
- *   meta  "format" and the front ends' cursors ("cursor.NAME" -> 8 bytes)
- * Every write transaction is synced before it returns.
+ *   gone  id of a pruned message -> its received_ms (8 bytes, big-endian)
+ *   meta  "format", "last_seq" (the highest local sequence ever given, once
+ *         something was pruned) and the front ends' cursors
+ *         ("cursor.NAME" -> 8 bytes)
+ * Every write transaction is synced before it returns. The map grows by
+ * doubling up to the store's limit; past it a new message is BLO_EFULL.
+ * Bookkeeping of what is held (flags, the broker's answers, cursors) and
+ * pruning may use a reserve past the limit, so that a full store still
+ * records what it has shown and can be emptied.
  */
 #include "blo_console_store.h"
 
@@ -21,14 +28,16 @@
 #define FORMAT "blonet-console-store 1"
 #define RECORD_VERSION 1
 #define HEADER_BYTES 32
-#define INITIAL_MAP (256u * 1024u * 1024u)
-#define GROW_TRIES 4
+#define INITIAL_MAP ((uint64_t)256 * 1024 * 1024)
+#define MB ((uint64_t)1024 * 1024)
+#define GROW_TRIES 8
 
 struct blo_console_store {
 	MDB_env *env;
-	MDB_dbi msg, seq, meta;
+	MDB_dbi msg, seq, gone, meta;
 	char *dir;
 	int lock_fd;
+	uint64_t limit; /* bytes the map may reach */
 };
 
 /* ---------------------------------------------------------------- encoding */
@@ -148,7 +157,7 @@ out:
  * for a new console store. */
 static bool foreign_databases(MDB_txn *txn)
 {
-	static const char *const ours[] = {"msg", "seq", "meta"};
+	static const char *const ours[] = {"msg", "seq", "gone", "meta"};
 	MDB_dbi main_db;
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
@@ -180,6 +189,7 @@ int blo_console_store_open(blo_console_store_t **out, const char *dir, blo_err_t
 	if (self == NULL)
 		return blo_err_set(err, BLO_ENOMEM, "out of memory");
 	self->lock_fd = -1;
+	self->limit = (uint64_t)BLO_CONSOLE_STORE_DEFAULT_MB * MB;
 	self->dir = strdup(dir);
 	if (self->dir == NULL) {
 		rc = blo_err_set(err, BLO_ENOMEM, "out of memory");
@@ -189,8 +199,8 @@ int blo_console_store_open(blo_console_store_t **out, const char *dir, blo_err_t
 		blo_err_set(err, rc, "console store %s: cannot create the folder: %s", dir, blo_strerror(rc));
 		goto fail;
 	}
-	if ((rc = mdb_env_create(&self->env)) != 0 || (rc = mdb_env_set_maxdbs(self->env, 4)) != 0 ||
-	    (rc = mdb_env_set_mapsize(self->env, INITIAL_MAP)) != 0 ||
+	if ((rc = mdb_env_create(&self->env)) != 0 || (rc = mdb_env_set_maxdbs(self->env, 5)) != 0 ||
+	    (rc = mdb_env_set_mapsize(self->env, (size_t)INITIAL_MAP)) != 0 ||
 	    (rc = mdb_env_open(self->env, dir, MDB_NOTLS, 0600)) != 0) {
 		blo_err_set(err, rc, "console store %s: %s", dir, mdb_strerror(rc));
 		goto fail;
@@ -205,6 +215,7 @@ int blo_console_store_open(blo_console_store_t **out, const char *dir, blo_err_t
 	}
 	if ((rc = mdb_dbi_open(txn, "msg", MDB_CREATE, &self->msg)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "seq", MDB_CREATE, &self->seq)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "gone", MDB_CREATE, &self->gone)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &self->meta)) != 0) {
 		blo_err_set(err, rc, "console store %s: %s", dir, mdb_strerror(rc));
 		goto fail;
@@ -280,21 +291,56 @@ int blo_console_store_lock(blo_console_store_t *self, blo_err_t *err)
 
 /* ---------------------------------------------------------------- writing */
 
-/* Doubles the map after MDB_MAP_FULL (no transaction may be open). */
-static int grow(blo_console_store_t *self)
+int blo_console_store_set_limit(blo_console_store_t *self, uint64_t max_mb, blo_err_t *err)
 {
 	MDB_envinfo info;
+	int rc;
+
+	assert(self != NULL);
+	if (max_mb == 0)
+		max_mb = BLO_CONSOLE_STORE_DEFAULT_MB;
+	if (max_mb < BLO_CONSOLE_STORE_MIN_MB || max_mb > (uint64_t)1 << 24)
+		return blo_err_set(err, BLO_EINVAL, "console store limit %llu MB: give %d MB to 16 TB",
+				   (unsigned long long)max_mb, BLO_CONSOLE_STORE_MIN_MB);
+	self->limit = max_mb * MB;
+	if ((rc = mdb_env_info(self->env, &info)) != 0)
+		return blo_err_set(err, rc, "console store %s: %s", self->dir, mdb_strerror(rc));
+	/* LMDB keeps a map at least as large as what it holds. */
+	if (info.me_mapsize > self->limit &&
+	    (rc = mdb_env_set_mapsize(self->env, (size_t)self->limit)) != 0)
+		return blo_err_set(err, rc, "console store %s: %s", self->dir, mdb_strerror(rc));
+	return 0;
+}
+
+/* Grows the map after MDB_MAP_FULL (no transaction may be open): doubles
+ * it up to the limit. Pruning (over_limit) may go a little past the limit,
+ * since deleting needs free pages too, and a full store must be able to
+ * shrink. Returns MDB_MAP_FULL when it may not grow. */
+static int grow(blo_console_store_t *self, bool over_limit)
+{
+	MDB_envinfo info;
+	uint64_t size, step;
 
 	if (mdb_env_info(self->env, &info) != 0)
 		return MDB_MAP_FULL;
-	return mdb_env_set_mapsize(self->env, info.me_mapsize * 2);
+	size = (uint64_t)info.me_mapsize;
+	if (size < self->limit) {
+		size = size * 2 < self->limit ? size * 2 : self->limit;
+	} else if (over_limit && size < self->limit + self->limit / 16) {
+		step = self->limit / 64 > MB ? self->limit / 64 : MB;
+		size += step;
+	} else {
+		return MDB_MAP_FULL;
+	}
+	return mdb_env_set_mapsize(self->env, (size_t)size) == 0 ? 0 : MDB_MAP_FULL;
 }
 
 typedef int (*write_fn)(blo_console_store_t *self, MDB_txn *txn, void *arg);
 
 /* Runs fn in a write transaction and commits it, growing the map and
- * trying again when it is full. */
-static int with_write(blo_console_store_t *self, write_fn fn, void *arg, blo_err_t *err)
+ * trying again when it is full; a store at its limit is BLO_EFULL. */
+static int with_write_ex(blo_console_store_t *self, write_fn fn, void *arg, bool over_limit,
+			 blo_err_t *err)
 {
 	int rc = 0;
 
@@ -311,12 +357,51 @@ static int with_write(blo_console_store_t *self, write_fn fn, void *arg, blo_err
 		}
 		if (rc != MDB_MAP_FULL)
 			break;
-		if (grow(self) != 0)
+		if (grow(self, over_limit) != 0)
 			break;
+	}
+	if (rc == MDB_MAP_FULL) {
+		rc = BLO_EFULL;
+		return blo_err_set(err, rc,
+				   "console store %s is full (limit %llu MB): nothing more is stored, and "
+				   "what the broker delivers stays unacknowledged there, until older "
+				   "messages are pruned (--keep-days) or the limit is raised (--store-mb)",
+				   self->dir, (unsigned long long)(self->limit / MB));
 	}
 	if (rc != 0 && err != NULL && err->code != rc)
 		blo_err_set(err, rc, "console store %s: %s", self->dir, blo_strerror(rc));
 	return rc;
+}
+
+static int with_write(blo_console_store_t *self, write_fn fn, void *arg, blo_err_t *err)
+{
+	return with_write_ex(self, fn, arg, false, err);
+}
+
+/* The highest local sequence ever given: the last in "seq", or the
+ * "last_seq" pruning left in meta when it is higher (so that numbers are
+ * never given twice, even when the newest messages were pruned). */
+static int last_seq_in(blo_console_store_t *self, MDB_txn *txn, uint64_t *last)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v, mk = {.mv_size = 8, .mv_data = "last_seq"};
+	int rc;
+
+	*last = 0;
+	if ((rc = mdb_cursor_open(txn, self->seq, &c)) != 0)
+		return rc;
+	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	mdb_cursor_close(c);
+	if (rc == 0 && k.mv_size == 8)
+		*last = get_be64(k.mv_data);
+	else if (rc != MDB_NOTFOUND && rc != 0)
+		return rc;
+	rc = mdb_get(txn, self->meta, &mk, &v);
+	if (rc == 0 && v.mv_size == 8 && get_be64(v.mv_data) > *last)
+		*last = get_be64(v.mv_data);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	return 0;
 }
 
 typedef struct {
@@ -341,19 +426,13 @@ static int put_record(blo_console_store_t *self, MDB_txn *txn, const blo_console
 static int put_fn(blo_console_store_t *self, MDB_txn *txn, void *arg)
 {
 	put_arg_t *a = arg;
-	MDB_cursor *c = NULL;
 	MDB_val k, v;
-	uint64_t next = 1;
+	uint64_t next = 0;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, self->seq, &c)) != 0)
+	if ((rc = last_seq_in(self, txn, &next)) != 0)
 		return rc;
-	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-	mdb_cursor_close(c);
-	if (rc == 0 && k.mv_size == 8)
-		next = get_be64(k.mv_data) + 1;
-	else if (rc != MDB_NOTFOUND && rc != 0)
-		return rc;
+	next++;
 	for (size_t i = 0; i < a->n; i++) {
 		blo_console_record_t *r = &a->records[i];
 		MDB_val key = {.mv_size = BLO_ID_BYTES, .mv_data = r->id}, old;
@@ -361,6 +440,14 @@ static int put_fn(blo_console_store_t *self, MDB_txn *txn, void *arg)
 
 		if (a->stored != NULL)
 			a->stored[i] = false;
+		rc = mdb_get(txn, self->gone, &key, &old);
+		if (rc == 0) {
+			/* Pruned already: shown once, long ago. */
+			r->local_seq = 0;
+			continue;
+		}
+		if (rc != MDB_NOTFOUND)
+			return rc;
 		rc = mdb_get(txn, self->msg, &key, &old);
 		if (rc == 0) {
 			blo_console_record_t held;
@@ -458,7 +545,7 @@ int blo_console_store_set_flags(blo_console_store_t *self, const uint8_t id[BLO_
 	update_arg_t a = {.id = id, .set = set, .clear = clear};
 
 	assert(self != NULL);
-	return with_write(self, update_fn, &a, err);
+	return with_write_ex(self, update_fn, &a, true, err);
 }
 
 int blo_console_store_set_pub(blo_console_store_t *self, const uint8_t id[BLO_ID_BYTES],
@@ -467,7 +554,154 @@ int blo_console_store_set_pub(blo_console_store_t *self, const uint8_t id[BLO_ID
 	update_arg_t a = {.id = id, .set_pub = true, .pub = pub, .note = note};
 
 	assert(self != NULL);
-	return with_write(self, update_fn, &a, err);
+	return with_write_ex(self, update_fn, &a, true, err);
+}
+
+/* ---------------------------------------------------------------- pruning */
+
+typedef struct {
+	const uint8_t (*ids)[BLO_ID_BYTES];
+	size_t n;
+	size_t removed;
+} prune_arg_t;
+
+static int prune_fn(blo_console_store_t *self, MDB_txn *txn, void *arg)
+{
+	prune_arg_t *a = arg;
+	MDB_val mk = {.mv_size = 8, .mv_data = "last_seq"}, v;
+	uint8_t last_be[8];
+	uint64_t last;
+	int rc;
+
+	a->removed = 0;
+	/* Numbers are never given again, even if the newest go. */
+	if ((rc = last_seq_in(self, txn, &last)) != 0)
+		return rc;
+	put_be64(last_be, last);
+	v.mv_size = 8;
+	v.mv_data = last_be;
+	if ((rc = mdb_put(txn, self->meta, &mk, &v, 0)) != 0)
+		return rc;
+	for (size_t i = 0; i < a->n; i++) {
+		MDB_val k = {.mv_size = BLO_ID_BYTES, .mv_data = (void *)a->ids[i]}, mv, sk, gv;
+		blo_console_record_t r;
+		uint8_t seqkey[8], when[8];
+
+		rc = mdb_get(txn, self->msg, &k, &mv);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0 || (rc = decode(&k, &mv, &r)) != 0)
+			return rc;
+		put_be64(seqkey, r.local_seq);
+		sk.mv_size = 8;
+		sk.mv_data = seqkey;
+		if ((rc = mdb_del(txn, self->seq, &sk, NULL)) != 0 && rc != MDB_NOTFOUND)
+			return rc;
+		put_be64(when, (uint64_t)r.received_ms);
+		gv.mv_size = 8;
+		gv.mv_data = when;
+		if ((rc = mdb_del(txn, self->msg, &k, NULL)) != 0 ||
+		    (rc = mdb_put(txn, self->gone, &k, &gv, 0)) != 0)
+			return rc;
+		a->removed++;
+	}
+	return 0;
+}
+
+static int touch_fn(blo_console_store_t *self, MDB_txn *txn, void *arg)
+{
+	MDB_val k = {.mv_size = 6, .mv_data = "format"}, v = {.mv_size = strlen(FORMAT), .mv_data = FORMAT};
+
+	(void)arg;
+	return mdb_put(txn, self->meta, &k, &v, 0);
+}
+
+/* LMDB hands the pages a transaction freed to writers only from the second
+ * commit after it: one small commit now, so that the room pruning made is
+ * there for the very next delivery. */
+static int settle(blo_console_store_t *self, blo_err_t *err)
+{
+	return with_write_ex(self, touch_fn, NULL, true, err);
+}
+
+int blo_console_store_prune(blo_console_store_t *self, const uint8_t (*ids)[BLO_ID_BYTES], size_t n,
+			    size_t *removed, blo_err_t *err)
+{
+	prune_arg_t a = {.ids = ids, .n = n};
+	int rc;
+
+	assert(self != NULL);
+	if (removed != NULL)
+		*removed = 0;
+	if (n == 0)
+		return 0;
+	rc = with_write_ex(self, prune_fn, &a, true, err);
+	if (rc == 0 && a.removed > 0)
+		rc = settle(self, err);
+	if (rc == 0 && removed != NULL)
+		*removed = a.removed;
+	return rc;
+}
+
+typedef struct {
+	int64_t before_ms;
+	size_t forgotten;
+} forget_arg_t;
+
+static int forget_fn(blo_console_store_t *self, MDB_txn *txn, void *arg)
+{
+	forget_arg_t *a = arg;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	int rc;
+
+	a->forgotten = 0;
+	if ((rc = mdb_cursor_open(txn, self->gone, &c)) != 0)
+		return rc;
+	/* After mdb_cursor_del, MDB_NEXT yields the entry that followed. */
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (v.mv_size != 8 || (int64_t)get_be64(v.mv_data) >= a->before_ms)
+			continue;
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		a->forgotten++;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int blo_console_store_forget(blo_console_store_t *self, int64_t before_ms, size_t *forgotten,
+			     blo_err_t *err)
+{
+	forget_arg_t a = {.before_ms = before_ms};
+	int rc;
+
+	assert(self != NULL);
+	if (forgotten != NULL)
+		*forgotten = 0;
+	rc = with_write_ex(self, forget_fn, &a, true, err);
+	if (rc == 0 && a.forgotten > 0)
+		rc = settle(self, err);
+	if (rc == 0 && forgotten != NULL)
+		*forgotten = a.forgotten;
+	return rc;
+}
+
+int blo_console_store_counts(blo_console_store_t *self, uint64_t *messages, uint64_t *remembered)
+{
+	MDB_txn *txn = NULL;
+	MDB_stat st;
+	int rc;
+
+	assert(self != NULL);
+	if ((rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return rc;
+	if (messages != NULL && (rc = mdb_stat(txn, self->msg, &st)) == 0)
+		*messages = st.ms_entries;
+	if (rc == 0 && remembered != NULL && (rc = mdb_stat(txn, self->gone, &st)) == 0)
+		*remembered = st.ms_entries;
+	mdb_txn_abort(txn);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -552,17 +786,12 @@ out:
 uint64_t blo_console_store_last_seq(blo_console_store_t *self)
 {
 	MDB_txn *txn = NULL;
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
 	uint64_t last = 0;
 
 	if (mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn) != 0)
 		return 0;
-	if (mdb_cursor_open(txn, self->seq, &c) == 0) {
-		if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
-			last = get_be64(k.mv_data);
-		mdb_cursor_close(c);
-	}
+	if (last_seq_in(self, txn, &last) != 0)
+		last = 0;
 	mdb_txn_abort(txn);
 	return last;
 }
@@ -625,7 +854,7 @@ int blo_console_store_cursor_set(blo_console_store_t *self, const char *name, ui
 
 	if (n < 0)
 		return blo_err_set(err, BLO_EINVAL, "cursor name too long");
-	return with_write(self, cursor_fn, &a, err);
+	return with_write_ex(self, cursor_fn, &a, true, err);
 }
 
 void blo_console_record_clear(blo_console_record_t *rec)

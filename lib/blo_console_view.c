@@ -881,6 +881,12 @@ static char *event_json(blo_console_t *c, const blo_console_event_t *ev)
 		cJSON_AddStringToObject(o, "event", "error");
 		cJSON_AddStringToObject(o, "text", ev->text != NULL ? ev->text : "");
 		break;
+	case BLO_CONSOLE_EV_PRUNED:
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "event", "pruned");
+		cJSON_AddNumberToObject(o, "count", (double)ev->pruned);
+		cJSON_AddNumberToObject(o, "before_ms", (double)ev->before_ms);
+		break;
 	}
 	if (o == NULL)
 		return NULL;
@@ -991,10 +997,22 @@ static char *event_text(blo_console_t *c, const blo_console_event_t *ev)
 		return s;
 	case BLO_CONSOLE_EV_ERROR:
 		t = cl(ev->text);
-		if (asprintf(&s, "broker: %s", t != NULL ? t : "") < 0)
+		/* The broker's errors, and the store's own (which name it). */
+		if (asprintf(&s, "%s%s", ev->text != NULL && strncmp(ev->text, "console store", 13) == 0
+						 ? "" : "broker: ",
+			     t != NULL ? t : "") < 0)
 			s = NULL;
 		free(t);
 		return s;
+	case BLO_CONSOLE_EV_PRUNED: {
+		char when[32];
+
+		blo_console_view_time(ev->before_ms, false, when, sizeof(when));
+		if (asprintf(&s, "pruned %zu old messages (conversations last received before %s)",
+			     ev->pruned, when) < 0)
+			s = NULL;
+		return s;
+	}
 	}
 	return NULL;
 }

@@ -33,6 +33,7 @@ static void usage(FILE *to)
 	fprintf(to,
 		"usage: blonet-committee -c CONFIG [--report-dir DIR] [--report-every SECONDS]\n"
 		"                        [--durable NAME] [--week-offset MINUTES] [--timeout S]\n"
+		"                        [--keep-days N] [--store-mb N]\n"
 		"       blonet-committee -c CONFIG --report [--report-dir DIR]\n"
 		"  Subscribes durably as the committee principal of CONFIG and keeps its\n"
 		"  aggregates in DATA_DIR/committee as alerts arrive; a restart resumes\n"
@@ -45,8 +46,17 @@ static void usage(FILE *to)
 		"                        created (e.g. 420 for UTC+7; default 0)\n"
 		"  --durable NAME        durable subscription name (default committee)\n"
 		"  --timeout S           exit after S seconds without a delivery\n"
+		"  --keep-days N         what is kept per message (to count each id once,\n"
+		"                        match replies, updates and cancels) is forgotten N\n"
+		"                        days after it arrived (default %d; 0: never); keep it\n"
+		"                        longer than the brokers keep messages (90 days by\n"
+		"                        default). The aggregates themselves are kept for good.\n"
+		"  --store-mb N          the store's size limit in MB (default %d); at the\n"
+		"                        limit nothing more is taken in, the broker keeps it,\n"
+		"                        and the log says so\n"
 		"Reports: report.json, report.html (charts inline, no network needed) and\n"
-		"one CSV file per table.\n");
+		"one CSV file per table.\n",
+		BLO_COMMITTEE_DEFAULT_KEEP_DAYS, BLO_COMMITTEE_STORE_DEFAULT_MB);
 }
 
 static int write_report(blo_committee_node_t *node, const char *dir)
@@ -64,7 +74,8 @@ static int write_report(blo_committee_node_t *node, const char *dir)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_REPORT_DIR = 256, OPT_EVERY, OPT_REPORT, OPT_DURABLE, OPT_WEEK, OPT_TIMEOUT };
+	enum { OPT_REPORT_DIR = 256, OPT_EVERY, OPT_REPORT, OPT_DURABLE, OPT_WEEK, OPT_TIMEOUT,
+	       OPT_KEEP_DAYS, OPT_STORE_MB };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"report-dir", required_argument, NULL, OPT_REPORT_DIR},
@@ -73,15 +84,19 @@ int main(int argc, char **argv)
 		{"durable", required_argument, NULL, OPT_DURABLE},
 		{"week-offset", required_argument, NULL, OPT_WEEK},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"keep-days", required_argument, NULL, OPT_KEEP_DAYS},
+		{"store-mb", required_argument, NULL, OPT_STORE_MB},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	blo_committee_node_opts_t opts = {0};
+	blo_committee_node_opts_t opts = {.store = {.keep_days = BLO_COMMITTEE_DEFAULT_KEEP_DAYS}};
 	const char *report_dir = NULL;
 	int every_s = 0, timeout_s = -1, opt, exit_code = 2;
 	bool report_only = false;
 	blo_committee_node_t *node = NULL;
 	blo_err_t err = {0};
+	char *end, last_error[sizeof(err.msg)] = "";
+	int64_t last_error_ms = 0;
 	struct sigaction sa;
 	int64_t last_report, last_delivery;
 
@@ -97,6 +112,23 @@ int main(int argc, char **argv)
 			opts.store.week_offset_set = true;
 			break;
 		case OPT_TIMEOUT: timeout_s = atoi(optarg); break;
+		case OPT_KEEP_DAYS:
+			opts.store.keep_days = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || opts.store.keep_days < 0 ||
+			    opts.store.keep_days > 36500) {
+				fprintf(stderr, "blonet-committee: --keep-days %s: give whole days, 0 to 36500\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case OPT_STORE_MB:
+			opts.store.store_mb = strtoull(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || opts.store.store_mb < 1) {
+				fprintf(stderr, "blonet-committee: --store-mb %s: give a size in MB, at least 1\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -106,6 +138,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	blo_log_init("blonet-committee", BLO_LOG_INFO);
+	{
+		/* The settings' log_level, as the broker and the adapter apply
+		 * theirs. The node reads the file again and reports what is
+		 * wrong with it. */
+		blo_client_settings_t settings;
+
+		if (blo_client_settings_load(&settings, opts.config, NULL) == 0)
+			blo_log_init("blonet-committee", (blo_log_level_t)settings.log_level);
+		blo_client_settings_free(&settings);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
@@ -134,8 +176,12 @@ int main(int argc, char **argv)
 			exit_code = 1;
 			break;
 		}
-		if (rc != 0)
+		/* The same error again and again (a full store): once a minute. */
+		if (rc != 0 && (strcmp(err.msg, last_error) != 0 || blo_now_ms() - last_error_ms >= 60000)) {
 			blo_error("committee.store", "%s (the broker will deliver again)", err.msg);
+			snprintf(last_error, sizeof(last_error), "%s", err.msg);
+			last_error_ms = blo_now_ms();
+		}
 		if (taken > 0)
 			last_delivery = blo_now_ms();
 		if (report_requested ||

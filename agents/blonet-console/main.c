@@ -21,6 +21,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A year: an officer can look back over the last one; older conversations
+ * are in the committee's aggregates and the agencies' own records. */
+#define DEFAULT_KEEP_DAYS 365
+
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -50,9 +54,19 @@ static void usage(FILE *to)
 		"  --count N          (line, json) exit after N received messages\n"
 		"  --timeout S        (line, json) exit after S seconds without a message\n"
 		"  --width N          cells for list rows and details in line mode (120)\n"
+		"  --keep-days N      keep a conversation (a message with its replies) for N\n"
+		"                     days after its newest message arrived, then prune it\n"
+		"                     (at start and hourly; default %d; 0: keep everything)\n"
+		"  --store-mb N       the store's size limit in MB (default %d)\n"
 		"A restarted --line or --json console first prints what it stored but had\n"
 		"not printed, then goes on: nothing is printed twice, nothing is missed.\n"
+		"Pruned messages are gone from the store, but their ids are remembered for\n"
+		"%d days after they arrived (longer than brokers keep them), so a late\n"
+		"redelivery is never shown again. A store at its size limit stores nothing\n"
+		"more and says so; the broker keeps what was not stored and delivers it\n"
+		"once there is room (after pruning, or with a higher --store-mb).\n"
 		"Full screen: %s.\n",
+		DEFAULT_KEEP_DAYS, BLO_CONSOLE_STORE_DEFAULT_MB, BLO_CONSOLE_REMEMBER_DAYS,
 		tui_available() ? "built in" : "not built in (needs ncursesw at build time)");
 }
 
@@ -149,6 +163,21 @@ static bool read_commands(blo_console_t *c, stream_t *st, char **buf, size_t *le
 	return true;
 }
 
+/* Prints err on standard error, but the same error (a full store, refusing
+ * every delivery) at most once a minute. */
+static void report_error(const blo_err_t *err)
+{
+	static char last[sizeof(err->msg)];
+	static int64_t last_ms;
+	int64_t now = blo_now_ms();
+
+	if (strcmp(last, err->msg) == 0 && now - last_ms < 60000)
+		return;
+	snprintf(last, sizeof(last), "%s", err->msg);
+	last_ms = now;
+	fprintf(stderr, "blonet-console: %s\n", err->msg);
+}
+
 static int run_stream(blo_console_t *c, bool json, uint64_t count, int timeout_s, int width)
 {
 	stream_t st = {.json = json, .cursor = json ? "json" : "line"};
@@ -170,7 +199,7 @@ static int run_stream(blo_console_t *c, bool json, uint64_t count, int timeout_s
 		if (timeout_s >= 0 && blo_now_ms() - st.last_activity > (int64_t)timeout_s * 1000)
 			break;
 		if ((rc = blo_console_poll(c, 100, &err)) != 0) {
-			fprintf(stderr, "blonet-console: %s\n", err.msg);
+			report_error(&err);
 			if (rc == BLO_EPERM)
 				break;
 			rc = 0;
@@ -195,7 +224,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_JSON = 256, OPT_LINE, OPT_LIST, OPT_OFFLINE, OPT_DURABLE, OPT_COUNTERPART,
 	       OPT_EXERCISE, OPT_COUNT, OPT_TIMEOUT, OPT_WIDTH, OPT_UNREAD, OPT_CATEGORY,
-	       OPT_SEVERITY, OPT_CROSSING };
+	       OPT_SEVERITY, OPT_CROSSING, OPT_KEEP_DAYS, OPT_STORE_MB };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"json", no_argument, NULL, OPT_JSON},
@@ -212,10 +241,13 @@ int main(int argc, char **argv)
 		{"category", required_argument, NULL, OPT_CATEGORY},
 		{"severity", required_argument, NULL, OPT_SEVERITY},
 		{"crossing", required_argument, NULL, OPT_CROSSING},
+		{"keep-days", required_argument, NULL, OPT_KEEP_DAYS},
+		{"store-mb", required_argument, NULL, OPT_STORE_MB},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	blo_console_opts_t opts = {0};
+	blo_console_opts_t opts = {.keep_days = DEFAULT_KEEP_DAYS};
+	char *end;
 	bool json = false, line = false, list = false;
 	uint64_t count = 0;
 	int timeout_s = -1, width = 120, opt, exit_code = 2;
@@ -244,6 +276,23 @@ int main(int argc, char **argv)
 		case OPT_CATEGORY: cJSON_AddStringToObject(filter, "category", optarg); break;
 		case OPT_SEVERITY: cJSON_AddStringToObject(filter, "severity", optarg); break;
 		case OPT_CROSSING: cJSON_AddStringToObject(filter, "crossing", optarg); break;
+		case OPT_KEEP_DAYS:
+			opts.keep_days = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || opts.keep_days < 0 || opts.keep_days > 36500) {
+				fprintf(stderr, "blonet-console: --keep-days %s: give whole days, 0 to 36500\n", optarg);
+				cJSON_Delete(filter);
+				return 2;
+			}
+			break;
+		case OPT_STORE_MB:
+			opts.store_mb = strtoull(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || opts.store_mb < BLO_CONSOLE_STORE_MIN_MB) {
+				fprintf(stderr, "blonet-console: --store-mb %s: give a size in MB, at least %d\n",
+					optarg, BLO_CONSOLE_STORE_MIN_MB);
+				cJSON_Delete(filter);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); cJSON_Delete(filter); return 0;
 		default: usage(stderr); cJSON_Delete(filter); return 2;
 		}

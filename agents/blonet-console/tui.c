@@ -67,6 +67,9 @@ typedef struct {
 	bool colors;
 	bool refused;
 	bool in_prompt; /* the bottom line is the officer's: do not redraw */
+	/* The ids of the selected and the opened item, taken before each poll:
+	 * pruning (BLO_CONSOLE_EV_PRUNED) renumbers every item. */
+	uint8_t sel_id[BLO_ID_BYTES], detail_id[BLO_ID_BYTES];
 	volatile sig_atomic_t *stop;
 } tui_t;
 
@@ -273,6 +276,35 @@ static void rebuild_view(tui_t *t)
 		t->top = t->sel;
 }
 
+static void remember_ids(tui_t *t)
+{
+	const blo_console_item_t *it;
+
+	if (t->sel_item >= 0 && (it = blo_console_item(t->c, (size_t)t->sel_item)) != NULL)
+		memcpy(t->sel_id, it->id, BLO_ID_BYTES);
+	if (t->screen == SCREEN_DETAIL && (it = blo_console_item(t->c, t->detail_item)) != NULL)
+		memcpy(t->detail_id, it->id, BLO_ID_BYTES);
+}
+
+/* After pruning: find the selected and the opened item again by id; an
+ * opened item that was pruned closes. */
+static void follow_pruning(tui_t *t)
+{
+	long i;
+
+	if (t->sel_item >= 0)
+		t->sel_item = blo_console_find_id(t->c, t->sel_id);
+	if (t->screen == SCREEN_DETAIL) {
+		i = blo_console_find_id(t->c, t->detail_id);
+		if (i >= 0) {
+			t->detail_item = (size_t)i;
+		} else {
+			t->screen = SCREEN_LIST;
+			free_detail(t);
+		}
+	}
+}
+
 static void on_event(blo_console_t *c, const blo_console_event_t *ev, void *arg)
 {
 	tui_t *t = arg;
@@ -280,6 +312,8 @@ static void on_event(blo_console_t *c, const blo_console_event_t *ev, void *arg)
 	char *line;
 
 	t->dirty = true;
+	if (ev->kind == BLO_CONSOLE_EV_PRUNED)
+		follow_pruning(t);
 	if (ev->kind == BLO_CONSOLE_EV_RECEIVED && it != NULL && (it->flags & BLO_CONSOLE_MINE))
 		return;
 	line = blo_console_view_event(c, ev, false);
@@ -301,7 +335,10 @@ static void on_event(blo_console_t *c, const blo_console_event_t *ev, void *arg)
 static bool service(tui_t *t)
 {
 	blo_err_t err = {0};
-	int rc = blo_console_poll(t->c, 0, &err);
+	int rc;
+
+	remember_ids(t);
+	rc = blo_console_poll(t->c, 0, &err);
 
 	if (rc == BLO_EPERM) {
 		t->refused = true;

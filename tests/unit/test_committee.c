@@ -3,11 +3,16 @@
  * (categories, crossings, routes, agencies, ISO weeks, exact quantities),
  * each id counted once, updates and cancels by the originator, reply times
  * per pair of BLOs with nearest-rank median and p90, modus operandi from
- * bulletins, unverified messages, and everything surviving a reopen.
+ * bulletins, unverified messages, everything surviving a reopen, and
+ * retention: the per-message index forgotten after keep_days while the
+ * aggregates stay, and a size limit that refuses with BLO_EFULL.
  */
 #include "blo_test.h"
 
 #include "blo_committee.h"
+
+#include <lmdb.h>
+#include <time.h>
 
 #define T0 1795860000000LL /* Saturday 2026-11-28 10:00 UTC */
 #define DAY 86400000LL
@@ -480,6 +485,182 @@ static void test_long_names_are_cut_between_characters(void **state)
 	assert_memory_equal(r->parts[1], name, strlen(r->parts[1]));
 }
 
+/* Takes a in as taken in at taken_ms; returns its result. */
+static blo_committee_result_t take_at(fixture_t *f, Blonet__Alert *a, int64_t taken_ms)
+{
+	blo_committee_input_t in = {.alert = a, .verified = true, .taken_ms = taken_ms};
+
+	E(blo_committee_ingest(f->c, &in, 1, NULL));
+	blo_alert_free(&a);
+	return in.result;
+}
+
+static void test_forgetting_bounds_the_index_and_keeps_the_aggregates(void **state)
+{
+	fixture_t *f = *state;
+	uint64_t forgotten = 0, indexed = 0;
+
+	take_at(f, drugs(1, T0, 1000), T0);
+	take_at(f, ack(2, 1, T0 + 60000, CONSOLE_CK), T0 + 60000);
+	take_at(f, tip(3, T0 + 10 * DAY), T0 + 10 * DAY);
+	E(blo_committee_indexed(f->c, &indexed));
+	assert_int_equal(indexed, 3);
+	E(blo_committee_prune(f->c, T0 + 5 * DAY, &forgotten, NULL));
+	assert_int_equal(forgotten, 2);
+	E(blo_committee_indexed(f->c, &indexed));
+	assert_int_equal(indexed, 1);
+	snap(f);
+	assert_int_equal(f->s.messages, 3);
+	assert_int_equal(f->s.alerts, 2);
+	assert_int_equal(count_of(&f->s.categories, "DRUGS", NULL), 1);
+	assert_int_equal(row(&f->s.commodities, "DRUG", "methamphetamine tablets", "TABLET")->quantity_milli,
+			 1000000);
+	assert_int_equal(f->s.n_replies, 1);
+	assert_int_equal(f->s.replies[0].n, 1);
+	assert_int_equal(f->s.replies[0].median_ms, 60000);
+	/* What is still indexed is still a duplicate when delivered again. */
+	assert_int_equal(take_at(f, tip(3, T0 + 10 * DAY), T0 + 11 * DAY), BLO_COMMITTEE_DUPLICATE);
+	/* Nothing older is left: a second pass forgets nothing. */
+	E(blo_committee_prune(f->c, T0 + 5 * DAY, &forgotten, NULL));
+	assert_int_equal(forgotten, 0);
+}
+
+static void test_a_reply_to_a_forgotten_message_is_unmatched(void **state)
+{
+	fixture_t *f = *state;
+
+	take_at(f, drugs(1, T0, 1000), T0);
+	E(blo_committee_prune(f->c, T0 + DAY, NULL, NULL));
+	take_at(f, ack(2, 1, T0 + 2 * DAY, CONSOLE_CK), T0 + 2 * DAY);
+	snap(f);
+	assert_int_equal(f->s.unmatched_replies, 1);
+	assert_int_equal(f->s.n_replies, 0);
+}
+
+static void test_an_update_of_an_unseen_alert_is_forgotten_with_it(void **state)
+{
+	fixture_t *f = *state;
+
+	/* A cancel arriving first keeps its alert out, while remembered ... */
+	take_at(f, msg(3, 1, "{\"type\":\"CANCEL\",\"status\":\"EXERCISE\",\"sent_ms\":1795860000000," CUSTOMS
+			     ",\"handling\":{\"tlp\":\"TLP_AMBER\"}}"),
+		T0);
+	E(blo_committee_prune(f->c, T0 + DAY, NULL, NULL));
+	/* ... and leaves nothing behind once forgotten: an alert with that id,
+	 * taken in after keep_days, is counted. */
+	take_at(f, drugs(1, T0, 1000), T0 + 2 * DAY);
+	snap(f);
+	assert_int_equal(f->s.alerts, 1);
+	assert_int_equal(f->s.cancelled, 1);
+}
+
+static void test_replies_and_current_versions_are_forgotten_with_their_message(void **state)
+{
+	fixture_t *f = *state;
+	uint64_t indexed = 0;
+
+	take_at(f, drugs(1, T0, 1000), T0);
+	take_at(f, ack(2, 1, T0 + 60000, CONSOLE_CK), T0 + 60000);
+	take_at(f, msg(3, 1,
+		       "{\"type\":\"UPDATE\",\"status\":\"EXERCISE\",\"sent_ms\":1795860000000," CUSTOMS ","
+		       "\"assessment\":{\"category\":\"PRECURSORS\"},\"handling\":{\"tlp\":\"TLP_AMBER\"},"
+		       "\"location\":{\"site\":\"TH-MAESAI\"},\"headline\":\"ephedrine\"}"),
+		T0 + 120000);
+	E(blo_committee_prune(f->c, T0 + DAY, NULL, NULL));
+	E(blo_committee_indexed(f->c, &indexed));
+	assert_int_equal(indexed, 0);
+	snap(f);
+	assert_int_equal(f->s.alerts, 1);
+	assert_int_equal(count_of(&f->s.categories, "PRECURSORS", NULL), 1);
+	assert_int_equal(f->s.updated, 1);
+	/* The store has no entry left of any of them: reopening and pruning
+	 * again finds nothing. */
+	blo_committee_close(&f->c);
+	E(blo_committee_open(&f->c, f->dir, NULL, NULL));
+	E(blo_committee_indexed(f->c, &indexed));
+	assert_int_equal(indexed, 0);
+}
+
+static void test_prune_due_follows_keep_days_hourly(void **state)
+{
+	fixture_t *f = *state;
+	blo_committee_opts_t o = {.keep_days = 30};
+	int64_t now = (int64_t)time(NULL) * 1000;
+	uint64_t forgotten = 0;
+
+	blo_committee_close(&f->c);
+	E(blo_committee_open(&f->c, f->dir, &o, NULL));
+	take_at(f, drugs(1, now - 31 * DAY, 10), now - 31 * DAY);
+	take_at(f, drugs(2, now - 29 * DAY, 10), now - 29 * DAY);
+	E(blo_committee_prune_due(f->c, &forgotten, NULL));
+	assert_int_equal(forgotten, 1);
+	take_at(f, drugs(3, now - 40 * DAY, 10), now - 40 * DAY);
+	E(blo_committee_prune_due(f->c, &forgotten, NULL));
+	assert_int_equal(forgotten, 0); /* not an hour later yet */
+	assert_int_equal(take_at(f, drugs(2, now, 10), now), BLO_COMMITTEE_DUPLICATE);
+}
+
+static void test_a_full_store_refuses_with_a_clear_error(void **state)
+{
+	fixture_t *f = *state;
+	blo_committee_opts_t o = {.store_mb = 1};
+	blo_err_t err = {0};
+	int rc = 0, n;
+
+	blo_committee_close(&f->c);
+	blo_test_rmdir(f->dir);
+	free(f->dir);
+	f->dir = blo_test_mkdtemp();
+	E(blo_committee_open(&f->c, f->dir, &o, NULL));
+	for (n = 1; n < 100000 && rc == 0; n++) {
+		Blonet__Alert *a = drugs(n, T0, 1);
+		blo_committee_input_t in = {.alert = a, .verified = true};
+		uint8_t id[BLO_ID_BYTES];
+
+		/* msg() repeats the low byte of n: make the ids distinct. */
+		memset(id, 0, sizeof(id));
+		memcpy(id, &n, sizeof(n));
+		memcpy(a->id.data, id, BLO_ID_BYTES);
+		rc = blo_committee_ingest(f->c, &in, 1, &err);
+		blo_alert_free(&a);
+	}
+	assert_int_equal(rc, BLO_EFULL);
+	assert_non_null(strstr(err.msg, "is full (limit 1 MB)"));
+	snap(f); /* the figures so far still read */
+	assert_int_equal(f->s.alerts, n - 2);
+}
+
+static void test_a_store_from_before_retention_is_indexed_when_opened(void **state)
+{
+	fixture_t *f = *state;
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	uint64_t forgotten = 0;
+	int64_t now = (int64_t)time(NULL) * 1000;
+
+	take_at(f, drugs(1, T0, 10), T0);
+	take_at(f, drugs(2, T0, 10), T0);
+	blo_committee_close(&f->c);
+	/* As an earlier build left it: no "taken" database. */
+	E(mdb_env_create(&env));
+	E(mdb_env_set_maxdbs(env, 10));
+	E(mdb_env_open(env, f->dir, 0, 0600));
+	E(mdb_txn_begin(env, NULL, 0, &txn));
+	E(mdb_dbi_open(txn, "taken", 0, &dbi));
+	E(mdb_drop(txn, dbi, 1));
+	E(mdb_txn_commit(txn));
+	mdb_env_close(env);
+	E(blo_committee_open(&f->c, f->dir, NULL, NULL));
+	/* Taken as of the upgrade: kept keep_days from then. */
+	E(blo_committee_prune(f->c, now - DAY, &forgotten, NULL));
+	assert_int_equal(forgotten, 0);
+	E(blo_committee_prune(f->c, now + DAY, &forgotten, NULL));
+	assert_int_equal(forgotten, 2);
+	snap(f);
+	assert_int_equal(f->s.alerts, 2);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -500,6 +681,13 @@ int main(void)
 		cmocka_unit_test(test_weeks_follow_iso_8601_at_year_ends_and_offsets),
 		cmocka_unit_test(test_percentiles_are_nearest_rank),
 		T(test_long_names_are_cut_between_characters),
+		T(test_forgetting_bounds_the_index_and_keeps_the_aggregates),
+		T(test_a_reply_to_a_forgotten_message_is_unmatched),
+		T(test_an_update_of_an_unseen_alert_is_forgotten_with_it),
+		T(test_replies_and_current_versions_are_forgotten_with_their_message),
+		T(test_prune_due_follows_keep_days_hourly),
+		T(test_a_full_store_refuses_with_a_clear_error),
+		T(test_a_store_from_before_retention_is_indexed_when_opened),
 	};
 
 	return cmocka_run_group_tests_name("committee", tests, NULL, NULL);

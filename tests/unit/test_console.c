@@ -4,7 +4,9 @@
  * messages (an alert in Thai and Burmese, a wildlife alert, an ACK and an
  * RFI), then the model (order, reply links, filters, lookups, read marks),
  * the rows and the detail as an officer sees them, the JSON of events, and
- * the commands. Publishing through a broker is tested by the integration
+ * the commands, and retention (whole conversations pruned by age, their ids
+ * remembered so that a redelivery is never shown twice, unanswered
+ * messages of ours kept). Publishing through a broker is tested by the integration
  * tests (tests/integration/test_console*.sh).
  */
 #include "blo_test.h"
@@ -548,6 +550,177 @@ static void test_a_console_config_of_another_role_is_refused(void **state)
 	free(config);
 }
 
+/* The console store of the fixture, while the console is closed. */
+static char *store_dir_of(const fixture_t *f)
+{
+	char *config = strdup(f->config), *slash, *dir = NULL;
+
+	slash = strrchr(config, '/');
+	assert_non_null(slash);
+	*slash = '\0';
+	assert_true(asprintf(&dir, "%s/data/console", config) > 0);
+	free(config);
+	return dir;
+}
+
+typedef struct {
+	int pruned_events;
+	size_t pruned;
+	int64_t before_ms;
+} listener_t;
+
+static void on_event(blo_console_t *c, const blo_console_event_t *ev, void *arg)
+{
+	listener_t *l = arg;
+
+	(void)c;
+	if (ev->kind == BLO_CONSOLE_EV_PRUNED) {
+		l->pruned_events++;
+		l->pruned = ev->pruned;
+		l->before_ms = ev->before_ms;
+	}
+}
+
+static void test_pruning_keeps_a_conversation_while_its_newest_message_is_young(void **state)
+{
+	fixture_t *f = *state;
+	listener_t l = {0};
+	uint8_t wildlife[BLO_ID_BYTES];
+	blo_console_state_t st;
+	size_t pruned = 99;
+	long alert;
+
+	memcpy(wildlife, blo_console_item(f->console, 1)->id, BLO_ID_BYTES);
+	blo_console_set_listener(f->console, on_event, &l);
+	/* Received at +1 s (alert), +61 s (wildlife), +201 s (its ACK), +301 s
+	 * (RFI): at +100 s only the wildlife alert is old; the alert's
+	 * conversation has a young ACK. */
+	E(blo_console_prune(f->console, T0 + 100000, 0, &pruned, NULL));
+	assert_int_equal(pruned, 1);
+	assert_int_equal(l.pruned_events, 1);
+	assert_int_equal(l.pruned, 1);
+	assert_int_equal(l.before_ms, T0 + 100000);
+	assert_int_equal(blo_console_count(f->console), 3);
+	assert_int_equal(blo_console_find_id(f->console, wildlife), -1);
+	alert = blo_console_find_id(f->console, f->alert_id);
+	assert_true(alert >= 0);
+	blo_console_state(f->console, (size_t)alert, &st);
+	assert_int_equal(st.acks, 1);
+	assert_int_equal(blo_console_item(f->console, 2)->local_seq, 4); /* numbers stay */
+	/* At +250 s the alert and its ACK go together. */
+	E(blo_console_prune(f->console, T0 + 250000, 0, &pruned, NULL));
+	assert_int_equal(pruned, 2);
+	assert_int_equal(blo_console_count(f->console), 1);
+	assert_int_equal(blo_console_item(f->console, 0)->type, BLONET__MESSAGE_TYPE__RFI);
+	/* Nothing old enough: nothing happens, no event. */
+	E(blo_console_prune(f->console, T0 + 250000, 0, &pruned, NULL));
+	assert_int_equal(pruned, 0);
+	assert_int_equal(l.pruned_events, 2);
+	blo_console_set_listener(f->console, NULL, NULL);
+}
+
+static void test_a_pruned_message_delivered_again_is_not_shown_again(void **state)
+{
+	fixture_t *f = *state;
+	char *dir = store_dir_of(f);
+	blo_console_store_t *store = NULL;
+	blo_console_record_t rec;
+	uint8_t wildlife[BLO_ID_BYTES];
+	uint64_t cursor = 0;
+	bool stored = true;
+
+	memcpy(wildlife, blo_console_item(f->console, 1)->id, BLO_ID_BYTES);
+	/* A front end has shown everything: its cursor is at #4. */
+	E(blo_console_cursor_set(f->console, "json", 4, NULL));
+	blo_console_close(&f->console);
+	E(blo_console_store_open(&store, dir, NULL));
+	E(blo_console_store_get(store, wildlife, &rec, NULL));
+	blo_console_store_close(&store);
+	open_console(f);
+	E(blo_console_prune(f->console, T0 + 100000, 0, NULL, NULL));
+	blo_console_close(&f->console);
+
+	/* The broker delivers it again (a replay, a second mesh path). */
+	E(blo_console_store_open(&store, dir, NULL));
+	rec.broker_seq = 77;
+	rec.received_ms = T0 + 900000;
+	E(blo_console_store_put(store, &rec, 1, &stored, NULL));
+	assert_false(stored);
+	blo_console_store_close(&store);
+	blo_console_record_clear(&rec);
+
+	open_console(f);
+	assert_int_equal(blo_console_count(f->console), 3);
+	assert_int_equal(blo_console_find_id(f->console, wildlife), -1);
+	/* Nothing past the front end's cursor: nothing to show again. */
+	E(blo_console_cursor_get(f->console, "json", &cursor));
+	for (size_t i = 0; i < blo_console_count(f->console); i++)
+		assert_true(blo_console_item(f->console, i)->local_seq <= cursor);
+	free(dir);
+}
+
+static void test_pruning_keeps_what_the_broker_has_not_answered(void **state)
+{
+	fixture_t *f = *state;
+	char *dir = store_dir_of(f);
+	blo_console_store_t *store = NULL;
+	blo_console_record_t rec;
+	uint8_t mine[BLO_ID_BYTES];
+	size_t pruned = 0;
+
+	blo_console_close(&f->console);
+	make_record(f->chiangkhong, "TH", "TH-MAESAI", BLONET__AGENCY_KIND__COORDINATION, RFI_JSON, NULL,
+		    0, &rec, mine);
+	rec.flags = BLO_CONSOLE_MINE | BLO_CONSOLE_READ | BLO_CONSOLE_VERIFIED;
+	rec.pub = BLO_CONSOLE_PUB_PENDING;
+	rec.broker_seq = 0;
+	E(blo_console_store_open(&store, dir, NULL));
+	E(blo_console_store_put(store, &rec, 1, NULL, NULL));
+	blo_console_store_close(&store);
+	free(rec.envelope);
+	open_console(f);
+	E(blo_console_prune(f->console, T0 + 10 * 86400000LL, 0, &pruned, NULL));
+	assert_int_equal(pruned, 4);
+	assert_int_equal(blo_console_count(f->console), 1);
+	assert_memory_equal(blo_console_item(f->console, 0)->id, mine, BLO_ID_BYTES);
+	free(dir);
+}
+
+static void test_forgotten_ids_can_be_stored_again(void **state)
+{
+	fixture_t *f = *state;
+	char *dir = store_dir_of(f);
+	blo_console_store_t *store = NULL;
+	uint64_t messages = 0, remembered = 0;
+
+	/* Everything pruned; the memory of ids received before +100 s goes. */
+	E(blo_console_prune(f->console, T0 + 10 * 86400000LL, T0 + 100000, NULL, NULL));
+	assert_int_equal(blo_console_count(f->console), 0);
+	blo_console_close(&f->console);
+	E(blo_console_store_open(&store, dir, NULL));
+	E(blo_console_store_counts(store, &messages, &remembered));
+	assert_int_equal(messages, 0);
+	assert_int_equal(remembered, 2); /* the ACK and the RFI, received later */
+	blo_console_store_close(&store);
+	open_console(f);
+	free(dir);
+}
+
+static void test_the_pruned_event_in_json_and_text(void **state)
+{
+	fixture_t *f = *state;
+	blo_console_event_t ev = {.kind = BLO_CONSOLE_EV_PRUNED, .pruned = 12, .before_ms = T0};
+	char *json = blo_console_view_event(f->console, &ev, true);
+	char *text = blo_console_view_event(f->console, &ev, false);
+
+	assert_non_null(json);
+	assert_string_equal(json, "{\"event\":\"pruned\",\"count\":12,\"before_ms\":1795860000000}");
+	assert_non_null(text);
+	assert_non_null(strstr(text, "pruned 12 old messages"));
+	free(json);
+	free(text);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -567,6 +740,11 @@ int main(void)
 		T(test_registry_sites_and_crossings),
 		cmocka_unit_test(test_enum_names_are_read_loosely),
 		T(test_a_console_config_of_another_role_is_refused),
+		T(test_pruning_keeps_a_conversation_while_its_newest_message_is_young),
+		T(test_a_pruned_message_delivered_again_is_not_shown_again),
+		T(test_pruning_keeps_what_the_broker_has_not_answered),
+		T(test_forgotten_ids_can_be_stored_again),
+		T(test_the_pruned_event_in_json_and_text),
 	};
 
 	return cmocka_run_group_tests_name("console", tests, NULL, NULL);

@@ -1,8 +1,10 @@
 /*
  * Unit tests of blo_console_store: messages stored once by id, in arrival
  * order, flags and publish results, our own messages taking the delivered
- * envelope, the front ends' cursors, persistence across reopening, and the
- * running console's lock.
+ * envelope, the front ends' cursors, persistence across reopening, the
+ * running console's lock, and retention: pruned messages leave, their ids
+ * stay remembered (no second showing), numbers are never reused, and a store
+ * at its size limit refuses with BLO_EFULL until pruning frees it.
  */
 #include "blo_test.h"
 
@@ -256,6 +258,133 @@ static void test_a_foreign_store_is_refused(void **state)
 	free(dir);
 }
 
+static void test_a_pruned_message_is_gone_but_never_stored_again(void **state)
+{
+	fixture_t *f = *state;
+	blo_console_record_t r[3], again;
+	uint8_t ids[2][BLO_ID_BYTES];
+	bool stored[3];
+	seen_t seen = {0};
+	uint64_t messages = 0, remembered = 0;
+	size_t removed = 0;
+	blo_console_record_t got;
+
+	record(&r[0], 1, "one");
+	record(&r[1], 2, "two");
+	record(&r[2], 3, "three");
+	E(blo_console_store_put(f->store, r, 3, stored, NULL));
+	memcpy(ids[0], r[0].id, BLO_ID_BYTES);
+	memset(ids[1], 0x77, BLO_ID_BYTES); /* not held: skipped */
+	E(blo_console_store_prune(f->store, (const uint8_t (*)[BLO_ID_BYTES])ids, 2, &removed, NULL));
+	assert_int_equal(removed, 1);
+	E(blo_console_store_scan(f->store, 1, collect, &seen));
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.tags[0], 2);
+	assert_int_equal(blo_console_store_get(f->store, r[0].id, &got, NULL), BLO_ENOTFOUND);
+	E(blo_console_store_counts(f->store, &messages, &remembered));
+	assert_int_equal(messages, 2);
+	assert_int_equal(remembered, 1);
+	/* A late redelivery, even after a restart, stores nothing. */
+	blo_console_store_close(&f->store);
+	E(blo_console_store_open(&f->store, f->store_dir, NULL));
+	record(&again, 1, "one, delivered again");
+	E(blo_console_store_put(f->store, &again, 1, stored, NULL));
+	assert_false(stored[0]);
+	assert_int_equal(again.local_seq, 0);
+	memset(&seen, 0, sizeof(seen));
+	E(blo_console_store_scan(f->store, 1, collect, &seen));
+	assert_int_equal(seen.n, 2);
+}
+
+static void test_numbers_are_not_given_again_when_the_newest_are_pruned(void **state)
+{
+	fixture_t *f = *state;
+	blo_console_record_t r[3], next;
+	uint8_t ids[3][BLO_ID_BYTES];
+
+	record(&r[0], 1, "one");
+	record(&r[1], 2, "two");
+	record(&r[2], 3, "three");
+	E(blo_console_store_put(f->store, r, 3, NULL, NULL));
+	for (int i = 0; i < 3; i++)
+		memcpy(ids[i], r[i].id, BLO_ID_BYTES);
+	E(blo_console_store_prune(f->store, (const uint8_t (*)[BLO_ID_BYTES])ids, 3, NULL, NULL));
+	assert_int_equal(blo_console_store_last_seq(f->store), 3);
+	blo_console_store_close(&f->store);
+	E(blo_console_store_open(&f->store, f->store_dir, NULL));
+	assert_int_equal(blo_console_store_last_seq(f->store), 3);
+	/* A front end's cursor at 3 must not skip the next message. */
+	record(&next, 4, "four");
+	E(blo_console_store_put(f->store, &next, 1, NULL, NULL));
+	assert_int_equal(next.local_seq, 4);
+}
+
+static void test_forget_drops_only_the_memory_of_old_ids(void **state)
+{
+	fixture_t *f = *state;
+	blo_console_record_t r[4], again;
+	uint8_t ids[4][BLO_ID_BYTES];
+	uint64_t remembered = 0;
+	size_t forgotten = 0;
+	bool stored[1];
+
+	/* received_ms 1001..1004, interleaved in id order */
+	record(&r[0], 4, "a");
+	record(&r[1], 1, "b");
+	record(&r[2], 3, "c");
+	record(&r[3], 2, "d");
+	E(blo_console_store_put(f->store, r, 4, NULL, NULL));
+	for (int i = 0; i < 4; i++)
+		memcpy(ids[i], r[i].id, BLO_ID_BYTES);
+	E(blo_console_store_prune(f->store, (const uint8_t (*)[BLO_ID_BYTES])ids, 4, NULL, NULL));
+	E(blo_console_store_forget(f->store, 1003, &forgotten, NULL));
+	assert_int_equal(forgotten, 2); /* received at 1001 and 1002 */
+	E(blo_console_store_counts(f->store, NULL, &remembered));
+	assert_int_equal(remembered, 2);
+	record(&again, 3, "c again: still remembered");
+	E(blo_console_store_put(f->store, &again, 1, stored, NULL));
+	assert_false(stored[0]);
+	record(&again, 1, "b again: forgotten, so new");
+	E(blo_console_store_put(f->store, &again, 1, stored, NULL));
+	assert_true(stored[0]);
+	assert_int_equal(again.local_seq, 5);
+}
+
+static void test_a_full_store_refuses_clearly_until_pruning_frees_it(void **state)
+{
+	fixture_t *f = *state;
+	static char payload[8192];
+	uint8_t (*ids)[BLO_ID_BYTES] = calloc(4096, BLO_ID_BYTES);
+	blo_console_record_t r;
+	blo_err_t err = {0};
+	size_t n = 0;
+	bool stored[1];
+	int rc = 0;
+
+	assert_non_null(ids);
+	memset(payload, 'x', sizeof(payload) - 1);
+	assert_int_equal(blo_console_store_set_limit(f->store, 0, NULL), 0);
+	assert_int_equal(blo_console_store_set_limit(f->store, 2, NULL), 0);
+	while (n < 4096) {
+		record(&r, 0, payload);
+		memcpy(r.id, &n, sizeof(n));
+		r.id[15] = 0xAB;
+		rc = blo_console_store_put(f->store, &r, 1, stored, &err);
+		if (rc != 0)
+			break;
+		memcpy(ids[n++], r.id, BLO_ID_BYTES);
+	}
+	assert_int_equal(rc, BLO_EFULL);
+	assert_true(n > 50 && n < 400); /* about 2 MB of 8 KB records */
+	assert_non_null(strstr(err.msg, "is full (limit 2 MB)"));
+	assert_non_null(strstr(err.msg, "--keep-days"));
+	/* Nothing of the refused write is stored; pruning frees room. */
+	E(blo_console_store_prune(f->store, (const uint8_t (*)[BLO_ID_BYTES])ids, n / 2, NULL, NULL));
+	E(blo_console_store_put(f->store, &r, 1, stored, NULL));
+	assert_true(stored[0]);
+	free(ids);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +400,13 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_a_second_console_cannot_take_the_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_foreign_store_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_pruned_message_is_gone_but_never_stored_again, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_numbers_are_not_given_again_when_the_newest_are_pruned,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget_drops_only_the_memory_of_old_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_full_store_refuses_clearly_until_pruning_frees_it, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests_name("console_store", tests, NULL, NULL);
