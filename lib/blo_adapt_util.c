@@ -472,11 +472,32 @@ int blo_adapt_phone(blo_adapt_ctx_t *c, const char *field, const char *s)
 			      show(shown, sizeof(shown), s));
 }
 
+int blo_adapt_iso6346_check_digit(const char v[10])
+{
+	long sum = 0;
+
+	for (int i = 0; i < 10; i++) {
+		long val = v[i] - '0';
+
+		if (v[i] >= 'A') {
+			/* Letters count from 10 upward, skipping multiples of 11. */
+			val = 10;
+			for (char ch = 'A'; ch < v[i]; ch++) {
+				val++;
+				if (val % 11 == 0)
+					val++;
+			}
+		}
+		sum += val << i;
+	}
+	return (int)((sum % 11) % 10);
+}
+
 int blo_adapt_container(blo_adapt_ctx_t *c, const char *field, const char *s, char out[12])
 {
 	char v[12], shown[64];
 	size_t n = 0;
-	long sum = 0;
+	int digit;
 
 	for (const char *p = s; *p != '\0'; p++) {
 		if (*p == ' ' || *p == '-')
@@ -496,23 +517,10 @@ int blo_adapt_container(blo_adapt_ctx_t *c, const char *field, const char *s, ch
 	for (int i = 4; i < 11; i++)
 		if (v[i] < '0' || v[i] > '9')
 			goto bad;
-	for (int i = 0; i < 10; i++) {
-		long val = v[i] - '0';
-
-		if (v[i] >= 'A') {
-			/* Letters count from 10 upward, skipping multiples of 11. */
-			val = 10;
-			for (char ch = 'A'; ch < v[i]; ch++) {
-				val++;
-				if (val % 11 == 0)
-					val++;
-			}
-		}
-		sum += val << i;
-	}
-	if ((sum % 11) % 10 != v[10] - '0')
-		return blo_adapt_fail(c, field, "%s: the check digit should be %ld",
-				      show(shown, sizeof(shown), s), (sum % 11) % 10);
+	digit = blo_adapt_iso6346_check_digit(v);
+	if (digit != v[10] - '0')
+		return blo_adapt_fail(c, field, "%s: the check digit should be %d",
+				      show(shown, sizeof(shown), s), digit);
 	memcpy(out, v, 12);
 	return 0;
 bad:

@@ -80,6 +80,10 @@ int blo_adapt_date(blo_adapt_ctx_t *c, const char *field, const char *s, int64_t
 int blo_adapt_hs_code(blo_adapt_ctx_t *c, const char *field, const char *s);
 /* E.164: "+" and 8 to 15 digits. */
 int blo_adapt_phone(blo_adapt_ctx_t *c, const char *field, const char *s);
+/* The ISO 6346 check digit (0-9) of a container number's first ten
+ * characters: owner code and category letters (A-Z), serial digits. */
+int blo_adapt_iso6346_check_digit(const char v[10]);
+
 /* ISO 6346 container number, spaces and hyphens dropped, check digit
  * verified, into out ("MSKU1234565"). */
 int blo_adapt_container(blo_adapt_ctx_t *c, const char *field, const char *s, char out[12]);

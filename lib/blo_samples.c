@@ -8,6 +8,7 @@
 #include "blo_samples.h"
 
 #include "blo_adapt_rules.h"
+#include "blo_adapt_util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -535,25 +536,11 @@ static void container_no(rng_t *r, char v[12], bool wrong)
 {
 	static const char *const owners[] = { "MSKU", "CSQU", "TGHU", "OOLU", "SITU", "KMTU",
 					      "TCNU", "EGHU" };
-	long sum = 0;
 
 	memcpy(v, PICK(r, owners), 4);
 	for (int i = 4; i < 10; i++)
 		v[i] = (char)('0' + rnd(r, 0, 9));
-	for (int i = 0; i < 10; i++) {
-		long val = v[i] - '0';
-
-		if (v[i] >= 'A') {
-			val = 10;
-			for (char ch = 'A'; ch < v[i]; ch++) {
-				val++;
-				if (val % 11 == 0)
-					val++;
-			}
-		}
-		sum += val << i;
-	}
-	v[10] = (char)('0' + ((sum % 11) % 10 + (wrong ? 1 : 0)) % 10);
+	v[10] = (char)('0' + (blo_adapt_iso6346_check_digit(v) + (wrong ? 1 : 0)) % 10);
 	v[11] = '\0';
 }
 

@@ -94,38 +94,12 @@ void demo_times_free(demo_times_t *t)
 
 /* ---------------------------------------------------------------- collect */
 
-static const char *str_of(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double num_of(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
-static cJSON *load_json(const char *path)
-{
-	char *text = NULL;
-	size_t len = 0;
-	cJSON *j = NULL;
-
-	if (blo_read_file(path, 64u << 20, &text, &len) == 0)
-		j = cJSON_ParseWithLength(text, len);
-	free(text);
-	return j;
-}
-
 static int stored_add(demo_t *d, size_t cap, const char *id, const cJSON *alert, size_t broker)
 {
 	const cJSON *origin = cJSON_GetObjectItemCaseSensitive(alert, "origin");
 	const cJSON *rel = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(alert, "handling"), "releasable_to");
-	const char *country = str_of(origin, "country");
+	const char *country = demo_json_str(origin, "country");
 	demo_stored_t *s;
 	const cJSON *cc;
 
@@ -134,7 +108,7 @@ static int stored_add(demo_t *d, size_t cap, const char *id, const cJSON *alert,
 	s = &d->stored[d->n_stored++];
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	snprintf(s->origin_country, sizeof(s->origin_country), "%s", country);
-	snprintf(s->origin_site, sizeof(s->origin_site), "%s", str_of(origin, "site"));
+	snprintf(s->origin_site, sizeof(s->origin_site), "%s", demo_json_str(origin, "site"));
 	s->held_by = (uint64_t)1 << broker;
 	s->national_only = true;
 	cJSON_ArrayForEach(cc, rel)
@@ -168,8 +142,8 @@ static int read_journal(demo_t *d, size_t broker, const char *path, size_t *cap)
 		if (rec == NULL) {
 			fprintf(stderr, "blonet-demo: %s: a line is not JSON\n", path);
 			rc = -1;
-		} else if (strcmp(str_of(alert, "type"), "ALERT") == 0) {
-			const char *country = str_of(cJSON_GetObjectItemCaseSensitive(alert, "origin"),
+		} else if (strcmp(demo_json_str(alert, "type"), "ALERT") == 0) {
+			const char *country = demo_json_str(cJSON_GetObjectItemCaseSensitive(alert, "origin"),
 						     "country");
 
 			b->stored++;
@@ -186,7 +160,7 @@ static int read_journal(demo_t *d, size_t broker, const char *path, size_t *cap)
 				}
 			}
 			if (rc == 0)
-				rc = stored_add(d, *cap, str_of(rec, "id"), alert, broker);
+				rc = stored_add(d, *cap, demo_json_str(rec, "id"), alert, broker);
 		}
 		cJSON_Delete(rec);
 	}
@@ -236,7 +210,7 @@ int demo_collect(demo_t *d)
 		b->audit_ok = demo_run_tool(d, "blonetctl", aargs, audit, b->node.log, 60000) == 0;
 		if (read_journal(d, i, journal, &cap) != 0)
 			return -1;
-		if ((st = load_json(status)) != NULL) {
+		if ((st = demo_read_json(status, false)) != NULL) {
 			cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(st, "counters"))
 				if (cJSON_IsNumber(c))
 					demo_counts_add(&b->counters, c->string, (size_t)c->valuedouble);
@@ -250,12 +224,12 @@ int demo_collect(demo_t *d)
 		cJSON *r, *totals;
 
 		snprintf(path, sizeof(path), "%s/report.json", m->report_dir);
-		if ((r = load_json(path)) == NULL)
+		if ((r = demo_read_json(path, false)) == NULL)
 			continue;
 		totals = cJSON_GetObjectItemCaseSensitive(r, "totals");
-		m->messages = (size_t)num_of(totals, "messages");
-		m->alerts = (size_t)num_of(totals, "alerts");
-		m->seizures = (size_t)num_of(totals, "seizures");
+		m->messages = (size_t)demo_json_num(totals, "messages");
+		m->alerts = (size_t)demo_json_num(totals, "alerts");
+		m->seizures = (size_t)demo_json_num(totals, "seizures");
 		m->reply_pairs = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "reply_times"));
 		m->report_ok = true;
 		cJSON_Delete(r);

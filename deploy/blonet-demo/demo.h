@@ -173,6 +173,13 @@ void demo_account_print(demo_t *d);
 /* Writes the account's figures as JSON to path. Returns 0 or -1. */
 int demo_account_write(demo_t *d, const char *path);
 
+/* Reads and parses a JSON file; NULL (with a message on stderr when
+ * complain) if it cannot. Caller deletes. */
+cJSON *demo_read_json(const char *path, bool complain);
+/* A member's string ("" when absent or not a string) or number (0). */
+const char *demo_json_str(const cJSON *o, const char *key);
+double demo_json_num(const cJSON *o, const char *key);
+
 /* Runs BIN_DIR/prog with args (NULL-terminated) to completion, its output
  * to out_path (NULL: /dev/null) and errors to err_path. Returns its exit
  * code, or -1 when it could not be started or had to be killed. */

@@ -85,9 +85,7 @@ static bool file_exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
-/* Reads and parses a JSON file; NULL (with a message when complain) if it
- * cannot. Caller deletes. */
-static cJSON *read_json(const char *path, bool complain)
+cJSON *demo_read_json(const char *path, bool complain)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -103,14 +101,14 @@ static cJSON *read_json(const char *path, bool complain)
 	return j;
 }
 
-static const char *json_str(const cJSON *o, const char *key)
+const char *demo_json_str(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static double json_num(const cJSON *o, const char *key)
+double demo_json_num(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
@@ -206,7 +204,7 @@ static const cJSON *crossing_of(const demo_t *d, const char *country, const char
 	if (r == NULL)
 		return NULL;
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(r->json, "crossings"))
-		if (strcmp(json_str(x, "site"), site) == 0)
+		if (strcmp(demo_json_str(x, "site"), site) == 0)
 			return x;
 	return NULL;
 }
@@ -221,7 +219,7 @@ static int load_rules(demo_t *d, const char *country)
 	r = &d->rules[d->n_rules];
 	snprintf(r->country, sizeof(r->country), "%s", country);
 	snprintf(r->path, sizeof(r->path), "%s/rules-%s.json", d->rules_dir, lower);
-	if ((r->json = read_json(r->path, true)) == NULL)
+	if ((r->json = demo_read_json(r->path, true)) == NULL)
 		return -1;
 	d->n_rules++;
 	return 0;
@@ -260,13 +258,13 @@ static int load_deployment(demo_t *d)
 	snprintf(path, sizeof(path), "%s/registry.json", d->deploy);
 	{
 		char first[PATH_MAX];
-		cJSON *reg = read_json(path, true);
+		cJSON *reg = demo_read_json(path, true);
 		const cJSON *entries = cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(reg, "registry"), "principals");
 		const cJSON *first_entry = cJSON_GetArrayItem(entries, 0);
 
 		snprintf(first, sizeof(first), "%s/%s/config.json", d->deploy,
-			 json_str(first_entry, "id"));
+			 demo_json_str(first_entry, "id"));
 		cJSON_Delete(reg);
 		if (blo_broker_settings_load(&s, first, &err) != 0 ||
 		    blo_settings_authority(s.authority, authority, &err) != 0 ||
@@ -340,11 +338,11 @@ static int load_deployment(demo_t *d)
 				goto out;
 			if (load_rules(d, pr->country) == 0 &&
 			    (x = crossing_of(d, pr->country, pr->site)) != NULL) {
-				snprintf(c->crossing, sizeof(c->crossing), "%s", json_str(x, "name"));
+				snprintf(c->crossing, sizeof(c->crossing), "%s", demo_json_str(x, "name"));
 				snprintf(c->counterpart, sizeof(c->counterpart), "%s",
-					 json_str(x, "counterpart"));
+					 demo_json_str(x, "counterpart"));
 				snprintf(c->counterpart_country, sizeof(c->counterpart_country), "%s",
-					 json_str(x, "counterpart_country"));
+					 demo_json_str(x, "counterpart_country"));
 			}
 			d->n_consoles++;
 			break;
@@ -357,7 +355,7 @@ static int load_deployment(demo_t *d)
 				goto out;
 			snprintf(m->report_dir, sizeof(m->report_dir), "%s/%s", d->reports, pr->id);
 			if (load_rules(d, pr->country) == 0 && (r = rules_of(d, pr->country)) != NULL)
-				m->week_offset_min = (int)json_num(r->json, "utc_offset_minutes");
+				m->week_offset_min = (int)demo_json_num(r->json, "utc_offset_minutes");
 			d->n_committees++;
 			break;
 		}
@@ -442,11 +440,11 @@ static bool addressed_to(const cJSON *alert, const blo_principal_t *me)
 
 static void console_received(demo_t *d, demo_console_t *c, const cJSON *ev)
 {
-	const char *type = json_str(ev, "type"), *id = json_str(ev, "id");
+	const char *type = demo_json_str(ev, "type"), *id = demo_json_str(ev, "id");
 	const cJSON *alert = cJSON_GetObjectItemCaseSensitive(ev, "alert");
 	const cJSON *origin = cJSON_GetObjectItemCaseSensitive(alert, "origin");
 	const cJSON *reply = cJSON_GetObjectItemCaseSensitive(ev, "in_reply_to");
-	const char *site = json_str(origin, "site"), *country = json_str(origin, "country");
+	const char *site = demo_json_str(origin, "site"), *country = demo_json_str(origin, "country");
 	bool foreign = country[0] != '\0' && strcmp(country, c->node.pr->country) != 0;
 	bool ours_replied = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ours"));
 
@@ -459,7 +457,7 @@ static void console_received(demo_t *d, demo_console_t *c, const cJSON *ev)
 		}
 	} else if (strcmp(type, "ACK") == 0 && ours_replied) {
 		c->acks_received++;
-		demo_times_add(&c->ack_ms, (int64_t)json_num(reply, "took_ms"));
+		demo_times_add(&c->ack_ms, (int64_t)demo_json_num(reply, "took_ms"));
 		demo_counts_add(&c->ack_from, site, 1);
 	} else if (strcmp(type, "RFI") == 0 && foreign) {
 		c->rfis_received++;
@@ -470,7 +468,7 @@ static void console_received(demo_t *d, demo_console_t *c, const cJSON *ev)
 		c->responses_sent++;
 	} else if (strcmp(type, "RESPONSE") == 0 && ours_replied && c->rfi_sent) {
 		c->rfi_answered = true;
-		c->rfi_took_ms = (int64_t)json_num(reply, "took_ms");
+		c->rfi_took_ms = (int64_t)demo_json_num(reply, "took_ms");
 	}
 }
 
@@ -487,29 +485,29 @@ static void console_line(demo_proc_t *p, const char *line, void *arg)
 	if (c == NULL || (ev = cJSON_Parse(line)) == NULL)
 		return;
 	c->last_event_ms = blo_now_ms();
-	event = json_str(ev, "event");
+	event = demo_json_str(ev, "event");
 	if (strcmp(event, "link") == 0) {
 		c->link_up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "up"));
 	} else if (strcmp(event, "received") == 0) {
 		console_received(d, c, ev);
 	} else if (strcmp(event, "published") == 0) {
-		const char *status = json_str(ev, "status");
+		const char *status = demo_json_str(ev, "status");
 
 		if (strcmp(status, "accepted") != 0 && strcmp(status, "duplicate") != 0 &&
 		    strcmp(status, "pending") != 0) {
 			c->refused++;
 			snprintf(c->last_refusal, sizeof(c->last_refusal), "%s %s: %s",
-				 json_str(ev, "type"), status, json_str(ev, "reason"));
+				 demo_json_str(ev, "type"), status, demo_json_str(ev, "reason"));
 		}
 	} else if (strcmp(event, "result") == 0) {
 		if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(ev, "ok"))) {
 			c->errors++;
 			fprintf(stderr, "blonet-demo: %s: %s: %s\n", c->node.pr->id,
-				json_str(ev, "cmd"), json_str(ev, "error"));
+				demo_json_str(ev, "cmd"), demo_json_str(ev, "error"));
 		}
 	} else if (strcmp(event, "error") == 0) {
 		c->errors++;
-		fprintf(stderr, "blonet-demo: %s: %s\n", c->node.pr->id, json_str(ev, "text"));
+		fprintf(stderr, "blonet-demo: %s: %s\n", c->node.pr->id, demo_json_str(ev, "text"));
 	}
 	cJSON_Delete(ev);
 }
@@ -629,13 +627,13 @@ static bool broker_status(const demo_broker_t *b, bool *all_connected, size_t *p
 	size_t connected = 0;
 
 	snprintf(path, sizeof(path), "%s/status.json", b->data_dir);
-	if ((st = read_json(path, false)) == NULL)
+	if ((st = demo_read_json(path, false)) == NULL)
 		return false;
 	*pending = 0;
 	cJSON_ArrayForEach(peer, cJSON_GetObjectItemCaseSensitive(st, "peers")) {
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(peer, "connected")))
 			connected++;
-		*pending += (size_t)json_num(peer, "backlog") + (size_t)json_num(peer, "in_flight");
+		*pending += (size_t)demo_json_num(peer, "backlog") + (size_t)demo_json_num(peer, "in_flight");
 	}
 	*all_connected = connected == b->n_peers;
 	cJSON_Delete(st);
@@ -717,14 +715,14 @@ static int run_adapters(demo_t *d)
 			return -1;
 	for (size_t i = 0; i < d->n_agents; i++) {
 		demo_agent_t *a = &d->agents[i];
-		cJSON *sum = read_json(a->summary, false);
+		cJSON *sum = demo_read_json(a->summary, false);
 
 		if (sum != NULL) {
-			a->read = (size_t)json_num(sum, "read");
-			a->published = (size_t)json_num(sum, "published");
-			a->duplicate = (size_t)json_num(sum, "duplicate");
-			a->rejected = (size_t)json_num(sum, "rejected");
-			a->unacknowledged = (size_t)json_num(sum, "unacknowledged");
+			a->read = (size_t)demo_json_num(sum, "read");
+			a->published = (size_t)demo_json_num(sum, "published");
+			a->duplicate = (size_t)demo_json_num(sum, "duplicate");
+			a->rejected = (size_t)demo_json_num(sum, "rejected");
+			a->unacknowledged = (size_t)demo_json_num(sum, "unacknowledged");
 			cJSON_Delete(sum);
 		}
 		if (a->rejected > 0) {
@@ -735,7 +733,7 @@ static int run_adapters(demo_t *d)
 			if (f != NULL && fgets(line, sizeof(line), f) != NULL &&
 			    (r = cJSON_Parse(line)) != NULL) {
 				snprintf(a->first_reject, sizeof(a->first_reject), "%s",
-					 json_str(r, "reason"));
+					 demo_json_str(r, "reason"));
 				cJSON_Delete(r);
 			}
 			if (f != NULL)
