@@ -47,6 +47,10 @@
 #define SESSION_IDLE_MS (10 * 60 * 1000)
 #define KEEPALIVE_MS 3000
 #define AUDIT_FLUSH_MS 50
+/* Refusals recorded one by one per principal and window; the rest of the
+ * window is summed up in one record (lib/blo_audit_limit.h). */
+#define AUDIT_REFUSAL_BURST 20
+#define AUDIT_REFUSAL_WINDOW_MS 60000
 #define INPROC_HWM 1000000
 
 /* ---------------------------------------------------------------- jobs */
@@ -330,6 +334,7 @@ typedef struct {
 	blo_audit_record_t *audit;
 	blo_cursor_update_t *cursors;
 	int *entry_of_job;
+	size_t n_audit;        /* audit records of the last commit tried */
 } batch_t;
 
 /* Jobs whose envelope goes into the journal. */
@@ -367,6 +372,90 @@ static blo_audit_record_t audit_of(const audit_item_t *a)
 	return r;
 }
 
+/* Appends an audit record to job; its detail is set by the caller. NULL
+ * when out of memory (the record is lost; the counters still count). */
+static audit_item_t *job_audit_add(job_t *job, blo_audit_event_t event, const char *principal,
+				   const uint8_t *alert_id, uint64_t seq)
+{
+	audit_item_t *a;
+
+	if (job->n_audit == job->cap_audit) {
+		size_t cap = job->cap_audit ? job->cap_audit * 2 : 64;
+		audit_item_t *grown = realloc(job->audit, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return NULL;
+		job->audit = grown;
+		job->cap_audit = cap;
+	}
+	a = &job->audit[job->n_audit++];
+	memset(a, 0, sizeof(*a));
+	a->event = event;
+	a->time_ms = blo_now_ms();
+	blo_strlcpy(a->principal, principal != NULL ? principal : "", sizeof(a->principal));
+	if (alert_id != NULL) {
+		memcpy(a->alert_id, alert_id, BLO_ID_BYTES);
+		a->has_alert_id = true;
+	}
+	a->seq = seq;
+	return a;
+}
+
+/* The one record that sums up a window of refusals left out. */
+static void summary_detail(char *out, size_t size, const blo_audit_summary_t *sm)
+{
+	snprintf(out, size,
+		 "%" PRIu64 " more refusals of this principal in %" PRId64 " s not recorded one by "
+		 "one (the last: %s)",
+		 sm->suppressed, (sm->to_ms - sm->from_ms) / 1000, sm->last);
+}
+
+/* Whether the refusal of a publish or forward is audited one by one, within
+ * its principal's budget; decided once per job. */
+static bool refusal_recorded(blo_broker_t *self, job_t *job)
+{
+	if (!job->refusal_decided) {
+		job->refusal_decided = true;
+		job->refusal_recorded =
+			self->writer_limit == NULL ||
+			blo_audit_limit_take(self->writer_limit, job->principal, blo_now_ms(),
+					     job->status == BLONET__PUBLISH_STATUS__REJECTED
+						     ? job->text
+						     : "journal full: publish refused");
+		if (!job->refusal_recorded)
+			atomic_fetch_add(&self->counters.audit_limited, 1);
+	}
+	return job->refusal_recorded;
+}
+
+/* The writer's summaries of refusals left out, as one audit job for the
+ * next batch (NULL when there are none). */
+typedef struct {
+	job_t *job;
+} writer_summaries_t;
+
+static void writer_summary(const blo_audit_summary_t *sm, void *arg)
+{
+	writer_summaries_t *ws = arg;
+	audit_item_t *a;
+
+	if (ws->job == NULL && (ws->job = calloc(1, sizeof(job_t))) != NULL)
+		ws->job->kind = JOB_AUDIT;
+	if (ws->job == NULL || (a = job_audit_add(ws->job, BLO_AUDIT_REJECT, sm->principal, NULL, 0)) == NULL)
+		return;
+	summary_detail(a->detail, sizeof(a->detail), sm);
+	blo_warn("audit.limited", "%s: %s", sm->principal, a->detail);
+}
+
+static job_t *writer_summaries(blo_broker_t *self, int64_t now)
+{
+	writer_summaries_t ws = {0};
+
+	if (self->writer_limit != NULL)
+		blo_audit_limit_flush(self->writer_limit, now, writer_summary, &ws);
+	return ws.job;
+}
+
 /* Builds the journal batch from the jobs: with_entries false leaves out the
  * publishes (after the journal was full) and audits them as refused. */
 static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_err_t *err)
@@ -394,8 +483,12 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_e
 
 		b->entry_of_job[i] = -1;
 		if (is_store_job(job)) {
-			blo_audit_record_t *r = &b->audit[n_audit++];
+			blo_audit_record_t *r;
 
+			if ((job->status != BLONET__PUBLISH_STATUS__ACCEPTED || !with_entries) &&
+			    !refusal_recorded(self, job))
+				continue;
+			r = &b->audit[n_audit++];
 			r->time_ms = job->received_ms;
 			r->principal = job->principal;
 			r->alert_id = job->has_id ? job->id : NULL;
@@ -437,6 +530,7 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_e
 	jb.n_entries = n_entries;
 	jb.audit = b->audit;
 	jb.n_audit = n_audit;
+	b->n_audit = n_audit;
 	jb.cursors = b->cursors;
 	jb.n_cursors = n_cursors;
 	return blo_journal_commit(self->journal, &jb, err);
@@ -476,7 +570,7 @@ static void *writer_main(void *arg)
 	int hwm = INPROC_HWM, timeout = 1000;
 	batch_t b = {0};
 	bool stop = false;
-	int64_t next_retention = blo_now_ms() + RETENTION_EVERY_MS;
+	int64_t next_retention = blo_now_ms() + RETENTION_EVERY_MS, next_summaries = 0;
 
 	zmq_setsockopt(in, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(in, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
@@ -494,12 +588,23 @@ static void *writer_main(void *arg)
 			retention(self);
 			next_retention = blo_now_ms() + RETENTION_EVERY_MS;
 		}
-		job = broker_job_recv(in, 0);
-		if (job == NULL)
-			continue; /* timeout or EINTR */
+		/* Summaries of refusals left out go with the next commit (or one
+		 * of their own when nothing else comes). */
+		if (blo_now_ms() >= next_summaries) {
+			job_t *sums = writer_summaries(self, blo_now_ms());
+
+			if (sums != NULL && batch_add(&b, sums) != 0)
+				broker_job_free(sums);
+			next_summaries = blo_now_ms() + 1000;
+		}
+		job = broker_job_recv(in, b.n_jobs > 0 ? ZMQ_DONTWAIT : 0);
 		/* Group commit: everything already waiting joins this batch. */
-		do {
+		for (; job != NULL; job = publishes < self->max_batch ? broker_job_recv(in, ZMQ_DONTWAIT) : NULL) {
 			if (job->kind == JOB_STOP) {
+				job_t *sums = writer_summaries(self, INT64_MAX);
+
+				if (sums != NULL && batch_add(&b, sums) != 0)
+					broker_job_free(sums);
 				stop = true;
 				broker_job_free(job);
 				continue;
@@ -510,9 +615,9 @@ static void *writer_main(void *arg)
 			}
 			if (is_store_job(job))
 				publishes++;
-		} while (publishes < self->max_batch && (job = broker_job_recv(in, ZMQ_DONTWAIT)) != NULL);
+		}
 		if (b.n_jobs == 0)
-			continue;
+			continue; /* timeout or EINTR */
 
 		rc = batch_commit(self, &b, true, &err);
 		if (rc == BLO_EFULL) {
@@ -524,6 +629,15 @@ static void *writer_main(void *arg)
 				    b.jobs[i]->status == BLONET__PUBLISH_STATUS__ACCEPTED)
 					broker_reject(b.jobs[i], BLONET__REJECT_REASON__JOURNAL_FULL,
 					       "journal full: the broker refuses publishes until retention frees space");
+			if (rc == BLO_EFULL) {
+				/* Not even the map's reserve could take the audit
+				 * records and cursors: say so, never silently. */
+				atomic_fetch_add(&self->counters.audit_lost, b.n_audit);
+				blo_error("audit.lost",
+					  "journal full: %zu audit records and the cursor saves of this batch "
+					  "could not be written",
+					  b.n_audit);
+			}
 		}
 		if (rc != 0 && rc != BLO_EFULL) {
 			blo_error("journal.commit_failed", "%s", err.msg);
@@ -600,32 +714,38 @@ void broker_audit(blo_broker_t *self, blo_audit_event_t event, const char *princ
 	audit_item_t *a;
 	va_list ap;
 
-	if (job == NULL)
+	if (job == NULL || (a = job_audit_add(job, event, principal, alert_id, seq)) == NULL)
 		return;
-	if (job->n_audit == job->cap_audit) {
-		size_t cap = job->cap_audit ? job->cap_audit * 2 : 64;
-		audit_item_t *grown = realloc(job->audit, cap * sizeof(*grown));
-
-		if (grown == NULL)
-			return;
-		job->audit = grown;
-		job->cap_audit = cap;
-	}
-	a = &job->audit[job->n_audit++];
-	memset(a, 0, sizeof(*a));
-	a->event = event;
-	a->time_ms = blo_now_ms();
-	blo_strlcpy(a->principal, principal != NULL ? principal : "", sizeof(a->principal));
-	if (alert_id != NULL) {
-		memcpy(a->alert_id, alert_id, BLO_ID_BYTES);
-		a->has_alert_id = true;
-	}
-	a->seq = seq;
 	if (fmt != NULL) {
 		va_start(ap, fmt);
 		vsnprintf(a->detail, sizeof(a->detail), fmt, ap);
 		va_end(ap);
 	}
+}
+
+void broker_audit_refusal(blo_broker_t *self, const char *principal, const char *fmt, ...)
+{
+	char detail[BLO_AUDIT_LIMIT_DETAIL];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (self->io_limit == NULL ||
+	    blo_audit_limit_take(self->io_limit, principal, blo_now_ms(), detail))
+		broker_audit(self, BLO_AUDIT_REJECT, principal, NULL, 0, "%s", detail);
+	else
+		atomic_fetch_add(&self->counters.audit_limited, 1);
+}
+
+static void io_summary(const blo_audit_summary_t *sm, void *arg)
+{
+	blo_broker_t *self = arg;
+	char detail[sizeof(((audit_item_t *)0)->detail)];
+
+	summary_detail(detail, sizeof(detail), sm);
+	broker_audit(self, BLO_AUDIT_REJECT, sm->principal, NULL, 0, "%s", detail);
+	blo_warn("audit.limited", "%s: %s", sm->principal, detail);
 }
 
 void broker_save_cursor(blo_broker_t *self, const char *name, uint64_t seq)
@@ -1091,7 +1211,7 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 		broker_send_error(self, session->router, session->rid, session->rid_len, f->correlation,
 			   BLONET__ERROR_CODE__ERROR_FORBIDDEN,
 			   "only consoles and committees subscribe to alerts");
-		broker_audit(self, BLO_AUDIT_REJECT, session->principal, NULL, 0, "subscribe refused: role");
+		broker_audit_refusal(self, session->principal, "subscribe refused: role");
 		return;
 	}
 	if (!durable_is_valid(req->durable)) {
@@ -1360,7 +1480,7 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 	if (blo_wire_decode(body, &f, &err) != 0) {
 		atomic_fetch_add(&self->counters.malformed, 1);
 		broker_send_error(self, router, rid, rid_len, 0, BLONET__ERROR_CODE__ERROR_MALFORMED, err.msg);
-		broker_audit(self, BLO_AUDIT_REJECT, principal, NULL, 0, "malformed frame: %s", err.msg);
+		broker_audit_refusal(self, principal, "malformed frame: %s", err.msg);
 		return;
 	}
 	session = get_session(self, router, rid, rid_len, principal);
@@ -1390,8 +1510,8 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 			atomic_fetch_add(&self->counters.forbidden, 1);
 			broker_send_error(self, router, rid, rid_len, f->correlation,
 					  BLONET__ERROR_CODE__ERROR_FORBIDDEN, "only brokers forward");
-			broker_audit(self, BLO_AUDIT_REJECT, principal, NULL, 0,
-				     "forward from a %s refused", blo_role_name(p->role));
+			broker_audit_refusal(self, principal, "forward from a %s refused",
+					     blo_role_name(p->role));
 			break;
 		}
 		on_publish(self, session, &f, JOB_FORWARD);
@@ -1445,8 +1565,7 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 		atomic_fetch_add(&self->counters.malformed, 1);
 		broker_send_error(self, router, rid, rid_len, f->correlation,
 			   BLONET__ERROR_CODE__ERROR_UNEXPECTED, "a client may not send this frame");
-		broker_audit(self, BLO_AUDIT_REJECT, principal, NULL, 0, "unexpected frame %s",
-		      blo_wire_body_name(f));
+		broker_audit_refusal(self, principal, "unexpected frame %s", blo_wire_body_name(f));
 		break;
 	}
 out:
@@ -1551,6 +1670,9 @@ static void write_status(blo_broker_t *self)
 	cJSON_AddNumberToObject(counters, "expired_before_delivery",
 				(double)atomic_load(&self->counters.expired));
 	cJSON_AddNumberToObject(counters, "commits", (double)atomic_load(&self->counters.commits));
+	cJSON_AddNumberToObject(counters, "audit_limited",
+				(double)atomic_load(&self->counters.audit_limited));
+	cJSON_AddNumberToObject(counters, "audit_lost", (double)atomic_load(&self->counters.audit_lost));
 	blo_zap_stats(self->zap, &zs);
 	zap = cJSON_AddObjectToObject(root, "auth");
 	cJSON_AddNumberToObject(zap, "allowed", (double)zs.allowed);
@@ -1602,24 +1724,162 @@ static void write_status(blo_broker_t *self)
 
 /* ---------------------------------------------------------------- reload */
 
+/* The journal keeps the highest registry version the broker has accepted,
+ * so that a restart refuses an older registry as a reload does: a replayed
+ * older registry could undo a revocation. */
+#define META_REGISTRY_VERSION "registry_version"
+
+/* Refuses a registry older than the highest version accepted, else records
+ * its version as accepted (a failure to record it is logged: the broker
+ * serves on, and the version in force still guards reloads). */
+static int registry_version_guard(blo_broker_t *self, const char *path, uint64_t version,
+				  blo_err_t *err)
+{
+	uint64_t highest = 0;
+	blo_err_t put_err = {0};
+	int rc;
+
+	rc = blo_journal_meta_get(self->journal, META_REGISTRY_VERSION, &highest);
+	if (rc != 0 && rc != BLO_ENOTFOUND)
+		return blo_err_set(err, rc, "journal %s: cannot read the highest registry version "
+				   "accepted: %s", self->data_dir, blo_strerror(rc));
+	if (rc == 0 && version < highest)
+		return blo_err_set(err, BLO_EOLDER,
+				   "%s has version %" PRIu64 ", older than version %" PRIu64
+				   " this broker has already accepted: refused (an older registry "
+				   "could undo a revocation; install version %" PRIu64 " or newer)",
+				   path, version, highest, highest);
+	if (rc == BLO_ENOTFOUND || version > highest) {
+		rc = blo_journal_meta_put(self->journal, META_REGISTRY_VERSION, version, &put_err);
+		if (rc != 0)
+			blo_error("registry.version_not_recorded",
+				  "version %" PRIu64 " is in force but could not be recorded: %s",
+				  version, put_err.msg);
+	}
+	return 0;
+}
+
+/* Why the registry reg no longer lets this process serve as broker self->id,
+ * or NULL when it does: the registry must list it as a live broker with
+ * the keys of the identity it holds. */
+static const char *registry_refuses_me(const blo_broker_t *self, const blo_registry_t *reg,
+				       bool *revoked)
+{
+	const blo_principal_t *me = blo_registry_find(reg, self->id);
+	const blo_public_identity_t *mine = blo_identity_public(self->identity);
+
+	*revoked = true;
+	if (me == NULL)
+		return "is not in";
+	if (me->revoked)
+		return "is revoked in";
+	if (me->role != BLO_ROLE_BROKER)
+		return "is not a broker in";
+	*revoked = false;
+	if (memcmp(me->curve_public, mine->curve_public, BLO_CURVE_KEY_BYTES) != 0 ||
+	    memcmp(me->sign_public, mine->sign_public, BLO_SIGN_PUBLIC_BYTES) != 0)
+		return "has keys this process does not hold in";
+	return NULL;
+}
+
+/* Why a principal live in the old registry (was) may no longer use what it
+ * authenticated with, given its entry in the new one (now, NULL if gone);
+ * NULL when nothing changed for it. A session is tied to the CURVE key it
+ * authenticated with and the role the registry gave it then. */
+static const char *access_lost(const blo_principal_t *was, const blo_principal_t *now)
+{
+	if (was == NULL || was->revoked)
+		return NULL;
+	if (now == NULL)
+		return "principal removed from the registry";
+	if (now->revoked)
+		return "principal revoked";
+	if (memcmp(now->curve_public, was->curve_public, BLO_CURVE_KEY_BYTES) != 0)
+		return "principal's key changed: reconnect with the new key";
+	if (now->role != was->role)
+		return "principal's role changed";
+	return NULL;
+}
+
+/* libzmq cannot close one peer of a ROUTER: rebind the listening sockets so
+ * that every connection handshakes again through ZAP, which refuses the keys
+ * no longer valid. Others reconnect at once. */
+static void rebind_routers(blo_broker_t *self)
+{
+	blo_err_t err = {0};
+
+	for (size_t k = 0; k < self->n_routers; k++) {
+		void *old_sock = self->routers[k];
+		void *sock = zmq_socket(self->ctx, ZMQ_ROUTER);
+		int one = 1, zero = 0, hwm = 100000, linger = 500;
+
+		/* A moment for the errors just queued (telling each dropped
+		 * session why) to leave; the listener closes at once. */
+		zmq_setsockopt(old_sock, ZMQ_LINGER, &linger, sizeof(linger));
+		zmq_close(old_sock);
+		blo_curve_server_setup(sock, self->identity, ZAP_DOMAIN, self->max_message_bytes, &err);
+		zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+		zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
+		zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+		zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+		zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &self->heartbeat_ms, sizeof(int));
+		for (int tries = 0; tries < 50; tries++) {
+			if (zmq_bind(sock, self->bound[k]) == 0)
+				break;
+			usleep(20000);
+		}
+		self->routers[k] = sock;
+	}
+	while (self->n_sessions > 0)
+		session_drop(self, self->sessions[0], "listener rebound after a registry change");
+}
+
 static void reload_registry(blo_broker_t *self)
 {
 	blo_registry_t *reg = NULL;
 	blo_err_t err = {0};
 	regref_t *r, *old;
-	uint64_t old_version = blo_registry_version(broker_registry(self));
-	size_t dropped = 0;
+	const blo_registry_t *old_reg;
+	uint64_t old_version = blo_registry_version(broker_registry(self)), version;
+	size_t dropped = 0, lost = 0;
+	const char *why;
+	bool revoked;
 
 	if (blo_registry_load(&reg, self->registry_path, self->authority, &err) != 0) {
 		blo_error("registry.reload_failed", "keeping version %" PRIu64 ": %s", old_version, err.msg);
 		broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "registry reload refused: %s", err.msg);
 		return;
 	}
-	if (blo_registry_version(reg) < old_version) {
+	version = blo_registry_version(reg);
+	if (version < old_version) {
 		blo_error("registry.reload_failed", "%s has version %" PRIu64
 			  ", older than version %" PRIu64 " in force: refused",
-			  self->registry_path, blo_registry_version(reg), old_version);
+			  self->registry_path, version, old_version);
 		broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "older registry refused");
+		blo_registry_destroy(&reg);
+		return;
+	}
+	if (registry_version_guard(self, self->registry_path, version, &err) != 0) {
+		blo_error("registry.reload_failed", "keeping version %" PRIu64 ": %s", old_version, err.msg);
+		broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "registry reload refused: %s", err.msg);
+		blo_registry_destroy(&reg);
+		return;
+	}
+	/* A registry that revokes this broker, or gives it keys it does not
+	 * hold, is authentic and newer: it is recorded (so that a restart with
+	 * the older one is refused) and the broker stops serving. Revoked, it
+	 * exits for good; with new keys, a restart with the new identity
+	 * serves again. */
+	why = registry_refuses_me(self, reg, &revoked);
+	if (why != NULL) {
+		blo_error(revoked ? "broker.revoked" : "broker.keys_changed",
+			  "broker %s %s registry version %" PRIu64 " (%s): stopping%s", self->id, why,
+			  version, self->registry_path,
+			  revoked ? "" : "; restart it with its new identity");
+		broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0,
+			     "registry version %" PRIu64 ": this broker %s it: stopping", version, why);
+		self->exit_rc = revoked ? BLO_EREVOKED : BLO_EKEY;
+		blo_broker_request_stop(self);
 		blo_registry_destroy(&reg);
 		return;
 	}
@@ -1635,50 +1895,44 @@ static void reload_registry(blo_broker_t *self)
 	self->reg_current = r;
 	pthread_mutex_unlock(&self->reg_lock);
 	blo_zap_set_registry(self->zap, reg);
-	reg_release(self, old);
+	old_reg = old->reg; /* still held by the I/O thread's reference */
 
-	/* Sessions of principals removed or revoked end now. */
+	/* Every principal that lost what it authenticated with: revoked,
+	 * removed, another CURVE key or another role. */
+	for (size_t i = 0; i < blo_registry_count(old_reg); i++) {
+		const blo_principal_t *was = blo_registry_at(old_reg, i);
+
+		why = access_lost(was, blo_registry_find(reg, was->id));
+		if (why != NULL) {
+			blo_info("registry.access_ended", "%s: %s", was->id, why);
+			lost++;
+		}
+	}
+	/* Their sessions end now, told why. */
 	for (size_t i = 0; i < self->n_sessions;) {
 		session_t *s = self->sessions[i];
-		const blo_principal_t *p = blo_registry_find(reg, s->principal);
 
-		if (p == NULL || p->revoked) {
+		why = access_lost(blo_registry_find(old_reg, s->principal),
+				  blo_registry_find(reg, s->principal));
+		if (why != NULL) {
 			broker_send_error(self, s->router, s->rid, s->rid_len, 0,
-				   BLONET__ERROR_CODE__ERROR_FORBIDDEN, "principal revoked");
-			session_drop(self, s, "principal revoked");
+				   BLONET__ERROR_CODE__ERROR_FORBIDDEN, why);
+			session_drop(self, s, why);
 			dropped++;
 			continue;
 		}
 		i++;
 	}
-	blo_info("registry.reloaded", "version %" PRIu64 " -> %" PRIu64 "; %zu sessions dropped",
-		 old_version, blo_registry_version(reg), dropped);
+	blo_info("registry.reloaded", "version %" PRIu64 " -> %" PRIu64 "; %zu principals lost access, "
+		 "%zu sessions dropped", old_version, version, lost, dropped);
 	broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "registry version %" PRIu64 " in force",
-	      blo_registry_version(reg));
-	if (dropped > 0) {
-		/* libzmq cannot close one peer of a ROUTER: rebind the listening
-		 * sockets so every connection handshakes again through ZAP,
-		 * which refuses the revoked keys. Others reconnect at once. */
-		for (size_t k = 0; k < self->n_routers; k++) {
-			void *old_sock = self->routers[k];
-			void *sock = zmq_socket(self->ctx, ZMQ_ROUTER);
-			int one = 1, zero = 0;
-
-			zmq_close(old_sock);
-			blo_curve_server_setup(sock, self->identity, ZAP_DOMAIN, self->max_message_bytes, &err);
-			zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
-			zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
-			zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &self->heartbeat_ms, sizeof(int));
-			for (int tries = 0; tries < 50; tries++) {
-				if (zmq_bind(sock, self->bound[k]) == 0)
-					break;
-				usleep(20000);
-			}
-			self->routers[k] = sock;
-		}
-		while (self->n_sessions > 0)
-			session_drop(self, self->sessions[0], "listener rebound after revocation");
-	}
+	      version);
+	/* Also when none of theirs had a session yet: a connection may have
+	 * passed ZAP with a key now void and not have spoken. */
+	if (lost > 0)
+		rebind_routers(self);
+	blo_mesh_registry_changed(self->mesh);
+	reg_release(self, old);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -1738,6 +1992,13 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 		rc = blo_err_set(err, BLO_ENOMEM, "out of memory");
 		goto out;
 	}
+	if ((rc = blo_audit_limit_new(&self->io_limit, AUDIT_REFUSAL_BURST,
+				      AUDIT_REFUSAL_WINDOW_MS)) != 0 ||
+	    (rc = blo_audit_limit_new(&self->writer_limit, AUDIT_REFUSAL_BURST,
+				      AUDIT_REFUSAL_WINDOW_MS)) != 0) {
+		rc = blo_err_set(err, rc, "out of memory");
+		goto out;
+	}
 	self->max_in_flight = (uint64_t)s->limits.max_in_flight;
 	self->max_batch = (size_t)s->limits.max_batch;
 	self->max_message_bytes = s->limits.max_message_bytes;
@@ -1761,7 +2022,9 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 	me = blo_registry_find(reg, s->id);
 	if (me == NULL || me->role != BLO_ROLE_BROKER || me->revoked ||
 	    memcmp(me->curve_public, blo_identity_public(self->identity)->curve_public,
-		   BLO_CURVE_KEY_BYTES) != 0) {
+		   BLO_CURVE_KEY_BYTES) != 0 ||
+	    memcmp(me->sign_public, blo_identity_public(self->identity)->sign_public,
+		   BLO_SIGN_PUBLIC_BYTES) != 0) {
 		rc = blo_err_set(err, BLO_EKEY, "broker \"%s\" is not a live broker with these keys in %s",
 				 s->id, s->registry);
 		goto out;
@@ -1782,6 +2045,9 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 	}
 	jopts.map_size = (size_t)s->journal.map_size_mb * 1024 * 1024;
 	if ((rc = blo_journal_open(&self->journal, self->data_dir, &jopts, err)) != 0)
+		goto out;
+	if ((rc = registry_version_guard(self, s->registry,
+					 blo_registry_version(self->reg_current->reg), err)) != 0)
 		goto out;
 	{
 		blo_journal_stats_t st;
@@ -1953,6 +2219,8 @@ int blo_broker_run(blo_broker_t *self)
 			}
 			for (size_t i = 0; i < self->n_subs; i++)
 				save_cursor(self, self->subs[i]);
+			if (self->io_limit != NULL)
+				blo_audit_limit_flush(self->io_limit, now, io_summary, self);
 			write_status(self);
 			next_status = now + STATUS_EVERY_MS;
 		}
@@ -1975,11 +2243,13 @@ int blo_broker_run(blo_broker_t *self)
 	/* Everything acknowledged is committed; keep the cursors too. */
 	for (size_t i = 0; i < self->n_subs; i++)
 		save_cursor(self, self->subs[i]);
+	if (self->io_limit != NULL)
+		blo_audit_limit_flush(self->io_limit, INT64_MAX, io_summary, self);
 	broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "broker stopped");
 	flush_audit(self);
 	write_status(self);
 	blo_info("broker.stopped", "%s stopped", self->id);
-	return 0;
+	return self->exit_rc;
 }
 
 void blo_broker_close(blo_broker_t **self_p)
@@ -2023,6 +2293,8 @@ void blo_broker_close(blo_broker_t **self_p)
 	while (self->n_subs > 0)
 		sub_destroy(self, self->subs[0]);
 	broker_job_free(self->pending_audit);
+	blo_audit_limit_destroy(&self->io_limit);
+	blo_audit_limit_destroy(&self->writer_limit);
 	for (size_t i = 0; i < self->n_routers; i++) {
 		zmq_close(self->routers[i]);
 		free(self->bound[i]);

@@ -23,13 +23,20 @@ typedef struct blo_broker blo_broker_t;
 /* Opens the broker described by settings: loads its identity and the
  * registry (verified with the authority key), opens the journal, starts the
  * ZAP handler and binds the listen endpoints. Refuses to start if any of
- * these fails, naming what and why. settings is copied where needed.
+ * these fails, naming what and why; BLO_EOLDER when the registry is older
+ * than the newest this broker has accepted before (kept in its journal),
+ * since an older registry could undo a revocation. settings is copied
+ * where needed.
  * *out is the caller's: blo_broker_close. */
 int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *settings, blo_err_t *err);
 
 /* Serves until blo_broker_request_stop: then stops taking publishes,
  * commits and acknowledges what it holds, and returns 0. Returns an error
- * only if it cannot go on (the journal failed), having logged it. */
+ * only if it may not or cannot go on, having logged why: BLO_EREVOKED when
+ * a reloaded registry revokes this broker or no longer lists it as a
+ * broker; BLO_EKEY when it gives this broker keys other than those of the
+ * identity it runs with (restart it with the new identity); BLO_ECORRUPT
+ * when the journal failed. Both registry cases drain as a stop does. */
 int blo_broker_run(blo_broker_t *self);
 
 /* Async-signal-safe requests to the running loop: stop (SIGTERM, SIGINT)

@@ -6,6 +6,7 @@
 #ifndef BLO_BROKER_INT_H
 #define BLO_BROKER_INT_H
 
+#include "blo_audit_limit.h"
 #include "blo_broker.h"
 #include "blo_codec.h"
 #include "blo_journal.h"
@@ -67,6 +68,9 @@ typedef struct job {
 	char text[256];
 	uint64_t seq;
 	uint64_t peer_seq;      /* JOB_FORWARD: the sender's sequence, echoed */
+	/* Writer: whether its refusal is audited one by one, decided once
+	 * (a batch refused for a full journal is built twice). */
+	bool refusal_decided, refusal_recorded;
 	/* JOB_AUDIT: audit records and cursor updates from the I/O thread */
 	audit_item_t *audit;
 	size_t n_audit, cap_audit;
@@ -141,6 +145,8 @@ typedef struct {
 	atomic_uint_fast64_t rejected_by[16];
 	atomic_uint_fast64_t commits, committed_entries;
 	atomic_uint_fast64_t received, received_rejected; /* forwards from peers */
+	atomic_uint_fast64_t audit_limited; /* refusals summed up, not recorded one by one */
+	atomic_uint_fast64_t audit_lost;    /* audit records a full journal could not take */
 } counters_t;
 
 struct blo_broker {
@@ -182,6 +188,12 @@ struct blo_broker {
 
 	atomic_uint_fast64_t last_seq;  /* newest committed sequence */
 	atomic_int writer_failed;
+	/* Writer thread only: refused publishes it audits. */
+	blo_audit_limit_t *writer_limit;
+
+	/* What blo_broker_run returns once drained: 0, or why the broker may
+	 * not serve on (a reload revoked it or changed its keys). */
+	int exit_rc;
 
 	/* I/O thread only */
 	session_t **sessions;
@@ -190,6 +202,7 @@ struct blo_broker {
 	size_t n_subs;
 	cached_t *cache;
 	job_t *pending_audit;           /* audit and cursors gathered this turn */
+	blo_audit_limit_t *io_limit;    /* refusals seen by the I/O thread */
 	uint64_t publishes_in_flight;
 	bool stopping;
 	int64_t started_ms;
@@ -219,6 +232,11 @@ void broker_send_error(blo_broker_t *self, size_t router, const uint8_t *rid, si
 void broker_audit(blo_broker_t *self, blo_audit_event_t event, const char *principal,
 		  const uint8_t *alert_id, uint64_t seq, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+/* Queues the audit record of a refusal by principal (I/O thread), within
+ * its budget (lib/blo_audit_limit.h): past it the refusal is only counted,
+ * and summed up in one record when the window ends. */
+void broker_audit_refusal(blo_broker_t *self, const char *principal, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Queues a durable cursor update (I/O thread). */
 void broker_save_cursor(blo_broker_t *self, const char *name, uint64_t seq);
 void broker_reject(job_t *job, Blonet__RejectReason reason, const char *fmt, ...)
@@ -244,7 +262,9 @@ void blo_mesh_pump(blo_mesh_t *self, uint64_t last_seq);
 void blo_mesh_tick(blo_mesh_t *self, int64_t now);
 /* Adds "peers" to the status object. */
 void blo_mesh_status(blo_mesh_t *self, cJSON *root, uint64_t last_seq);
-/* A registry reload: peers' keys may have changed. */
+/* A registry reload (the new one is in force): a link to a peer whose
+ * CURVE key changed is made again with the new key; a link to a peer no
+ * longer a live broker is closed (and made again should it return). */
 void blo_mesh_registry_changed(blo_mesh_t *self);
 /* Worker side: verifies an incoming Forward job from peer job->principal. */
 void blo_mesh_verify_forward(blo_broker_t *broker, const blo_registry_t *reg, job_t *job);

@@ -19,10 +19,12 @@
 #include <lmdb.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
@@ -83,6 +85,9 @@ struct blo_journal {
 	/* Where a write transaction formats an audit record: only the holder
 	 * of LMDB's writer lock uses it. AUDIT_TEXT_CAP bytes. */
 	char *audit_text;
+	/* When commits last cleared dead readers (CLOCK_MONOTONIC, ms): see
+	 * reap_dead_readers. */
+	_Atomic int64_t readers_checked_ms;
 };
 
 /* The append state in meta under "state", 24 bytes big-endian. Times in
@@ -1151,6 +1156,29 @@ static void close_reserve(blo_journal_t *self)
 	pthread_rwlock_unlock(&self->map_lock);
 }
 
+/* A process killed inside a read transaction (an admin tool, a backup)
+ * leaves its reader slot behind, and the slot pins the snapshot it read:
+ * no page freed since can be reused, so every commit grows the file until
+ * the map is full, and purge can only grow the map further. LMDB clears
+ * such slots only when asked: open does, purge does every time, commits at
+ * most once a second (a lock and a syscall per reader process). */
+#define READER_CHECK_EVERY_MS 1000
+
+static void reap_dead_readers(blo_journal_t *self, bool always)
+{
+	struct timespec ts;
+	int64_t now, last;
+	int dead = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	last = atomic_load(&self->readers_checked_ms);
+	if (!always && (now - last < READER_CHECK_EVERY_MS ||
+			!atomic_compare_exchange_strong(&self->readers_checked_ms, &last, now)))
+		return;
+	mdb_reader_check(self->env, &dead);
+}
+
 int blo_journal_commit(blo_journal_t *self, blo_journal_batch_t *batch, blo_err_t *err)
 {
 	int rc;
@@ -1164,6 +1192,7 @@ int blo_journal_commit(blo_journal_t *self, blo_journal_batch_t *batch, blo_err_
 		goto out;
 	if (batch->n_entries == 0 && batch->n_cursors == 0 && batch->n_audit == 0)
 		return 0;
+	reap_dead_readers(self, false);
 	for (;;) {
 		bool had_reserve;
 
@@ -1626,6 +1655,7 @@ int blo_journal_purge(blo_journal_t *self, int64_t older_than_ms, uint64_t keep_
 	assert(self != NULL);
 	if (older_than_ms == 0 && keep_count == 0)
 		goto out;
+	reap_dead_readers(self, true);
 	gone = malloc(PURGE_BATCH * sizeof(*gone));
 	if (gone == NULL) {
 		rc = blo_err_set(err, BLO_ENOMEM, "journal %s: purge: out of memory", self->dir);
@@ -1906,5 +1936,241 @@ out:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	unlock(self);
+	return rc;
+}
+
+/* ---- opening read-only, and named values ---- */
+
+/* A program's named values live in "meta" under this prefix, apart from the
+ * journal's own entries ("version", "state", "audit_head"), so no name can
+ * reach those. */
+#define META_USER_PREFIX "user/"
+#define META_USER_KEY_MAX (sizeof(META_USER_PREFIX) - 1 + BLO_JOURNAL_META_NAME_MAX)
+
+/* Opens the databases of an existing journal in a read transaction (none is
+ * created) and checks its format version and audit head. */
+static int journal_attach(blo_journal_t *self, blo_err_t *err)
+{
+	MDB_txn *txn = NULL;
+	MDB_val key = val_of(META_VERSION, sizeof(META_VERSION) - 1);
+	MDB_val val;
+	uint8_t version[4] = {0, 0, 0, FORMAT_VERSION};
+	uint8_t hash[BLO_AUDIT_HASH_BYTES];
+	uint64_t aseq;
+	int rc;
+
+	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "begin");
+		goto out;
+	}
+	if ((rc = mdb_dbi_open(txn, "records", 0, &self->records)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "idlog", 0, &self->idlog)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "cursors", 0, &self->cursors)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "audit", 0, &self->audit)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", 0, &self->meta)) != 0) {
+		if (rc == MDB_NOTFOUND)
+			rc = blo_err_set(err, BLO_ECORRUPT,
+					 "journal %s: a database is missing (not a journal, or "
+					 "one never opened by a broker of this build)",
+					 self->dir);
+		else
+			rc = lmdb_fail(self, rc, err, "open databases");
+		goto out;
+	}
+	rc = mdb_get(txn, self->meta, &key, &val);
+	if (rc != 0 || val.mv_size != sizeof(version) || memcmp(val.mv_data, version, 4) != 0) {
+		rc = blo_err_set(err, BLO_ECORRUPT,
+				 "journal %s: unknown format version (this build reads %u)",
+				 self->dir, FORMAT_VERSION);
+		goto out;
+	}
+	rc = head_load(self, txn, &aseq, hash);
+	if (rc == BLO_ECORRUPT) {
+		rc = blo_err_set(err, rc, "journal %s: no audit head", self->dir);
+	} else if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "audit head");
+	} else {
+		/* Committed, not aborted: an abort would close the handles. */
+		rc = mdb_txn_commit(txn);
+		txn = NULL;
+		if (rc != 0)
+			rc = lmdb_fail(self, rc, err, "open databases");
+	}
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+static bool path_exists(const char *dir, const char *file)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
+		return false;
+	return access(path, F_OK) == 0;
+}
+
+int blo_journal_open_readonly(blo_journal_t **out, const char *dir, blo_err_t *err)
+{
+	blo_journal_t *self = NULL;
+	unsigned flags = MDB_NOTLS | MDB_RDONLY;
+	int locks_made = 0;
+	int rc;
+
+	assert(out != NULL);
+	*out = NULL;
+	if (dir == NULL || dir[0] == '\0')
+		return blo_err_set(err, BLO_EINVAL, "journal: no folder given");
+	/* LMDB would create the lock file before it finds no data file: look
+	 * first, so that a wrong folder gains nothing. */
+	if (!path_exists(dir, "data.mdb"))
+		return blo_err_set(err, BLO_ENOTFOUND, "no journal at %s: is the data_dir right?",
+				   dir);
+	/* No lock file: no broker has the journal open (a broker makes one and
+	 * keeps it), so it is read without locks rather than given one that
+	 * may belong to the wrong user. */
+	if (!path_exists(dir, "lock.mdb"))
+		flags |= MDB_NOLOCK;
+	if (sodium_init() < 0)
+		(void)0;
+	self = calloc(1, sizeof(*self));
+	/* audit_text too, though nothing is written: every path of the other
+	 * functions may count on it. */
+	if (self == NULL || (self->dir = strdup(dir)) == NULL ||
+	    (self->audit_text = malloc(AUDIT_TEXT_CAP)) == NULL) {
+		rc = blo_err_set(err, BLO_ENOMEM, "journal %s: out of memory", dir);
+		goto out;
+	}
+	rc = pthread_rwlock_init(&self->map_lock, NULL);
+	if (rc == 0) {
+		locks_made = 1;
+		rc = pthread_rwlock_init(&self->index_lock, NULL);
+	}
+	if (rc != 0) {
+		rc = blo_err_set(err, -rc, "journal %s: lock: %s", dir, blo_strerror(-rc));
+		goto out;
+	}
+	locks_made = 2;
+	rc = mdb_env_create(&self->env);
+	if (rc != 0) {
+		self->env = NULL;
+		rc = lmdb_fail(self, rc, err, "create environment");
+		goto out;
+	}
+	/* Map size 0: the journal's own, as its writer last set it. */
+	if ((rc = mdb_env_set_maxdbs(self->env, NAMED_DBS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(self->env, 0)) != 0) {
+		rc = lmdb_fail(self, rc, err, "configure");
+		goto out;
+	}
+	rc = mdb_env_open(self->env, dir, flags, 0600);
+	if (rc != 0) {
+		if (rc == EACCES)
+			rc = blo_err_set(err, -EACCES,
+					 "journal %s: cannot register as a reader in its lock "
+					 "file: permission denied (run as the broker's user)",
+					 dir);
+		else
+			rc = lmdb_fail(self, rc, err, "open read-only");
+		goto out;
+	}
+	self->entry_map_size = current_map_size(self);
+	rc = journal_attach(self, err);
+	if (rc == 0)
+		rc = index_build(self, err);
+out:
+	if (rc != 0 && self != NULL) {
+		if (self->env != NULL)
+			mdb_env_close(self->env);
+		if (locks_made > 0)
+			pthread_rwlock_destroy(&self->map_lock);
+		if (locks_made > 1)
+			pthread_rwlock_destroy(&self->index_lock);
+		slots_free(self->index.slots, self->index.cap);
+		free(self->audit_text);
+		free(self->dir);
+		free(self);
+		self = NULL;
+	}
+	*out = self;
+	return rc;
+}
+
+static int meta_user_key(const char *name, char *buf, MDB_val *key)
+{
+	size_t n = name != NULL ? strlen(name) : 0;
+	size_t prefix = sizeof(META_USER_PREFIX) - 1;
+
+	if (n == 0 || n >= BLO_JOURNAL_META_NAME_MAX)
+		return BLO_EINVAL;
+	memcpy(buf, META_USER_PREFIX, prefix);
+	memcpy(buf + prefix, name, n);
+	*key = val_of(buf, prefix + n);
+	return 0;
+}
+
+int blo_journal_meta_get(blo_journal_t *self, const char *name, uint64_t *value)
+{
+	char buf[META_USER_KEY_MAX];
+	MDB_txn *txn = NULL;
+	MDB_val key, val;
+	int rc;
+
+	assert(self != NULL && value != NULL);
+	rc = meta_user_key(name, buf, &key);
+	if (rc != 0)
+		return rc;
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		goto out;
+	rc = mdb_get(txn, self->meta, &key, &val);
+	if (rc != 0)
+		goto out;
+	if (val.mv_size != 8) {
+		rc = BLO_ECORRUPT;
+		goto out;
+	}
+	*value = get_be64(val.mv_data);
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
+	if (rc == MDB_NOTFOUND)
+		rc = BLO_ENOTFOUND;
+	else if (rc > 0)
+		rc = -rc;
+	return rc;
+}
+
+int blo_journal_meta_put(blo_journal_t *self, const char *name, uint64_t value, blo_err_t *err)
+{
+	char buf[META_USER_KEY_MAX];
+	uint8_t be[8];
+	MDB_txn *txn = NULL;
+	MDB_val key, val = val_of(be, sizeof(be));
+	int rc;
+
+	assert(self != NULL);
+	rc = meta_user_key(name, buf, &key);
+	if (rc != 0)
+		return blo_err_set(err, rc, "journal %s: meta name must be 1 to %d bytes",
+				   self->dir, BLO_JOURNAL_META_NAME_MAX - 1);
+	put_be64(be, value);
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+	if (rc == 0)
+		rc = mdb_put(txn, self->meta, &key, &val, 0);
+	if (rc == 0) {
+		rc = mdb_txn_commit(txn);
+		txn = NULL;
+	}
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
+	if (rc != 0)
+		rc = lmdb_fail(self, rc, err, "write meta value");
 	return rc;
 }

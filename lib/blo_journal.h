@@ -270,4 +270,29 @@ int blo_journal_audit_scan(blo_journal_t *self, uint64_t from_aseq, size_t max,
  * NULL for a value outside blo_audit_event_t. */
 const char *blo_journal_audit_event_name(blo_audit_event_t event);
 
+/* Opens an existing journal for reading only, as an admin tool does beside
+ * a running broker (or after it stopped): nothing in dir is created or
+ * changed, and every write (commit, cursors, purge, meta_put) fails with
+ * -EACCES. When LMDB's lock file exists (a broker made it) the reader
+ * registers there, so the broker may write meanwhile; when it does not, no
+ * broker has the journal open and it is read without locks. The map size
+ * is the journal's own. *out is the caller's: blo_journal_close. Returns 0;
+ * BLO_ENOTFOUND "no journal at DIR: is the data_dir right?" when dir holds
+ * no journal; -EACCES when the lock file may not be written (another
+ * user's broker); BLO_ECORRUPT (not a journal of this format); BLO_ENOMEM;
+ * or an MDB_* code; err says which. */
+int blo_journal_open_readonly(blo_journal_t **out, const char *dir, blo_err_t *err);
+
+/* Small named values a program keeps with its journal, e.g. the highest
+ * registry version a broker has accepted: name (1 to
+ * BLO_JOURNAL_META_NAME_MAX - 1 bytes) -> a 64-bit value, in a namespace of
+ * their own beside the journal's internal entries. get: 0 and *value;
+ * BLO_ENOTFOUND if never put; BLO_EINVAL for a bad name; BLO_ECORRUPT.
+ * put: stores it in one synced write transaction of its own (durable once
+ * it returns 0); BLO_EINVAL (name), BLO_EFULL (map full), -EACCES (opened
+ * read-only), or an MDB_* code, named in err. */
+#define BLO_JOURNAL_META_NAME_MAX 64 /* including the NUL */
+int blo_journal_meta_get(blo_journal_t *self, const char *name, uint64_t *value);
+int blo_journal_meta_put(blo_journal_t *self, const char *name, uint64_t value, blo_err_t *err);
+
 #endif

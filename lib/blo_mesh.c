@@ -43,6 +43,8 @@ typedef struct {
 	char cursor_name[BLO_CURSOR_NAME_MAX];
 	void *sock;
 	void *monitor;
+	uint8_t server_key[BLO_CURVE_KEY_BYTES]; /* the peer's key the link uses */
+	bool linked;             /* connected to endpoint (off while not a live broker) */
 	bool handshake;          /* CURVE handshake done, not disconnected since */
 	bool welcomed;
 	bool was_up;             /* for logging transitions */
@@ -484,10 +486,67 @@ static int peer_open(blo_mesh_t *self, peer_t *p, const blo_peer_settings_t *ps,
 	    zmq_setsockopt(p->monitor, ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
 	    zmq_connect(p->monitor, monitor_ep) != 0)
 		return blo_err_set(err, -errno, "monitor for peer %s: %s", p->id, zmq_strerror(errno));
+	memcpy(p->server_key, peer->curve_public, BLO_CURVE_KEY_BYTES);
 	if (zmq_connect(p->sock, p->endpoint) != 0)
 		return blo_err_set(err, BLO_ECONFIG, "peer %s: cannot connect to \"%s\": %s", p->id,
 				   p->endpoint, zmq_strerror(errno));
+	p->linked = true;
 	return 0;
+}
+
+/* Ends the link's connection; what was in flight goes again on the next. */
+static void peer_unlink(peer_t *p)
+{
+	if (p->linked)
+		zmq_disconnect(p->sock, p->endpoint);
+	p->linked = false;
+	p->handshake = false;
+	p->welcomed = false;
+	peer_rewind(p);
+}
+
+void blo_mesh_registry_changed(blo_mesh_t *self)
+{
+	const blo_registry_t *reg;
+
+	if (self == NULL)
+		return;
+	reg = broker_registry(self->broker);
+	for (size_t i = 0; i < self->n_peers; i++) {
+		peer_t *p = &self->peers[i];
+		const blo_principal_t *peer = blo_registry_find(reg, p->id);
+
+		if (peer == NULL || peer->revoked || peer->role != BLO_ROLE_BROKER) {
+			/* Nothing goes to it (should_forward), and nothing is kept
+			 * open with a broker that is not live. */
+			if (p->linked) {
+				blo_warn("mesh.peer_not_live", "%s is no longer a live broker of registry "
+					 "version %" PRIu64 ": link closed", p->id, blo_registry_version(reg));
+				snprintf(p->last_error, sizeof(p->last_error),
+					 "not a live broker of the registry in force");
+				peer_unlink(p);
+			}
+			continue;
+		}
+		if (p->linked && memcmp(p->server_key, peer->curve_public, BLO_CURVE_KEY_BYTES) == 0)
+			continue;
+		/* A new key (or a peer live again): the connection made with the old
+		 * key would go on, so it is ended and made anew. The server key is
+		 * read at connect time; the socket, its monitor and cursor stay. */
+		peer_unlink(p);
+		if (zmq_setsockopt(p->sock, ZMQ_CURVE_SERVERKEY, peer->curve_public,
+				   BLO_CURVE_KEY_BYTES) != 0 ||
+		    zmq_connect(p->sock, p->endpoint) != 0) {
+			snprintf(p->last_error, sizeof(p->last_error), "cannot link again: %s",
+				 zmq_strerror(errno));
+			blo_error("mesh.relink_failed", "%s: %s", p->id, p->last_error);
+			continue;
+		}
+		memcpy(p->server_key, peer->curve_public, BLO_CURVE_KEY_BYTES);
+		p->linked = true;
+		blo_info("mesh.relinked", "link to %s at %s made again with its key of registry "
+			 "version %" PRIu64, p->id, p->endpoint, blo_registry_version(reg));
+	}
 }
 
 int blo_mesh_open(blo_mesh_t **out, blo_broker_t *broker, const blo_broker_settings_t *s,

@@ -113,7 +113,8 @@ int blo_zap_allow_domain(blo_zap_t *self, const char *domain, unsigned role_mask
 
 /* Replaces the registry used for new handshakes (SIGHUP reload). Sessions
  * already authenticated are not affected: the broker drops those of keys now
- * revoked or removed. Thread-safe with the handler thread: once it returns
+ * revoked or removed, or no longer the principal's (rotated), or of a
+ * principal whose role changed. Thread-safe with the handler thread: once it returns
  * the handler no longer touches the old registry, and the caller may destroy
  * it. registry: borrowed, as for blo_zap_start; never NULL. */
 void blo_zap_set_registry(blo_zap_t *self, const blo_registry_t *registry);

@@ -3,6 +3,10 @@
  * lib/blo_broker.c; this reads the settings, wires the signals and runs.
  *   SIGTERM, SIGINT: stop taking publishes, commit what is held, exit 0.
  *   SIGHUP: reload the registry; sessions of removed keys are dropped.
+ * Exit status: 0 stopped; 1 failed (a restart may help: e.g. a registry
+ * that gave this broker new keys, once the new identity is installed);
+ * 2 usage, or a registry that revoked this broker (a restart would not
+ * help: the service unit does not restart on 2).
  */
 #include "blo_broker.h"
 #include "blo_log.h"
@@ -34,7 +38,10 @@ static void usage(FILE *to)
 		    "  Runs the broker described by CONFIG (a broker settings file written by\n"
 		    "  blonet-provision). Logs are JSON lines on stderr; status is written to\n"
 		    "  DATA_DIR/status.json every second (blonetctl status reads it).\n"
-		    "  SIGTERM drains and exits 0; SIGHUP reloads the registry.\n");
+		    "  SIGTERM drains and exits 0; SIGHUP reloads the registry.\n"
+		    "  Exits 1 on failure, 2 on a usage error or when a reloaded registry\n"
+		    "  revokes this broker. A registry older than one the broker has\n"
+		    "  accepted before is refused, at start as on reload.\n");
 }
 
 int main(int argc, char **argv)
@@ -91,5 +98,5 @@ int main(int argc, char **argv)
 		running = NULL;
 		blo_broker_close(&b);
 	}
-	return rc == 0 ? 0 : 1;
+	return rc == 0 ? 0 : rc == BLO_EREVOKED ? 2 : 1;
 }

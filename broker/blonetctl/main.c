@@ -6,6 +6,8 @@
  *   journal        the alerts stored, from a sequence on
  *   audit          the audit log records, from an audit sequence on
  *   audit-verify   recomputes the audit hash chain; exit 1 if broken
+ * The journal is opened read-only: blonetctl never creates or changes a
+ * file of the broker's, whoever runs it and whether the broker runs or not.
  */
 #include "blonet.h"
 #include "blo_log.h"
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 static void usage(FILE *to)
 {
@@ -37,7 +40,16 @@ static void print_json(cJSON *o, bool pretty)
 	cJSON_free(text);
 }
 
-static int cmd_status(const blo_broker_settings_t *s, blo_journal_t *j)
+/* Is process pid there? EPERM says it is, only not ours to signal (the
+ * broker runs as another user). */
+static bool process_exists(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* j may be NULL (the journal could not be opened): the broker's own journal
+ * figures in its status stay then. */
+static int cmd_status(const blo_broker_settings_t *s, blo_journal_t *j, const char *journal_error)
 {
 	char *path = NULL, *text = NULL;
 	size_t len = 0;
@@ -50,6 +62,13 @@ static int cmd_status(const blo_broker_settings_t *s, blo_journal_t *j)
 	rc = blo_read_file(path, 16 << 20, &text, &len);
 	if (rc == 0)
 		status = cJSON_ParseWithLength(text, len);
+	if (status == NULL && j == NULL) {
+		/* Neither the broker's word nor its journal: nothing to report. */
+		fprintf(stderr, "blonetctl: %s\n", journal_error);
+		free(text);
+		free(path);
+		return 2;
+	}
 	if (status == NULL) {
 		status = cJSON_CreateObject();
 		cJSON_AddStringToObject(status, "broker", s->id);
@@ -57,12 +76,16 @@ static int cmd_status(const blo_broker_settings_t *s, blo_journal_t *j)
 	/* The status file is the broker's word; is the broker still there? */
 	cJSON *pid = cJSON_GetObjectItem(status, "pid");
 	cJSON *time_ms = cJSON_GetObjectItem(status, "time_ms");
-	bool running = pid != NULL && kill((pid_t)pid->valuedouble, 0) == 0 && time_ms != NULL &&
+	bool running = cJSON_IsNumber(pid) && process_exists((pid_t)pid->valuedouble) &&
+		       cJSON_IsNumber(time_ms) &&
 		       blo_now_ms() - (int64_t)time_ms->valuedouble < 5000;
 
 	cJSON_DeleteItemFromObject(status, "running");
 	cJSON_AddBoolToObject(status, "running", running);
-	if (blo_journal_stats(j, &st) == 0) {
+	if (j == NULL) {
+		fprintf(stderr, "blonetctl: %s (journal figures are the broker's last status)\n",
+			journal_error);
+	} else if (blo_journal_stats(j, &st) == 0) {
 		cJSON_DeleteItemFromObject(status, "journal");
 		journal = cJSON_AddObjectToObject(status, "journal");
 		cJSON_AddNumberToObject(journal, "first_seq", (double)st.first_seq);
@@ -129,7 +152,6 @@ int main(int argc, char **argv)
 	size_t max = 0;
 	blo_broker_settings_t s;
 	blo_journal_t *j = NULL;
-	blo_journal_opts_t jopts = {0};
 	blo_err_t err = {0};
 	int opt, rc = 2;
 
@@ -154,13 +176,14 @@ int main(int argc, char **argv)
 		blo_broker_settings_free(&s);
 		return 2;
 	}
-	jopts.map_size = (size_t)s.journal.map_size_mb * 1024 * 1024;
-	if (blo_journal_open(&j, s.data_dir, &jopts, &err) != 0) {
+	/* Read-only: never a file created or changed, e.g. by root before the
+	 * broker first ran, that the broker could then not use. */
+	if (blo_journal_open_readonly(&j, s.data_dir, &err) != 0 && strcmp(cmd, "status") != 0) {
 		fprintf(stderr, "blonetctl: %s\n", err.msg);
 		goto out;
 	}
 	if (strcmp(cmd, "status") == 0) {
-		rc = cmd_status(&s, j);
+		rc = cmd_status(&s, j, err.msg);
 	} else if (strcmp(cmd, "journal") == 0) {
 		rc = blo_journal_scan(j, from, max, print_record, NULL) == 0 ? 0 : 1;
 	} else if (strcmp(cmd, "audit") == 0) {

@@ -72,6 +72,14 @@ check "garbage on 1,000 raw connections" \
 	"$PROBE" garbage -c "$WORK/d/th-console-chiangkhong/config.json" -n 1000
 sleep 1.2
 check "malformed frames are counted" [ "$(status_field th-broker malformed_frames)" -ge 7500 ]
+# Audit records are kept for good: one principal's flood may not fill the
+# journal with them. The first refusals of a window are recorded one by one,
+# the rest counted and summed up in one record when the window ends.
+check "the flood's refusals beyond the budget are counted, not recorded one by one" \
+	[ "$(status_field th-broker audit_limited)" -ge 7000 ]
+ctl th-broker audit >"$WORK/audit-flood.out"
+check "at most the budget of the flooder's refusals is in the audit log" \
+	[ "$(grep '"principal":"th-console-chiangkhong"' "$WORK/audit-flood.out" | grep -c '"event":"reject"')" -le 25 ]
 gen_alerts after-abuse 5 >"$WORK/after.jsonl"
 check "publishing still works after the abuse" pub th-customs-maesai "$WORK/after.jsonl"
 
@@ -121,6 +129,9 @@ check "audit-verify passes on a clean log" ctl th-broker audit-verify
 # 10. SIGTERM: drains and exits 0.
 check "SIGTERM exits 0" stop_broker th-broker TERM
 check "audit-verify still passes after shutdown" ctl th-broker audit-verify
+ctl th-broker audit >"$WORK/audit-final.out"
+check "the rest of the flood is summed up in one record at shutdown" \
+	grep -q 'more refusals of this principal in 60 s not recorded one by one' "$WORK/audit-final.out"
 flip_audit_byte() {
 	# Change one byte in the text of the forged-origin audit record. LMDB
 	# copies pages on write, so stale copies of the page may hold the same

@@ -1,7 +1,8 @@
 /*
  * Unit tests of blo_journal: append and read back, sequence numbers,
  * duplicates and the id index, scans, time lookup, cursors, retention, a
- * full map, readers in other threads, a writer killed with SIGKILL, and
+ * full map, readers in other threads, a writer killed with SIGKILL, a
+ * reader killed with SIGKILL (its stale slot cleared), and
  * batches that commit entries, cursors and audit records together (the
  * audit log itself is tested in test_audit.c).
  * Each test works in its own temporary folder.
@@ -10,6 +11,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <lmdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -1640,6 +1642,123 @@ static void test_committed_batches_survive_kill_9_whole_in_entries_cursor_and_au
 	free(dir);
 }
 
+/* Forks a process that opens the journal in dir with plain LMDB, as an
+ * admin tool would, begins a read transaction, and is killed with SIGKILL
+ * while it holds it: its reader slot stays behind. */
+static void kill_a_reader_holding_a_snapshot(const char *dir)
+{
+	int fds[2];
+	pid_t pid;
+	char byte = 0;
+	int status = 0;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		MDB_env *env = NULL;
+		MDB_txn *txn = NULL;
+
+		close(fds[0]);
+		if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 8) != 0 ||
+		    mdb_env_open(env, dir, MDB_RDONLY, 0600) != 0 ||
+		    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
+			_exit(1);
+		if (write(fds[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &byte, 1), 1);
+	close(fds[0]);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+static int count_dead_reader(const char *line, void *arg)
+{
+	long pid;
+
+	if (sscanf(line, "%ld", &pid) == 1 && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+		(*(int *)arg)++;
+	return 0;
+}
+
+/* The reader slots of dead processes in the journal in dir, counted in a
+ * process of its own (one process may not open an LMDB environment twice),
+ * without clearing them. */
+static int dead_readers(const char *dir)
+{
+	pid_t pid = fork();
+	int status = 0;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		MDB_env *env = NULL;
+		int dead = 0;
+
+		if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 8) != 0 ||
+		    mdb_env_open(env, dir, MDB_RDONLY, 0600) != 0)
+			_exit(255);
+		mdb_reader_list(env, count_dead_reader, &dead);
+		_exit(dead);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 255);
+	return WEXITSTATUS(status);
+}
+
+static void test_dead_reader_slot_is_cleared_by_commits_while_open(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = open_at(dir, 64 << 20);
+
+	(void)state;
+	append_range(j, 1, 10);
+	kill_a_reader_holding_a_snapshot(dir);
+	assert_int_equal(dead_readers(dir), 1);
+	/* Commits look at most once a second. */
+	usleep(1100 * 1000);
+	append_range(j, 11, 1);
+	assert_int_equal(dead_readers(dir), 0);
+	/* Purge looks every time. */
+	kill_a_reader_holding_a_snapshot(dir);
+	assert_int_equal(dead_readers(dir), 1);
+	E(blo_journal_purge(j, 0, 1000, NULL, NULL));
+	assert_int_equal(dead_readers(dir), 0);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
+/* A journal kept small by purges stays within its map although a reader
+ * died holding an old snapshot (which would pin every page freed since). */
+static void test_dead_reader_does_not_make_a_bounded_journal_grow(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = open_at(dir, 1 << 20);
+	blo_journal_stats_t st;
+	blo_err_t err = {0};
+	uint64_t n = 1;
+
+	(void)state;
+	append_range(j, n, 100);
+	n += 100;
+	kill_a_reader_holding_a_snapshot(dir);
+	for (int round = 0; round < 600; round++) {
+		append_range(j, n, 5);
+		n += 5;
+		if (round % 20 == 19 && blo_journal_purge(j, 0, 100, NULL, &err) != 0)
+			fail_msg("purge: %s", err.msg);
+	}
+	E(blo_journal_stats(j, &st));
+	assert_true(st.map_size <= (1 << 20) + (1 << 20) / 64 + 64 * 4096);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1677,6 +1796,8 @@ int main(void)
 		cmocka_unit_test(test_purge_works_when_map_is_too_full_to_delete),
 		cmocka_unit_test(test_readers_in_other_threads_see_consistent_records),
 		cmocka_unit_test(test_acknowledged_appends_survive_kill_9),
+		cmocka_unit_test(test_dead_reader_slot_is_cleared_by_commits_while_open),
+		cmocka_unit_test(test_dead_reader_does_not_make_a_bounded_journal_grow),
 		cmocka_unit_test(test_commit_stores_entries_cursors_and_audit_together),
 		cmocka_unit_test(test_commit_empty_batch_does_nothing),
 		cmocka_unit_test(test_commit_bad_cursor_name_stores_no_part_of_the_batch),
