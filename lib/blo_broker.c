@@ -50,6 +50,8 @@
 /* Refusals recorded one by one per principal and window; the rest of the
  * window is summed up in one record (lib/blo_audit_limit.h). */
 #define AUDIT_REFUSAL_BURST 20
+/* A full journal or filesystem is logged at most this often. */
+#define FULL_WARN_EVERY_MS 10000
 #define AUDIT_REFUSAL_WINDOW_MS 60000
 #define INPROC_HWM 1000000
 
@@ -571,6 +573,7 @@ static void *writer_main(void *arg)
 	batch_t b = {0};
 	bool stop = false;
 	int64_t next_retention = blo_now_ms() + RETENTION_EVERY_MS, next_summaries = 0;
+	int64_t last_full_warn = 0;
 
 	zmq_setsockopt(in, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(in, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
@@ -620,26 +623,41 @@ static void *writer_main(void *arg)
 			continue; /* timeout or EINTR */
 
 		rc = batch_commit(self, &b, true, &err);
-		if (rc == BLO_EFULL) {
-			blo_warn("journal.full", "%s; refusing publishes until space frees", err.msg);
-			retention(self);
+		if (rc == BLO_EFULL || rc == BLO_ENOSPACE) {
+			/* The map or its filesystem is full: refuse the publishes,
+			 * keep serving, and take them again once there is room. */
+			bool disk = rc == BLO_ENOSPACE;
+			bool say = blo_now_ms() - last_full_warn >= FULL_WARN_EVERY_MS;
+
+			if (say) {
+				blo_warn(disk ? "journal.disk_full" : "journal.full",
+					 "%s; refusing publishes until space frees", err.msg);
+				last_full_warn = blo_now_ms();
+			}
+			if (!disk)
+				retention(self);
 			rc = batch_commit(self, &b, false, &err);
 			for (size_t i = 0; i < b.n_jobs; i++)
 				if (is_store_job(b.jobs[i]) &&
 				    b.jobs[i]->status == BLONET__PUBLISH_STATUS__ACCEPTED)
 					broker_reject(b.jobs[i], BLONET__REJECT_REASON__JOURNAL_FULL,
-					       "journal full: the broker refuses publishes until retention frees space");
-			if (rc == BLO_EFULL) {
+						      disk ? "journal full: its filesystem has no space left; "
+							     "the broker refuses publishes until space frees"
+							   : "journal full: the broker refuses publishes until "
+							     "retention frees space");
+			if (rc == BLO_EFULL || rc == BLO_ENOSPACE) {
 				/* Not even the map's reserve could take the audit
 				 * records and cursors: say so, never silently. */
 				atomic_fetch_add(&self->counters.audit_lost, b.n_audit);
-				blo_error("audit.lost",
-					  "journal full: %zu audit records and the cursor saves of this batch "
-					  "could not be written",
-					  b.n_audit);
+				if (say)
+					blo_error("audit.lost",
+						  "%s: %zu audit records and the cursor saves of a batch "
+						  "could not be written (counters.audit_lost counts them all)",
+						  disk ? "the journal's filesystem is full" : "journal full",
+						  b.n_audit);
 			}
 		}
-		if (rc != 0 && rc != BLO_EFULL) {
+		if (rc != 0 && rc != BLO_EFULL && rc != BLO_ENOSPACE) {
 			blo_error("journal.commit_failed", "%s", err.msg);
 			atomic_store(&self->writer_failed, 1);
 			for (size_t i = 0; i < b.n_jobs; i++)

@@ -27,6 +27,7 @@ static const char *const blo_messages[] = {
 	[-(BLO_EREVOKED - BLO_E_FIRST)] = "principal revoked",
 	[-(BLO_EOLDER - BLO_E_FIRST)] = "registry is older than the one in force",
 	[-(BLO_EPERM - BLO_E_FIRST)] = "not permitted",
+	[-(BLO_ENOSPACE - BLO_E_FIRST)] = "the journal's filesystem has no space left",
 };
 
 const char *blo_strerror(int rc)

@@ -31,7 +31,8 @@ enum {
 	BLO_EREVOKED = -42014,    /* the principal is revoked */
 	BLO_EOLDER = -42015,      /* a registry older than the one in force */
 	BLO_EPERM = -42016,       /* the principal may not do this */
-	BLO_E_LAST = -42017
+	BLO_ENOSPACE = -42017,    /* the journal's filesystem has no space left */
+	BLO_E_LAST = -42018
 };
 
 /* A human-readable message that says what went wrong and where, for callers

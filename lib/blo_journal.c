@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -287,16 +288,39 @@ static size_t current_map_size(const blo_journal_t *self)
 	return info.me_mapsize;
 }
 
+/* Free bytes for an unprivileged writer on the filesystem of dir; -1 when
+ * unknown. */
+static long long free_bytes(const char *dir)
+{
+	struct statvfs st;
+
+	if (statvfs(dir, &st) != 0)
+		return -1;
+	return (long long)st.f_bavail * (long long)st.f_frsize;
+}
+
+/* Below this much free space, an EIO from a write is taken for a full
+ * filesystem (LMDB reports a short write as EIO) rather than a failing disk. */
+#define DISK_LOW_BYTES (4LL << 20)
+
 /* Turns an LMDB result into a libblonet code: MDB_MAP_FULL becomes
- * BLO_EFULL, an errno becomes -errno, other MDB_* codes stay. With err, says
- * which journal and what it was doing. */
+ * BLO_EFULL, a full filesystem BLO_ENOSPACE, an errno -errno, other MDB_*
+ * codes stay. With err, says which journal and what it was doing. */
 static int lmdb_fail(const blo_journal_t *self, int rc, blo_err_t *err, const char *doing)
 {
+	long long left;
+
 	if (rc == MDB_MAP_FULL)
 		return blo_err_set(err, BLO_EFULL,
 				   "journal %s: %s: map full (map_size %zu bytes): purge old "
 				   "records or reopen with a larger map_size",
 				   self->dir, doing, current_map_size(self));
+	if (rc == ENOSPC || rc == EDQUOT ||
+	    (rc == EIO && (left = free_bytes(self->dir)) >= 0 && left < DISK_LOW_BYTES))
+		return blo_err_set(err, BLO_ENOSPACE,
+				   "journal %s: %s: the filesystem has no space left (%s; %lld bytes "
+				   "free): free some space there",
+				   self->dir, doing, blo_strerror(-rc), free_bytes(self->dir));
 	if (rc > 0)
 		rc = -rc;
 	return blo_err_set(err, rc, "journal %s: %s: %s", self->dir, doing, blo_strerror(rc));
