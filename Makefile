@@ -3,7 +3,9 @@
 #   make              build libblonet, the programs and the tests
 #   make demo         build and run a local three-country mesh end to end and
 #                     print what happened (GMS=1: all six countries)
-#   make check        build and run every test (unit, golden, integration)
+#   make check        build and run every test (unit, golden, integration,
+#                     the fault scenarios in their short mode)
+#   make faults       build and run the fault and abuse scenarios, full length
 #   make bench        build and run the benchmarks
 #   make fuzz         build the libFuzzer targets with clang, run each 30 s
 #   make install      install programs, library, headers and systemd units
@@ -95,11 +97,14 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+# Fault-scenario helpers: each tests/fault/NAME.c becomes one program.
+FAULT_SRC := $(wildcard tests/fault/*.c)
+FAULT_BIN := $(patsubst tests/fault/%.c,$(BUILD)/tests/fault/%,$(FAULT_SRC))
 
-.PHONY: all check demo unit bench fuzz install uninstall clean
+.PHONY: all check demo faults unit bench fuzz install uninstall clean
 .SECONDARY:
 
-all: $(LIBA) $(PROGS) $(UNIT_BIN) $(PROBE)
+all: $(LIBA) $(PROGS) $(UNIT_BIN) $(PROBE) $(FAULT_BIN)
 
 $(GEN)/blonet.pb-c.c $(GEN)/blonet.pb-c.h: proto/blonet.proto
 	@mkdir -p $(GEN)
@@ -129,9 +134,13 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/blo_test.h $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_PROJECT) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LIBS)
 
-$(PROBE): tests/integration/probe.c $(LIBA)
+$(PROBE): tests/integration/probe.c tests/integration/test_client.h $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_PROJECT) -o $@ $< $(LIBA) $(LDFLAGS_ALL) $(LIBS)
+	$(CC) $(CFLAGS_PROJECT) -Itests/integration -o $@ $< $(LIBA) $(LDFLAGS_ALL) $(LIBS)
+
+$(BUILD)/tests/fault/%: tests/fault/%.c $(wildcard tests/fault/*.h) tests/integration/test_client.h $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_PROJECT) -Itests/fault -Itests/integration -o $@ $< $(LIBA) $(LDFLAGS_ALL) $(LIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(LIBA)
 	@mkdir -p $(dir $@)
@@ -139,6 +148,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(LIBA)
 
 check: all
 	@BLO_SRCDIR=$(CURDIR) BLO_BIN=$(CURDIR)/$(BINDIR) BLO_PROBE=$(CURDIR)/$(PROBE) \
+		BLO_FAULT_BIN=$(CURDIR)/$(BUILD)/tests/fault \
 		bash tests/run.sh $(UNIT_BIN)
 
 # The demo's default is deploy/topologies/mekong-mini.json with the rules of
@@ -148,6 +158,11 @@ DEMO_ARGS := $(if $(filter-out 0,$(GMS)),--topology deploy/topologies/gms.json \
 	deploy/topologies/mekong-mini.json --rules-dir agents/formats)
 demo: all
 	@$(BINDIR)/blonet-demo $(DEMO_ARGS) $(DEMO_FLAGS)
+
+faults: all
+	@BLO_SRCDIR=$(CURDIR) BLO_BIN=$(CURDIR)/$(BINDIR) BLO_PROBE=$(CURDIR)/$(PROBE) \
+		BLO_FAULT_BIN=$(CURDIR)/$(BUILD)/tests/fault \
+		bash tests/fault/run.sh
 
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done

@@ -66,6 +66,9 @@ check_all() {
 		need nftables "nft not found (the mesh's link-cut test)"
 	command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] ||
 		need iproute2 "ip not found (the mesh's link-cut test)"
+	# The clock-skew fault scenario runs brokers an hour off with libfaketime.
+	# (The package installs the faketime command and libfaketime.so.1.)
+	command -v faketime >/dev/null 2>&1 || need faketime "faketime not found (the clock-skew fault test)"
 	# The demo's test checks its account against journals and reports with jq.
 	command -v jq >/dev/null 2>&1 || need jq "jq not found (the demo's test)"
 	if ! command -v protoc-c >/dev/null 2>&1; then

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs every test binary given on the command line and every integration
-# test script under tests/integration/, and closes with one line:
-#   check: N passed, N failed
+# Runs every test binary given on the command line, every integration
+# test script under tests/integration/ and every fault scenario under
+# tests/fault/ in its short mode, and closes with one line:
+#   check: N passed, N failed[, N skipped]
 # Exits non-zero if any test failed or a binary crashed.
 set -u
 passed=0
 failed=0
+skipped=0
 crashed=""
 
 run_one() { # run_one NAME COMMAND...
@@ -37,6 +39,29 @@ if [ -d "${BLO_SRCDIR:-.}/tests/integration" ]; then
 	done
 fi
 
+# A fault scenario is one test, judged by its exit status: 0 passed, 77
+# skipped (not counted as passed), anything else failed.
+run_fault() { # run_fault SCRIPT
+	local name out rc line
+	name=$(basename "$1" .sh)
+	out=$(BLO_FAULT_SHORT=1 bash "$1" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -v '^FAULT '
+	line=$(printf '%s\n' "$out" | grep '^FAULT ' | tail -n 1)
+	case $rc in
+	0) echo "[       OK ] $name: ${line:-no figures line}"; passed=$((passed + 1)) ;;
+	77) echo "[  SKIPPED ] $name: ${line:-no figures line}"; skipped=$((skipped + 1)) ;;
+	*) echo "[  FAILED  ] $name: ${line:-no figures line} (exit $rc)"; failed=$((failed + 1)) ;;
+	esac
+}
+
+if [ -d "${BLO_SRCDIR:-.}/tests/fault" ] && [ -n "${BLO_FAULT_BIN:-}" ]; then
+	for t in "${BLO_SRCDIR:-.}"/tests/fault/fault_*.sh; do
+		[ -e "$t" ] || continue
+		run_fault "$t"
+	done
+fi
+
 [ -n "$crashed" ] && echo "check: crashed or failed outside a test:$crashed"
-echo "check: $passed passed, $failed failed"
+echo "check: $passed passed, $failed failed$([ "$skipped" -gt 0 ] && echo ", $skipped skipped")"
 [ "$failed" -eq 0 ]

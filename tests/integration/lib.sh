@@ -124,3 +124,62 @@ wait_for() {
 	done
 	"$@"
 }
+
+# find_tool NAME: its path, also in the sbin folders a user's PATH may lack.
+find_tool() {
+	local d
+	command -v "$1" 2>/dev/null && return 0
+	for d in /usr/sbin /sbin /usr/bin /bin; do
+		[ -x "$d/$1" ] && { echo "$d/$1"; return 0; }
+	done
+	return 1
+}
+
+# now_ms: the clock in milliseconds.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# sleep_until MS: sleeps until the clock reads MS (now_ms units).
+sleep_until() {
+	local d=$(($1 - $(now_ms)))
+	# sleep in the background and wait: a signal's trap runs at once
+	[ "$d" -gt 0 ] && { sleep "$((d / 1000)).$(printf '%03d' $((d % 1000)))" & wait $!; }
+	return 0
+}
+
+# Network namespaces, for the tests run as root ($IP: the ip tool, from
+# find_tool). Those made are listed in NETNS_MADE for netns_delete_made.
+NETNS_MADE=()
+# netns_add NAME: makes the namespace; ip's complaint is in $WORK/netns.err.
+netns_add() { "$IP" netns add "$1" 2>>"$WORK/netns.err" && NETNS_MADE+=("$1"); }
+# netns_delete_made: deletes every namespace netns_add made (and with them
+# their veths, bridges and nft tables).
+netns_delete_made() {
+	local ns
+	for ns in "${NETNS_MADE[@]}"; do
+		"$IP" netns delete "$ns" 2>/dev/null
+	done
+}
+# nft_ns NS ARGS...: nft ($NFT) run in the namespace NS.
+nft_ns() { local ns=$1; shift; "$IP" netns exec "$ns" "$NFT" "$@"; }
+# netns_star SWITCH NET NAME=NS...: a bridge in the namespace SWITCH (made
+# already) and, for each NS (made here), an eth0 on it with the address
+# NET.1, NET.2, ... in turn. Both ends of each veth are made in SWITCH:
+# nothing is ever created in the namespace the test was started from.
+netns_star() {
+	local sw=$1 net=$2 i=0 c ns
+	shift 2
+	"$IP" -n "$sw" link set lo up &&
+		"$IP" -n "$sw" link add br0 type bridge &&
+		"$IP" -n "$sw" link set br0 up || return 1
+	for c in "$@"; do
+		i=$((i + 1))
+		ns=${c#*=}
+		c=${c%%=*}
+		netns_add "$ns" || return 1
+		"$IP" -n "$sw" link add "sw-$c" type veth peer name eth0 netns "$ns" &&
+			"$IP" -n "$sw" link set "sw-$c" master br0 &&
+			"$IP" -n "$sw" link set "sw-$c" up &&
+			"$IP" -n "$ns" link set lo up &&
+			"$IP" -n "$ns" addr add "$net.$i/24" dev eth0 &&
+			"$IP" -n "$ns" link set eth0 up || return 1
+	done
+}

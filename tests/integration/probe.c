@@ -23,56 +23,11 @@
  *       opens N raw TCP connections to the broker and writes random bytes
  *       (no ZMTP, no CURVE); exit 0 when done
  */
-#include "blonet.h"
-#include "blo_client.h"
-#include "blo_wire.h"
-#include "blo_zap.h"
+#include "test_client.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <getopt.h>
-#include <netinet/in.h>
-#include <sodium.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#include <zmq.h>
 
-typedef struct {
-	blo_client_settings_t s;
-	blo_identity_t *identity;
-	blo_registry_t *registry;
-	const blo_principal_t *broker;
-} setup_t;
-
-static int load(setup_t *st, const char *config)
-{
-	uint8_t authority[BLO_SIGN_PUBLIC_BYTES];
-	blo_err_t err = {0};
-
-	if (blo_client_settings_load(&st->s, config, &err) != 0 ||
-	    blo_settings_authority(st->s.authority, authority, &err) != 0 ||
-	    blo_identity_load(&st->identity, st->s.identity, &err) != 0 ||
-	    blo_registry_load(&st->registry, st->s.registry, authority, &err) != 0) {
-		fprintf(stderr, "blonet-probe: %s\n", err.msg);
-		return 2;
-	}
-	st->broker = blo_registry_find(st->registry, st->s.broker.id);
-	if (st->broker == NULL) {
-		fprintf(stderr, "blonet-probe: broker %s not in registry\n", st->s.broker.id);
-		return 2;
-	}
-	return 0;
-}
-
-static void unload(setup_t *st)
-{
-	blo_identity_destroy(&st->identity);
-	blo_registry_destroy(&st->registry);
-	blo_client_settings_free(&st->s);
-}
+#define PROG "blonet-probe"
 
 static void send_hello(void *sock)
 {
@@ -86,41 +41,31 @@ static void send_hello(void *sock)
 	blo_wire_send(sock, &f, ZMQ_DONTWAIT);
 }
 
-static int cmd_refused(setup_t *st, const char *mode, int wait_ms)
+static int cmd_refused(tc_setup_t *st, const char *mode, int wait_ms)
 {
 	void *ctx = zmq_ctx_new();
-	void *sock = zmq_socket(ctx, ZMQ_DEALER);
+	void *sock = tc_dealer(ctx);
 	blo_identity_t *stranger = NULL;
-	blo_err_t err = {0};
-	int zero = 0, answered = 0;
+	int answered = 0;
 	uint8_t wrong[BLO_CURVE_KEY_BYTES];
 
-	zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
 	if (strcmp(mode, "unknown") == 0) {
 		blo_identity_generate(&stranger, "stranger");
-		if (blo_curve_client_setup(sock, stranger, st->broker->curve_public, BLO_FRAME_MAX_BYTES,
-					   &err) != 0) {
-			fprintf(stderr, "blonet-probe: %s\n", err.msg);
+		if (tc_curve(sock, stranger, st->broker->curve_public, PROG) != 0)
 			return 2;
-		}
 	} else if (strcmp(mode, "self") == 0) {
 		/* The config's own keys: refused only if the broker revoked them. */
-		if (blo_curve_client_setup(sock, st->identity, st->broker->curve_public,
-					   BLO_FRAME_MAX_BYTES, &err) != 0) {
-			fprintf(stderr, "blonet-probe: %s\n", err.msg);
+		if (tc_curve(sock, st->identity, st->broker->curve_public, PROG) != 0)
 			return 2;
-		}
 	} else if (strcmp(mode, "wrongkey") == 0) {
 		randombytes_buf(wrong, sizeof(wrong));
-		if (blo_curve_client_setup(sock, st->identity, wrong, BLO_FRAME_MAX_BYTES, &err) != 0) {
-			fprintf(stderr, "blonet-probe: %s\n", err.msg);
+		if (tc_curve(sock, st->identity, wrong, PROG) != 0)
 			return 2;
-		}
 	} else if (strcmp(mode, "plain") == 0) {
 		zmq_setsockopt(sock, ZMQ_PLAIN_USERNAME, st->s.id, strlen(st->s.id));
 		zmq_setsockopt(sock, ZMQ_PLAIN_PASSWORD, "x", 1);
 	} else if (strcmp(mode, "nocurve") != 0) {
-		fprintf(stderr, "blonet-probe: unknown mode %s\n", mode);
+		fprintf(stderr, PROG ": unknown mode %s\n", mode);
 		return 2;
 	}
 	zmq_connect(sock, st->s.broker.endpoint);
@@ -144,39 +89,22 @@ static int cmd_refused(setup_t *st, const char *mode, int wait_ms)
 static int cmd_forge(const char *config, const char *origin)
 {
 	blo_client_t *c = NULL;
-	Blonet__Alert a = BLONET__ALERT__INIT;
-	Blonet__Origin o = BLONET__ORIGIN__INIT;
-	Blonet__Assessment as = BLONET__ASSESSMENT__INIT;
-	Blonet__Handling h = BLONET__HANDLING__INIT;
-	uint8_t id[BLO_ID_BYTES];
+	tc_alert_t t;
 	blo_err_t err = {0};
 	int rc = 1;
 
-	if (blo_client_open_config(&c, config, "blonet-probe", &err) != 0 ||
+	if (blo_client_open_config(&c, config, PROG, &err) != 0 ||
 	    blo_client_wait_ready(c, 5000, &err) != 0) {
-		fprintf(stderr, "blonet-probe: %s\n", err.msg);
+		fprintf(stderr, PROG ": %s\n", err.msg);
 		blo_client_close(&c);
 		return 2;
 	}
 	const blo_principal_t *p = blo_registry_find(blo_client_registry(c), origin);
 
-	blo_alert_random_id(id);
-	a.id.data = id;
-	a.id.len = sizeof(id);
-	a.type = BLONET__MESSAGE_TYPE__ALERT;
-	a.status = BLONET__STATUS__TEST;
-	a.sent_ms = blo_now_ms();
-	o.principal = (char *)origin;
-	o.country = p != NULL ? (char *)p->country : "TH";
-	o.agency = BLONET__AGENCY_KIND__CUSTOMS;
-	a.origin = &o;
-	as.category = BLONET__CATEGORY__DRUGS;
-	a.assessment = &as;
-	h.tlp = BLONET__TLP__TLP_GREEN;
-	a.handling = &h;
-	a.headline = "forged origin probe";
-	if (blo_client_publish_alert(c, &a, NULL, &err) != 0) {
-		fprintf(stderr, "blonet-probe: %s\n", err.msg);
+	tc_alert_init(&t, origin, p != NULL ? p->country : "TH", BLONET__AGENCY_KIND__CUSTOMS,
+		      BLONET__TLP__TLP_GREEN, NULL, "forged origin probe");
+	if (blo_client_publish_alert(c, &t.a, NULL, &err) != 0) {
+		fprintf(stderr, PROG ": %s\n", err.msg);
 		blo_client_close(&c);
 		return 2;
 	}
@@ -186,10 +114,8 @@ static int cmd_forge(const char *config, const char *origin)
 		if (blo_client_next(c, 200, &f, &err) != 0)
 			break;
 		if (f != NULL && f->body_case == BLONET__FRAME__BODY_PUBLISH_ACK) {
-			printf("{\"probe\":\"forge\",\"status\":\"%s\",\"reason\":\"%s\",\"text\":\"%s\"}\n",
-			       blo_enum_name(&blonet__publish_status__descriptor, f->publish_ack->status),
-			       blo_enum_name(&blonet__reject_reason__descriptor, f->publish_ack->reason),
-			       f->publish_ack->text);
+			tc_print_ack("forge", NULL, f->publish_ack->status, f->publish_ack->reason,
+				     f->publish_ack->text);
 			rc = f->publish_ack->status == BLONET__PUBLISH_STATUS__REJECTED &&
 					     f->publish_ack->reason == BLONET__REJECT_REASON__NOT_ORIGIN
 				     ? 0
@@ -203,24 +129,19 @@ static int cmd_forge(const char *config, const char *origin)
 	return rc;
 }
 
-static int cmd_frames(setup_t *st, long n)
+static int cmd_frames(tc_setup_t *st, long n)
 {
 	void *ctx = zmq_ctx_new();
-	void *sock = zmq_socket(ctx, ZMQ_DEALER);
-	blo_err_t err = {0};
+	void *sock = tc_dealer(ctx);
 	uint8_t buf[512];
 	uint8_t *valid = NULL;
 	size_t valid_len = 0;
-	int zero = 0, hwm = 0, pong = 0;
+	int hwm = 0, pong = 0;
 	long sent = 0;
 
-	zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
 	zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-	if (blo_curve_client_setup(sock, st->identity, st->broker->curve_public, BLO_FRAME_MAX_BYTES,
-				   &err) != 0) {
-		fprintf(stderr, "blonet-probe: %s\n", err.msg);
+	if (tc_curve(sock, st->identity, st->broker->curve_public, PROG) != 0)
 		return 2;
-	}
 	zmq_connect(sock, st->s.broker.endpoint);
 	{
 		/* A valid frame to truncate and to send where it is not allowed. */
@@ -252,16 +173,7 @@ static int cmd_frames(setup_t *st, long n)
 		}
 		sent++;
 	}
-	{
-		Blonet__Frame f = BLONET__FRAME__INIT;
-		Blonet__Ping p = BLONET__PING__INIT;
-
-		p.sent_ms = blo_now_ms();
-		f.correlation = 424242;
-		f.body_case = BLONET__FRAME__BODY_PING;
-		f.ping = &p;
-		blo_wire_send(sock, &f, 0);
-	}
+	tc_send_ping(sock, 424242);
 	for (int64_t end = blo_now_ms() + 30000; blo_now_ms() < end && !pong;) {
 		zmq_msg_t msg;
 		Blonet__Frame *f = NULL;
@@ -286,20 +198,17 @@ static int cmd_frames(setup_t *st, long n)
 	return pong ? 0 : 1;
 }
 
-static int cmd_garbage(setup_t *st, long n)
+static int cmd_garbage(tc_setup_t *st, long n)
 {
 	const char *ep = st->s.broker.endpoint;
-	const char *colon = strrchr(ep, ':');
-	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct sockaddr_in sa;
 	long done = 0;
 	uint8_t buf[1024];
 
-	if (strncmp(ep, "tcp://127.0.0.1:", 16) != 0 || colon == NULL) {
-		fprintf(stderr, "blonet-probe: garbage only targets tcp://127.0.0.1\n");
+	if (strncmp(ep, "tcp://127.0.0.1:", 16) != 0 || tc_parse_endpoint(ep, &sa) != 0) {
+		fprintf(stderr, PROG ": garbage only targets tcp://127.0.0.1\n");
 		return 2;
 	}
-	sa.sin_port = htons((uint16_t)atoi(colon + 1));
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
 	for (long i = 0; i < n; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -325,20 +234,15 @@ static int cmd_forward(const char *broker_config, const char *to, const char *si
 	blo_client_settings_t ss;
 	blo_identity_t *broker = NULL, *signer = NULL, *stranger = NULL;
 	blo_registry_t *reg = NULL;
-	uint8_t authority[BLO_SIGN_PUBLIC_BYTES], id[BLO_ID_BYTES];
+	uint8_t authority[BLO_SIGN_PUBLIC_BYTES];
 	const blo_principal_t *peer, *origin;
 	const char *endpoint = NULL;
 	blo_err_t err = {0};
 	void *ctx = NULL, *sock = NULL;
-	int rc = 2, zero = 0;
-	Blonet__Alert a = BLONET__ALERT__INIT;
-	Blonet__Origin o = BLONET__ORIGIN__INIT;
-	Blonet__Assessment as = BLONET__ASSESSMENT__INIT;
-	Blonet__Handling h = BLONET__HANDLING__INIT;
-	char *releasable[1];
-	uint8_t *bytes = NULL, *env_bytes = NULL, *fwd = NULL;
-	size_t len = 0, env_len = 0, fwd_len = 0;
-	Blonet__Envelope *env = NULL;
+	int rc = 2;
+	tc_alert_t t;
+	uint8_t *fwd = NULL;
+	size_t fwd_len = 0;
 
 	memset(&bs, 0, sizeof(bs));
 	memset(&ss, 0, sizeof(ss));
@@ -348,7 +252,7 @@ static int cmd_forward(const char *broker_config, const char *to, const char *si
 	    blo_identity_load(&broker, bs.identity, &err) != 0 ||
 	    blo_identity_load(&signer, ss.identity, &err) != 0 ||
 	    blo_registry_load(&reg, bs.registry, authority, &err) != 0) {
-		fprintf(stderr, "blonet-probe: %s\n", err.msg);
+		fprintf(stderr, PROG ": %s\n", err.msg);
 		goto out;
 	}
 	for (size_t i = 0; i < bs.peers.n; i++)
@@ -357,45 +261,21 @@ static int cmd_forward(const char *broker_config, const char *to, const char *si
 	peer = blo_registry_find(reg, to);
 	origin = blo_registry_find(reg, ss.id);
 	if (endpoint == NULL || peer == NULL || origin == NULL) {
-		fprintf(stderr, "blonet-probe: %s is not a peer of %s\n", to, bs.id);
+		fprintf(stderr, PROG ": %s is not a peer of %s\n", to, bs.id);
 		goto out;
 	}
-	blo_alert_random_id(id);
-	a.id.data = id;
-	a.id.len = sizeof(id);
-	a.type = BLONET__MESSAGE_TYPE__ALERT;
-	a.status = BLONET__STATUS__TEST;
-	a.sent_ms = blo_now_ms();
-	o.principal = (char *)origin->id;
-	o.country = (char *)origin->country;
-	o.agency = origin->agency;
-	a.origin = &o;
-	as.category = BLONET__CATEGORY__DRUGS;
-	a.assessment = &as;
-	h.tlp = BLONET__TLP__TLP_AMBER;
-	releasable[0] = (char *)peer->country;
-	h.releasable_to = releasable;
-	h.n_releasable_to = 1;
-	a.handling = &h;
-	a.headline = "mesh probe";
+	tc_alert_init(&t, origin->id, origin->country, origin->agency, BLONET__TLP__TLP_AMBER,
+		      peer->country, "mesh probe");
 	if (strcmp(mode, "badsig") == 0)
 		blo_identity_generate(&stranger, origin->id);
-	if (blo_message_serialize(&a.base, BLO_ALERT_MAX_BYTES, &bytes, &len, &err) != 0 ||
-	    blo_envelope_seal(stranger != NULL ? stranger : signer, bytes, len, &env_bytes, &env_len,
-			      &err) != 0 ||
-	    blo_envelope_parse(&env, env_bytes, env_len, &err) != 0 ||
-	    blo_envelope_add_hop(env, broker, blo_now_ms(), &err) != 0 ||
-	    blo_message_serialize(&env->base, BLO_ENVELOPE_MAX_BYTES, &fwd, &fwd_len, &err) != 0) {
-		fprintf(stderr, "blonet-probe: %s\n", err.msg);
+	if (tc_seal(&t.a, stranger != NULL ? stranger : signer, broker, &fwd, &fwd_len, &err) != 0) {
+		fprintf(stderr, PROG ": %s\n", err.msg);
 		goto out;
 	}
 	ctx = zmq_ctx_new();
-	sock = zmq_socket(ctx, ZMQ_DEALER);
-	zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
-	if (blo_curve_client_setup(sock, broker, peer->curve_public, BLO_FRAME_MAX_BYTES, &err) != 0) {
-		fprintf(stderr, "blonet-probe: %s\n", err.msg);
+	sock = tc_dealer(ctx);
+	if (tc_curve(sock, broker, peer->curve_public, PROG) != 0)
 		goto out;
-	}
 	zmq_connect(sock, endpoint);
 	{
 		Blonet__Frame f = BLONET__FRAME__INIT;
@@ -419,10 +299,8 @@ static int cmd_forward(const char *broker_config, const char *to, const char *si
 		zmq_msg_init(&msg);
 		if (zmq_msg_recv(&msg, sock, 0) >= 0 && blo_wire_decode(&msg, &f, NULL) == 0 &&
 		    f->body_case == BLONET__FRAME__BODY_FORWARD_ACK) {
-			printf("{\"probe\":\"forward\",\"mode\":\"%s\",\"status\":\"%s\",\"reason\":\"%s\",\"text\":\"%s\"}\n",
-			       mode, blo_enum_name(&blonet__publish_status__descriptor, f->forward_ack->status),
-			       blo_enum_name(&blonet__reject_reason__descriptor, f->forward_ack->reason),
-			       f->forward_ack->text);
+			tc_print_ack("forward", mode, f->forward_ack->status, f->forward_ack->reason,
+				     f->forward_ack->text);
 			rc = f->forward_ack->status == BLONET__PUBLISH_STATUS__REJECTED ? 0 : 3;
 		}
 		blo_message_free((ProtobufCMessage **)&f);
@@ -433,10 +311,7 @@ out:
 		zmq_close(sock);
 	if (ctx != NULL)
 		zmq_ctx_term(ctx);
-	free(bytes);
-	free(env_bytes);
 	free(fwd);
-	blo_envelope_free(&env);
 	blo_identity_destroy(&broker);
 	blo_identity_destroy(&signer);
 	blo_identity_destroy(&stranger);
@@ -460,7 +335,7 @@ int main(int argc, char **argv)
 	const char *config = NULL, *mode = "unknown", *origin = NULL, *cmd, *to = NULL, *signer = NULL;
 	long n = 1000;
 	int wait_ms = 1500, opt, rc;
-	setup_t st = {0};
+	tc_setup_t st = {0};
 
 	while ((opt = getopt_long(argc, argv, "c:m:o:w:n:t:s:", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -485,7 +360,7 @@ int main(int argc, char **argv)
 		return origin != NULL ? cmd_forge(config, origin) : 2;
 	if (strcmp(cmd, "forward") == 0)
 		return to != NULL && signer != NULL ? cmd_forward(config, to, signer, mode) : 2;
-	if ((rc = load(&st, config)) != 0)
+	if ((rc = tc_load(&st, PROG, config, NULL)) != 0)
 		return rc;
 	if (strcmp(cmd, "refused") == 0)
 		rc = cmd_refused(&st, mode, wait_ms);
@@ -495,6 +370,6 @@ int main(int argc, char **argv)
 		rc = cmd_garbage(&st, n);
 	else
 		rc = 2;
-	unload(&st);
+	tc_unload(&st);
 	return rc;
 }

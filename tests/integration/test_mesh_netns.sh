@@ -29,21 +29,17 @@ NS_SW=blo-sw-$$
 NS_TH=blo-th-$$
 NS_LA=blo-la-$$
 NS_MM=blo-mm-$$
-NETNS_MADE=()
 PUB_LOOP=""
 
 # Everything this test made, in reverse: its processes (by PID), then the
 # namespaces (which takes their veths, the bridge and the nft tables along).
 netns_cleanup() {
-	local ns
 	if [ -n "$PUB_LOOP" ]; then
 		kill -TERM "$PUB_LOOP" 2>/dev/null
 		wait "$PUB_LOOP" 2>/dev/null
 	fi
 	cleanup
-	for ns in "${NETNS_MADE[@]}"; do
-		"$IP" netns delete "$ns" 2>/dev/null
-	done
+	netns_delete_made
 }
 trap netns_cleanup EXIT
 trap 'fail "interrupted"; exit 1' INT TERM
@@ -53,23 +49,6 @@ skip() {
 	finish
 }
 
-find_tool() { # find_tool NAME: its path, also in the sbin folders a user's PATH may lack
-	local d
-	command -v "$1" 2>/dev/null && return 0
-	for d in /usr/sbin /sbin /usr/bin /bin; do
-		[ -x "$d/$1" ] && { echo "$d/$1"; return 0; }
-	done
-	return 1
-}
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# sleep_until MS: sleeps until the clock reads MS (now_ms units).
-sleep_until() {
-	local d=$(($1 - $(now_ms)))
-	# sleep in the background and wait: a signal's trap runs at once
-	[ "$d" -gt 0 ] && { sleep "$((d / 1000)).$(printf '%03d' $((d % 1000)))" & wait $!; }
-	return 0
-}
 # wait_ms MS COMMAND...: like wait_for, to the tenth of a second.
 wait_ms() {
 	local end=$(($(now_ms) + $1))
@@ -84,39 +63,15 @@ wait_ms() {
 # never through a function: ip execs PROGRAM, so $! is PROGRAM's own PID,
 # while `function ... &` would give the PID of a subshell and leave PROGRAM
 # running after a kill.
-nft_ns() { local ns=$1; shift; "$IP" netns exec "$ns" "$NFT" "$@"; }
 
 # ---------------------------------------------------------------- can we?
 [ "$(id -u)" = 0 ] || skip "needs root to create network namespaces (uid $(id -u))"
 IP=$(find_tool ip) || skip "ip (iproute2) is not installed"
 NFT=$(find_tool "${BLO_NFT:-nft}") || skip "nft is not installed (Debian package nftables)"
 
-ns_add() {
-	"$IP" netns add "$1" 2>"$WORK/netns.err" || return 1
-	NETNS_MADE+=("$1")
-}
-ns_add "$NS_SW" || skip "this machine does not allow network namespaces: ip netns add: $(head -c 300 "$WORK/netns.err")"
+netns_add "$NS_SW" || skip "this machine does not allow network namespaces: ip netns add: $(head -c 300 "$WORK/netns.err")"
 
-setup_net() {
-	local i=0 c ns
-	"$IP" -n "$NS_SW" link set lo up &&
-		"$IP" -n "$NS_SW" link add br0 type bridge &&
-		"$IP" -n "$NS_SW" link set br0 up || return 1
-	for c in th la mm; do
-		i=$((i + 1))
-		ns=blo-$c-$$
-		ns_add "$ns" || return 1
-		# Both ends are made in the switch namespace: nothing is ever
-		# created in the namespace the test was started from.
-		"$IP" -n "$NS_SW" link add "sw-$c" type veth peer name eth0 netns "$ns" &&
-			"$IP" -n "$NS_SW" link set "sw-$c" master br0 &&
-			"$IP" -n "$NS_SW" link set "sw-$c" up &&
-			"$IP" -n "$ns" link set lo up &&
-			"$IP" -n "$ns" addr add "$NET.$i/24" dev eth0 &&
-			"$IP" -n "$ns" link set eth0 up || return 1
-	done
-}
-setup_net 2>"$WORK/net.err" ||
+netns_star "$NS_SW" "$NET" th="$NS_TH" la="$NS_LA" mm="$NS_MM" 2>"$WORK/net.err" ||
 	skip "cannot build the virtual network (veth, bridge): $(head -c 300 "$WORK/net.err")"
 
 # A table in TH's and LA's namespaces; the cut and the loss are rules added
