@@ -526,9 +526,9 @@ void demo_account_print(demo_t *d)
 		       b->audit_ok ? "verified" : "DID NOT VERIFY");
 	}
 	printf("\n%s in %.1f s.\n",
-	       d->settled ? "Every alert arrived where it was entitled to, and every ACK and answer "
-			    "came back"
-			  : "NOT everything arrived in time: see the logs",
+	       d->settled ? "Settled: no broker had anything left to forward, and every ACK and "
+			    "answer the officers sent came back"
+			  : "NOT settled in time: see the logs",
 	       (double)(blo_now_ms() - d->started_ms) / 1000.0);
 }
 

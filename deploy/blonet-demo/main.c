@@ -846,8 +846,11 @@ static int stop_everything(demo_t *d)
 	}
 	for (size_t i = 0; i < d->n_consoles; i++) {
 		demo_console_t *c = &d->consoles[i];
+		int64_t deadline = blo_now_ms() + 5000;
 
-		while (!demo_proc_wait(&c->node.proc, 50) && c->node.proc.out_fd >= 0)
+		/* Read what it still says while it quits; SIGTERM after 5 s. */
+		while (!demo_proc_wait(&c->node.proc, 50) && c->node.proc.out_fd >= 0 &&
+		       blo_now_ms() < deadline)
 			demo_proc_read(&c->node.proc, console_line, d);
 		demo_proc_read(&c->node.proc, console_line, d);
 		if (demo_proc_stop(&c->node.proc, SIGTERM, 5000) != 0)
