@@ -106,7 +106,8 @@ FAULT_BIN := $(patsubst tests/fault/%.c,$(BUILD)/tests/fault/%,$(FAULT_SRC))
 
 all: $(LIBA) $(PROGS) $(UNIT_BIN) $(PROBE) $(FAULT_BIN)
 
-$(GEN)/blonet.pb-c.c $(GEN)/blonet.pb-c.h: proto/blonet.proto
+# One run of protoc-c writes both files (a grouped target: never twice).
+$(GEN)/blonet.pb-c.c $(GEN)/blonet.pb-c.h &: proto/blonet.proto
 	@mkdir -p $(GEN)
 	protoc-c --c_out=$(GEN) -Iproto proto/blonet.proto
 
