@@ -735,20 +735,34 @@ out:
 	return rc;
 }
 
-int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opts_t *opts,
-		     blo_err_t *err)
+/* Frees a journal whatever part of it was made (env, locks, index). */
+static void journal_free(blo_journal_t *self, int locks_made)
 {
-	blo_journal_t *self = NULL;
-	size_t map_size = opts != NULL && opts->map_size != 0 ? opts->map_size : DEFAULT_MAP_SIZE;
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	if (self == NULL)
+		return;
+	if (self->env != NULL)
+		mdb_env_close(self->env);
+	if (locks_made > 0)
+		pthread_rwlock_destroy(&self->map_lock);
+	if (locks_made > 1)
+		pthread_rwlock_destroy(&self->index_lock);
+	slots_free(self->index.slots, self->index.cap);
+	free(self->audit_text);
+	free(self->dir);
+	free(self);
+}
+
+/* What both opens share: the struct, its locks, and the LMDB environment
+ * of dir opened with flags and map_size (0: the size the journal has).
+ * *out is made only on success. */
+static int journal_new(blo_journal_t **out, const char *dir, size_t map_size, unsigned flags,
+		       blo_err_t *err)
+{
+	blo_journal_t *self;
 	int locks_made = 0;
-	int dead_readers = 0;
 	int rc;
 
-	assert(out != NULL);
 	*out = NULL;
-	if (dir == NULL || dir[0] == '\0')
-		return blo_err_set(err, BLO_EINVAL, "journal: no folder given");
 	/* Picks libsodium's fastest BLAKE2b for this CPU. Should it fail, the
 	 * portable one computes the same hashes: go on. */
 	if (sodium_init() < 0)
@@ -769,8 +783,6 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 		goto out;
 	}
 	locks_made = 2;
-	if (map_size % page != 0)
-		map_size += page - map_size % page;
 	rc = mdb_env_create(&self->env);
 	if (rc != 0) {
 		self->env = NULL;
@@ -782,36 +794,54 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 		rc = lmdb_fail(self, rc, err, "configure");
 		goto out;
 	}
+	rc = mdb_env_open(self->env, dir, flags, 0600);
+	if (rc == EACCES && (flags & MDB_RDONLY))
+		rc = blo_err_set(err, -EACCES,
+				 "journal %s: cannot register as a reader in its lock file: "
+				 "permission denied (run as the broker's user)",
+				 dir);
+	else if (rc != 0)
+		rc = lmdb_fail(self, rc, err, (flags & MDB_RDONLY) ? "open read-only" : "open");
+out:
+	if (rc != 0)
+		journal_free(self, locks_made);
+	else
+		*out = self;
+	return rc;
+}
+
+int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opts_t *opts,
+		     blo_err_t *err)
+{
+	blo_journal_t *self = NULL;
+	size_t map_size = opts != NULL && opts->map_size != 0 ? opts->map_size : DEFAULT_MAP_SIZE;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	int dead_readers = 0;
+	int rc;
+
+	assert(out != NULL);
+	*out = NULL;
+	if (dir == NULL || dir[0] == '\0')
+		return blo_err_set(err, BLO_EINVAL, "journal: no folder given");
+	if (map_size % page != 0)
+		map_size += page - map_size % page;
 	/* NOTLS: read transactions belong to the call, not the thread, so
 	 * reader threads may share the journal. Not WRITEMAP: measured 3x
 	 * slower here (a page fault per fresh page, then msync), and it lets a
 	 * stray pointer write corrupt the store. Never NOSYNC/NOMETASYNC. */
-	rc = mdb_env_open(self->env, dir, MDB_NOTLS, 0600);
-	if (rc != 0) {
-		rc = lmdb_fail(self, rc, err, "open");
-		goto out;
-	}
+	rc = journal_new(&self, dir, map_size, MDB_NOTLS, err);
+	if (rc != 0)
+		return rc;
 	/* A process that died holding a reader slot would pin old pages. */
 	mdb_reader_check(self->env, &dead_readers);
 	self->entry_map_size = current_map_size(self);
 	rc = journal_init(self, err);
 	if (rc == 0)
 		rc = index_build(self, err);
-out:
-	if (rc != 0 && self != NULL) {
-		if (self->env != NULL)
-			mdb_env_close(self->env);
-		if (locks_made > 0)
-			pthread_rwlock_destroy(&self->map_lock);
-		if (locks_made > 1)
-			pthread_rwlock_destroy(&self->index_lock);
-		slots_free(self->index.slots, self->index.cap);
-		free(self->audit_text);
-		free(self->dir);
-		free(self);
-		self = NULL;
-	}
-	*out = self;
+	if (rc != 0)
+		journal_free(self, 2);
+	else
+		*out = self;
 	return rc;
 }
 
@@ -822,13 +852,7 @@ void blo_journal_close(blo_journal_t **self_p)
 	if (self_p == NULL || *self_p == NULL)
 		return;
 	self = *self_p;
-	mdb_env_close(self->env);
-	pthread_rwlock_destroy(&self->map_lock);
-	pthread_rwlock_destroy(&self->index_lock);
-	slots_free(self->index.slots, self->index.cap);
-	free(self->audit_text);
-	free(self->dir);
-	free(self);
+	journal_free(self, 2);
 	*self_p = NULL;
 }
 
@@ -2040,7 +2064,6 @@ int blo_journal_open_readonly(blo_journal_t **out, const char *dir, blo_err_t *e
 {
 	blo_journal_t *self = NULL;
 	unsigned flags = MDB_NOTLS | MDB_RDONLY;
-	int locks_made = 0;
 	int rc;
 
 	assert(out != NULL);
@@ -2057,68 +2080,18 @@ int blo_journal_open_readonly(blo_journal_t **out, const char *dir, blo_err_t *e
 	 * may belong to the wrong user. */
 	if (!path_exists(dir, "lock.mdb"))
 		flags |= MDB_NOLOCK;
-	if (sodium_init() < 0)
-		(void)0;
-	self = calloc(1, sizeof(*self));
-	/* audit_text too, though nothing is written: every path of the other
-	 * functions may count on it. */
-	if (self == NULL || (self->dir = strdup(dir)) == NULL ||
-	    (self->audit_text = malloc(AUDIT_TEXT_CAP)) == NULL) {
-		rc = blo_err_set(err, BLO_ENOMEM, "journal %s: out of memory", dir);
-		goto out;
-	}
-	rc = pthread_rwlock_init(&self->map_lock, NULL);
-	if (rc == 0) {
-		locks_made = 1;
-		rc = pthread_rwlock_init(&self->index_lock, NULL);
-	}
-	if (rc != 0) {
-		rc = blo_err_set(err, -rc, "journal %s: lock: %s", dir, blo_strerror(-rc));
-		goto out;
-	}
-	locks_made = 2;
-	rc = mdb_env_create(&self->env);
-	if (rc != 0) {
-		self->env = NULL;
-		rc = lmdb_fail(self, rc, err, "create environment");
-		goto out;
-	}
 	/* Map size 0: the journal's own, as its writer last set it. */
-	if ((rc = mdb_env_set_maxdbs(self->env, NAMED_DBS)) != 0 ||
-	    (rc = mdb_env_set_mapsize(self->env, 0)) != 0) {
-		rc = lmdb_fail(self, rc, err, "configure");
-		goto out;
-	}
-	rc = mdb_env_open(self->env, dir, flags, 0600);
-	if (rc != 0) {
-		if (rc == EACCES)
-			rc = blo_err_set(err, -EACCES,
-					 "journal %s: cannot register as a reader in its lock "
-					 "file: permission denied (run as the broker's user)",
-					 dir);
-		else
-			rc = lmdb_fail(self, rc, err, "open read-only");
-		goto out;
-	}
+	rc = journal_new(&self, dir, 0, flags, err);
+	if (rc != 0)
+		return rc;
 	self->entry_map_size = current_map_size(self);
 	rc = journal_attach(self, err);
 	if (rc == 0)
 		rc = index_build(self, err);
-out:
-	if (rc != 0 && self != NULL) {
-		if (self->env != NULL)
-			mdb_env_close(self->env);
-		if (locks_made > 0)
-			pthread_rwlock_destroy(&self->map_lock);
-		if (locks_made > 1)
-			pthread_rwlock_destroy(&self->index_lock);
-		slots_free(self->index.slots, self->index.cap);
-		free(self->audit_text);
-		free(self->dir);
-		free(self);
-		self = NULL;
-	}
-	*out = self;
+	if (rc != 0)
+		journal_free(self, 2);
+	else
+		*out = self;
 	return rc;
 }
 
