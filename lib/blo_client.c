@@ -25,6 +25,8 @@ typedef struct {
 	uint8_t *envelope;
 	size_t len;
 	int64_t sent_ms;      /* 0: not sent on the current connection */
+	uint32_t unanswered;  /* sends not answered (those of a lost connection never are) */
+	bool refused;         /* an answer came, and it was a refusal for now */
 } pending_t;
 
 typedef struct {
@@ -101,8 +103,10 @@ static int send_publish(blo_client_t *self, pending_t *p)
 	f.body_case = BLONET__FRAME__BODY_PUBLISH;
 	f.publish = &pub;
 	rc = send_frame(self, &f);
-	if (rc == 0)
+	if (rc == 0) {
 		p->sent_ms = blo_now_ms();
+		p->unanswered++;
+	}
 	return rc;
 }
 
@@ -283,6 +287,9 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 			 * caller sees the refusal (e.g. to report a full journal). */
 			self->stats.transient_refusals++;
 			p->sent_ms = blo_now_ms();
+			p->refused = true;
+			if (p->unanswered > 0)
+				p->unanswered--;
 			return true;
 		}
 		release_pending(self, p);
@@ -654,6 +661,13 @@ int blo_client_publish(blo_client_t *self, const uint8_t *envelope, size_t len,
 size_t blo_client_pending(const blo_client_t *self)
 {
 	return self->live_pending;
+}
+
+bool blo_client_publish_refused(blo_client_t *self, uint64_t correlation)
+{
+	pending_t *p = find_pending(self, correlation);
+
+	return p != NULL && p->refused && p->unanswered == 0;
 }
 
 int blo_client_subscribe(blo_client_t *self, const char *durable, const Blonet__Filter *filter,

@@ -69,6 +69,12 @@ int blo_client_publish(blo_client_t *self, const uint8_t *envelope, size_t len,
 /* Publishes not yet acknowledged (accepted, duplicate or finally rejected). */
 size_t blo_client_pending(const blo_client_t *self);
 
+/* True if a publish still pending was refused for now (a full journal) and
+ * every send of it has been answered: the broker has certainly not stored
+ * it. False if a send of it may still be committed (its fate is unknown),
+ * or if it is not pending. */
+bool blo_client_publish_refused(blo_client_t *self, uint64_t correlation);
+
 /* Subscribes. durable "" is live-only. filter may be NULL. credit 0: 256.
  * After a reconnection the client subscribes again by itself, resuming
  * durable subscriptions from their last acknowledged sequence. */

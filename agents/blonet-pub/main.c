@@ -269,10 +269,14 @@ int main(int argc, char **argv)
 			blo_message_free((ProtobufCMessage **)&f);
 		}
 	}
-	/* What is left was never acknowledged: "rejected" if the broker gave a
-	 * reason (a full journal), "unacknowledged" if it never answered. */
+	/* What is left was never acknowledged: "rejected" if the broker refused
+	 * every send of it (a full journal: certainly not stored), otherwise
+	 * "unacknowledged" (a retry may yet be stored; publishing it again is
+	 * safe, as a duplicate is acked as such). A refusal's reason stays on
+	 * the line either way. */
 	for (size_t i = 0; i < n; i++) {
-		if (!results[i].done && cJSON_HasObjectItem(results[i].line, "reason"))
+		if (!results[i].done && results[i].correlation != 0 &&
+		    blo_client_publish_refused(client, results[i].correlation))
 			cJSON_ReplaceItemInObject(results[i].line, "status", cJSON_CreateString("rejected"));
 		results[i].done = true;
 	}
