@@ -4,7 +4,8 @@
  * (seq -> 16-byte id, append-only like records), "cursors" (name -> seq),
  * "audit" (8-byte big-endian aseq -> record text + BLAKE2b-256 chain hash)
  * and "meta" (format version, append state so that last_seq survives
- * purges, and the audit head). Every write is one synced LMDB transaction;
+ * purges, the audit head, and the audit anchor: the last record moved out
+ * by blo_journal_audit_trim). Every write is one synced LMDB transaction;
  * sequences stay contiguous because purge only removes the oldest records.
  * The id index is a hash table in memory, rebuilt from idlog at open: an
  * LMDB B-tree keyed by random ids rewrites a 4 KiB page per appended id and
@@ -107,6 +108,10 @@ static const char META_VERSION[] = "version";
 static const char META_STATE[] = "state";
 /* The audit head: the newest aseq (8 bytes big-endian) and its hash. */
 static const char META_AUDIT_HEAD[] = "audit_head";
+/* The audit anchor, same layout: the last record trimmed and its hash;
+ * absent until the first trim (then the chain starts at aseq 1 from 32
+ * zero bytes). */
+static const char META_AUDIT_ANCHOR[] = "audit_anchor";
 #define AUDIT_HEAD_BYTES (8 + BLO_AUDIT_HASH_BYTES)
 
 /* The longest record text: the fixed fields, and principal and detail with
@@ -547,8 +552,7 @@ static size_t audit_format(char *buf, uint64_t aseq, const blo_audit_record_t *r
 	return (size_t)(p - buf);
 }
 
-/* out = BLAKE2b-256(prev || text); out may be prev. */
-static void audit_hash(uint8_t *out, const uint8_t *prev, const void *text, size_t len)
+void blo_journal_audit_hash(uint8_t *out, const uint8_t *prev, const void *text, size_t len)
 {
 	crypto_generichash_blake2b_state st;
 
@@ -558,15 +562,22 @@ static void audit_hash(uint8_t *out, const uint8_t *prev, const void *text, size
 	crypto_generichash_blake2b_final(&st, out, BLO_AUDIT_HASH_BYTES);
 }
 
-/* The audit head as txn sees it. BLO_ECORRUPT if it is missing or
- * malformed (open writes it). */
-static int head_load(const blo_journal_t *self, MDB_txn *txn, uint64_t *aseq, uint8_t *hash)
+/* An (aseq, hash) mark of meta as txn sees it: the audit head or the
+ * anchor. A missing one is (0, 32 zero bytes) when missing_ok, else
+ * BLO_ECORRUPT; a malformed one BLO_ECORRUPT. */
+static int mark_load(const blo_journal_t *self, MDB_txn *txn, const char *name, bool missing_ok,
+		     uint64_t *aseq, uint8_t *hash)
 {
-	MDB_val key = val_of(META_AUDIT_HEAD, sizeof(META_AUDIT_HEAD) - 1);
+	MDB_val key = val_of(name, strlen(name));
 	MDB_val val;
 	int rc;
 
 	rc = mdb_get(txn, self->meta, &key, &val);
+	if (rc == MDB_NOTFOUND && missing_ok) {
+		*aseq = 0;
+		memset(hash, 0, BLO_AUDIT_HASH_BYTES);
+		return 0;
+	}
 	if (rc != 0)
 		return rc == MDB_NOTFOUND ? BLO_ECORRUPT : rc;
 	if (val.mv_size != AUDIT_HEAD_BYTES)
@@ -576,16 +587,33 @@ static int head_load(const blo_journal_t *self, MDB_txn *txn, uint64_t *aseq, ui
 	return 0;
 }
 
-static int head_store(const blo_journal_t *self, MDB_txn *txn, uint64_t aseq,
+static int mark_store(const blo_journal_t *self, MDB_txn *txn, const char *name, uint64_t aseq,
 		      const uint8_t *hash)
 {
 	uint8_t buf[AUDIT_HEAD_BYTES];
-	MDB_val key = val_of(META_AUDIT_HEAD, sizeof(META_AUDIT_HEAD) - 1);
+	MDB_val key = val_of(name, strlen(name));
 	MDB_val val = val_of(buf, sizeof(buf));
 
 	put_be64(buf, aseq);
 	memcpy(buf + 8, hash, BLO_AUDIT_HASH_BYTES);
 	return mdb_put(txn, self->meta, &key, &val, 0);
+}
+
+/* The head always exists (open writes it); the anchor from the first trim. */
+static int head_load(const blo_journal_t *self, MDB_txn *txn, uint64_t *aseq, uint8_t *hash)
+{
+	return mark_load(self, txn, META_AUDIT_HEAD, false, aseq, hash);
+}
+
+static int head_store(const blo_journal_t *self, MDB_txn *txn, uint64_t aseq,
+		      const uint8_t *hash)
+{
+	return mark_store(self, txn, META_AUDIT_HEAD, aseq, hash);
+}
+
+static int anchor_load(const blo_journal_t *self, MDB_txn *txn, uint64_t *aseq, uint8_t *hash)
+{
+	return mark_load(self, txn, META_AUDIT_ANCHOR, true, aseq, hash);
 }
 
 /* Writes the audit head of a journal that has none: a new one, or one of
@@ -1074,7 +1102,7 @@ static int audit_append(blo_journal_t *self, MDB_txn *txn, const blo_journal_bat
 		}
 		if (rc != 0)
 			break;
-		audit_hash(hash, hash, self->audit_text, len);
+		blo_journal_audit_hash(hash, hash, self->audit_text, len);
 		memcpy(val.mv_data, self->audit_text, len);
 		memcpy((uint8_t *)val.mv_data + len, hash, BLO_AUDIT_HASH_BYTES);
 	}
@@ -1841,7 +1869,7 @@ int blo_journal_audit_verify(blo_journal_t *self, uint64_t *records, uint64_t *b
 	MDB_val key, val;
 	uint8_t hash[BLO_AUDIT_HASH_BYTES] = {0};
 	uint8_t head_hash[BLO_AUDIT_HASH_BYTES];
-	uint64_t head_aseq = 0;
+	uint64_t head_aseq = 0, anchor_aseq = 0;
 	uint64_t aseq = 1; /* the one expected next */
 	int rc;
 
@@ -1863,6 +1891,21 @@ int blo_journal_audit_verify(blo_journal_t *self, uint64_t *records, uint64_t *b
 		rc = lmdb_fail(self, rc, err, "verify audit log");
 		goto out;
 	}
+	/* Records up to the anchor were trimmed: the chain goes on from it. */
+	rc = anchor_load(self, txn, &anchor_aseq, hash);
+	if (rc == BLO_ECORRUPT) {
+		rc = blo_err_set(err, rc, "journal %s: the audit anchor is malformed", self->dir);
+		goto out;
+	} else if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "verify audit log");
+		goto out;
+	}
+	if (anchor_aseq > head_aseq) {
+		rc = chain_broken(self, head_aseq + 1, bad_aseq, err,
+				  "the audit anchor is beyond the head");
+		goto out;
+	}
+	aseq = anchor_aseq + 1;
 	while ((rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) == 0) {
 		char prefix[40];
 		size_t prefix_len, len;
@@ -1884,7 +1927,7 @@ int blo_journal_audit_verify(blo_journal_t *self, uint64_t *records, uint64_t *b
 			goto out;
 		}
 		len = val.mv_size - BLO_AUDIT_HASH_BYTES;
-		audit_hash(hash, hash, val.mv_data, len);
+		blo_journal_audit_hash(hash, hash, val.mv_data, len);
 		if (memcmp(hash, (const uint8_t *)val.mv_data + len, BLO_AUDIT_HASH_BYTES) != 0) {
 			rc = chain_broken(self, aseq, bad_aseq, err,
 					  "hash does not match its text and the previous hash "
@@ -1908,9 +1951,11 @@ int blo_journal_audit_verify(blo_journal_t *self, uint64_t *records, uint64_t *b
 				  "the audit head holds another hash");
 out:
 	if (records != NULL) {
-		*records = aseq - 1;
-		if (rc == BLO_ECORRUPT && bad_aseq != NULL && *bad_aseq <= aseq - 1)
-			*records = *bad_aseq - 1;
+		uint64_t end = aseq - 1; /* the last intact one */
+
+		if (rc == BLO_ECORRUPT && bad_aseq != NULL && *bad_aseq > 0 && *bad_aseq <= end)
+			end = *bad_aseq - 1;
+		*records = end > anchor_aseq ? end - anchor_aseq : 0;
 	}
 	if (cur != NULL)
 		mdb_cursor_close(cur);
@@ -1920,24 +1965,134 @@ out:
 	return rc;
 }
 
-int blo_journal_audit_head(blo_journal_t *self, uint64_t *aseq, uint8_t *hash)
+/* A mark (head or anchor) in a read transaction of its own. */
+static int mark_read(blo_journal_t *self, const char *name, bool missing_ok, uint64_t *aseq,
+		     uint8_t *hash)
 {
 	MDB_txn *txn = NULL;
-	uint8_t head_hash[BLO_AUDIT_HASH_BYTES];
+	uint8_t mark_hash[BLO_AUDIT_HASH_BYTES];
 	int rc;
 
 	assert(self != NULL && aseq != NULL);
 	lock_shared(self);
 	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
 	if (rc == 0)
-		rc = head_load(self, txn, aseq, head_hash);
+		rc = mark_load(self, txn, name, missing_ok, aseq, mark_hash);
 	if (rc == 0 && hash != NULL)
-		memcpy(hash, head_hash, BLO_AUDIT_HASH_BYTES);
+		memcpy(hash, mark_hash, BLO_AUDIT_HASH_BYTES);
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	unlock(self);
 	if (rc > 0)
 		rc = -rc;
+	return rc;
+}
+
+int blo_journal_audit_head(blo_journal_t *self, uint64_t *aseq, uint8_t *hash)
+{
+	return mark_read(self, META_AUDIT_HEAD, false, aseq, hash);
+}
+
+int blo_journal_audit_anchor(blo_journal_t *self, uint64_t *aseq, uint8_t *hash)
+{
+	return mark_read(self, META_AUDIT_ANCHOR, true, aseq, hash);
+}
+
+/* Deletes audit records anchor+1 .. upto in txn, after checking that each
+ * of them holds the hash of its text and the previous hash, from the
+ * anchor's, and that the last holds hash: what leaves the journal was
+ * intact, and is what the caller copied (whose chain ends in hash). */
+static int trim_some(blo_journal_t *self, MDB_txn *txn, uint64_t upto, const uint8_t *hash,
+		     blo_err_t *err)
+{
+	uint8_t chain[BLO_AUDIT_HASH_BYTES], head_hash[BLO_AUDIT_HASH_BYTES];
+	uint64_t anchor, head, aseq;
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	int rc;
+
+	if ((rc = anchor_load(self, txn, &anchor, chain)) != 0 ||
+	    (rc = head_load(self, txn, &head, head_hash)) != 0)
+		return rc == BLO_ECORRUPT
+			       ? blo_err_set(err, rc, "journal %s: the audit head or anchor is "
+						      "malformed", self->dir)
+			       : lmdb_fail(self, rc, err, "trim audit log");
+	if (upto <= anchor || upto > head)
+		return blo_err_set(err, BLO_EINVAL,
+				   "journal %s: trim audit log up to %llu: the journal holds "
+				   "records %llu to %llu",
+				   self->dir, (unsigned long long)upto,
+				   (unsigned long long)anchor + 1, (unsigned long long)head);
+	rc = mdb_cursor_open(txn, self->audit, &cur);
+	if (rc != 0)
+		return lmdb_fail(self, rc, err, "trim audit log");
+	for (aseq = anchor + 1; aseq <= upto; aseq++) {
+		const char *why = NULL;
+		size_t len;
+
+		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			break;
+		if (rc == MDB_NOTFOUND || key.mv_size != 8 || get_be64(key.mv_data) != aseq ||
+		    val.mv_size < BLO_AUDIT_HASH_BYTES) {
+			why = "missing or out of place";
+		} else {
+			len = val.mv_size - BLO_AUDIT_HASH_BYTES;
+			blo_journal_audit_hash(chain, chain, val.mv_data, len);
+			if (memcmp(chain, (const uint8_t *)val.mv_data + len, BLO_AUDIT_HASH_BYTES) != 0)
+				why = "hash does not match its text and the previous hash (altered)";
+			else if (aseq == upto && memcmp(chain, hash, BLO_AUDIT_HASH_BYTES) != 0)
+				why = "its hash is not the one archived";
+		}
+		if (why != NULL) {
+			mdb_cursor_close(cur);
+			return blo_err_set(err, BLO_ECORRUPT,
+					   "journal %s: audit record %llu: %s; nothing trimmed "
+					   "(verify it)",
+					   self->dir, (unsigned long long)aseq, why);
+		}
+		rc = mdb_cursor_del(cur, 0);
+		if (rc != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc == 0)
+		rc = mark_store(self, txn, META_AUDIT_ANCHOR, upto, hash);
+	return rc == 0 ? 0 : lmdb_fail(self, rc, err, "trim audit log");
+}
+
+int blo_journal_audit_trim(blo_journal_t *self, uint64_t upto_aseq, const uint8_t *hash,
+			   blo_err_t *err)
+{
+	MDB_txn *txn = NULL;
+	int rc, grows = 0;
+
+	assert(self != NULL && hash != NULL);
+	for (;;) {
+		lock_shared(self);
+		rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+		if (rc != 0) {
+			rc = lmdb_fail(self, rc, err, "trim audit log");
+		} else if ((rc = trim_some(self, txn, upto_aseq, hash, err)) == 0) {
+			rc = mdb_txn_commit(txn);
+			txn = NULL;
+			if (rc != 0)
+				rc = lmdb_fail(self, rc, err, "trim audit log");
+		}
+		if (txn != NULL) {
+			mdb_txn_abort(txn);
+			txn = NULL;
+		}
+		unlock(self);
+		/* Deleting copies pages too: a full map gets a little room. */
+		if (rc != BLO_EFULL || grows == PURGE_MAX_GROWS || grow_map(self) != 0)
+			break;
+		grows++;
+	}
+	if (rc == 0) {
+		touch_state(self);
+		close_reserve(self);
+	}
 	return rc;
 }
 
@@ -1990,8 +2145,8 @@ out:
 /* ---- opening read-only, and named values ---- */
 
 /* A program's named values live in "meta" under this prefix, apart from the
- * journal's own entries ("version", "state", "audit_head"), so no name can
- * reach those. */
+ * journal's own entries ("version", "state", "audit_head", "audit_anchor"),
+ * so no name can reach those. */
 #define META_USER_PREFIX "user/"
 #define META_USER_KEY_MAX (sizeof(META_USER_PREFIX) - 1 + BLO_JOURNAL_META_NAME_MAX)
 

@@ -6,8 +6,10 @@
  * each subscriber or peer has acknowledged. An audit log, a hash chain in
  * the same store, records what the broker did with each alert. One batch
  * may carry all three, committed together. Retention purges envelopes by
- * age and by count, never audit records. LMDB's copy-on-write keeps every
- * committed batch across a crash.
+ * age and by count, never audit records: the oldest of those leave only by
+ * blo_journal_audit_trim, once a caller (blo_audit_archive) has written
+ * them elsewhere. LMDB's copy-on-write keeps every committed batch across a
+ * crash.
  */
 #ifndef BLO_JOURNAL_H
 #define BLO_JOURNAL_H
@@ -233,14 +235,19 @@ int blo_journal_stats(blo_journal_t *self, blo_journal_stats_t *out);
  * record 1 being 32 zero bytes. The journal also stores the newest
  * (aseq, hash), the head, in the same transaction as the records.
  *
- * blo_journal_audit_verify recomputes the whole chain in one snapshot:
- * sequences
- * without a gap, each text starting with {"aseq":<its own sequence>, each
- * hash, and the end of the chain equal to the head (which catches removed
- * newest records). records and bad_aseq are optional. Returns 0 when
- * intact, *records = how many; BLO_ECORRUPT otherwise, *bad_aseq = the
- * first audit sequence missing, altered or out of place, *records = the
- * intact ones before it, err saying what is wrong; MDB_* or -errno for a
+ * The oldest records may have been trimmed (blo_journal_audit_trim): the
+ * journal then keeps the anchor, the last trimmed record's (aseq, hash),
+ * and the chain goes on from it.
+ *
+ * blo_journal_audit_verify recomputes the chain the journal holds in one
+ * snapshot, from the anchor (or from 32 zero bytes before aseq 1):
+ * sequences without a gap from the anchor's next, each text starting with
+ * {"aseq":<its own sequence>, each hash, and the end of the chain equal to
+ * the head (which catches removed newest records). records and bad_aseq
+ * are optional. Returns 0 when intact, *records = how many the journal
+ * holds; BLO_ECORRUPT otherwise, *bad_aseq = the first audit sequence
+ * missing, altered or out of place, *records = the intact ones before it,
+ * err saying what is wrong; MDB_* or -errno for a
  * failed read. It holds one read snapshot throughout (about 0.6 s per
  * million records): appends go on meanwhile, but the map cannot grow.
  * Tamper-evident, not tamper-proof: whoever can write the store can
@@ -253,6 +260,31 @@ int blo_journal_audit_verify(blo_journal_t *self, uint64_t *records, uint64_t *b
  * hash (BLO_AUDIT_HASH_BYTES; 32 zero bytes when none) into hash, which may
  * be NULL. Returns 0, BLO_ECORRUPT (no head), or an MDB_* code. */
 int blo_journal_audit_head(blo_journal_t *self, uint64_t *aseq, uint8_t *hash);
+
+/* The anchor as committed: the last trimmed audit sequence (0: none ever
+ * trimmed) and its hash (32 zero bytes when none) into hash, which may be
+ * NULL. Returns 0, BLO_ECORRUPT (malformed), or -errno / an MDB_* code. */
+int blo_journal_audit_anchor(blo_journal_t *self, uint64_t *aseq, uint8_t *hash);
+
+/* Removes the audit records from the anchor's next through upto_aseq in
+ * one synced transaction and makes upto_aseq the anchor, provided each of
+ * them holds the hash of its text and the previous one (the chain holds
+ * from the anchor) and the record upto_aseq holds hash
+ * (BLO_AUDIT_HASH_BYTES): the caller recomputed the chain from the anchor
+ * over the copy it keeps elsewhere, so equal hashes mean equal texts.
+ * Otherwise nothing is removed. Only the
+ * writer of the journal should call it (it races appends otherwise: no
+ * harm, but the caller's view may be stale). Returns 0; BLO_EINVAL when
+ * upto_aseq is not after the anchor or is past the head; BLO_ECORRUPT (a
+ * record is missing or altered, or the last holds another hash); BLO_EFULL when even a grown
+ * map has no room for the deletion; -EACCES (opened read-only); or an
+ * MDB_* code; err says which. */
+int blo_journal_audit_trim(blo_journal_t *self, uint64_t upto_aseq, const uint8_t *hash,
+			   blo_err_t *err);
+
+/* The chain's step: out = BLAKE2b-256(prev || text), prev and out being
+ * BLO_AUDIT_HASH_BYTES; out may be prev. */
+void blo_journal_audit_hash(uint8_t *out, const uint8_t *prev, const void *text, size_t len);
 
 /* Calls fn for each audit record with aseq >= from_aseq, in order, at most
  * max records (0: no limit), inside one read transaction. text is the

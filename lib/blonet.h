@@ -6,6 +6,7 @@
 #define BLONET_H
 
 #include "blo_adapt.h"
+#include "blo_audit_archive.h"
 #include "blo_audit_limit.h"
 #include "blo_broker.h"
 #include "blo_client.h"
