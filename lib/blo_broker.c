@@ -11,6 +11,7 @@
 
 #include "blo_broker_int.h"
 
+#include "blo_audit_archive.h"
 #include "blo_codec.h"
 #include "blo_envelope.h"
 #include "blo_identity.h"
@@ -52,6 +53,8 @@
 #define AUDIT_REFUSAL_BURST 20
 /* A full journal or filesystem is logged at most this often. */
 #define FULL_WARN_EVERY_MS 10000
+/* A failed move of audit records to the archive is logged at most so often. */
+#define AUDIT_WARN_EVERY_MS 60000
 #define AUDIT_REFUSAL_WINDOW_MS 60000
 #define INPROC_HWM 1000000
 
@@ -538,6 +541,31 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_e
 	return blo_journal_commit(self->journal, &jb, err);
 }
 
+/* Audit retention: the oldest audit records move from the journal to the
+ * archive files (blo_audit_archive). A failure keeps them in the journal
+ * and is logged at most once a minute. */
+static void audit_retention(blo_broker_t *self)
+{
+	blo_audit_archive_opts_t o = {0};
+	uint64_t moved = 0;
+	blo_err_t err = {0};
+	int rc;
+
+	o.older_than_ms = self->audit_age_ms > 0 ? blo_now_ms() - self->audit_age_ms : 0;
+	o.keep_records = self->audit_keep;
+	if (o.older_than_ms == 0 && o.keep_records == 0)
+		return;
+	rc = blo_audit_archive_move(self->journal, self->audit_dir, &o, &moved, &err);
+	atomic_fetch_add(&self->counters.audit_archived, moved);
+	if (moved > 0)
+		blo_info("audit.archived", "%" PRIu64 " audit records moved to %s", moved,
+			 self->audit_dir);
+	if (rc != 0 && blo_now_ms() - self->audit_warned_ms >= AUDIT_WARN_EVERY_MS) {
+		blo_warn("audit.archive_failed", "%s; the records stay in the journal", err.msg);
+		self->audit_warned_ms = blo_now_ms();
+	}
+}
+
 /* Retention by age, count and size. Size is met through the count: when the
  * journal uses more than its share, the oldest records go until the count
  * is down in proportion, with a tenth to spare. */
@@ -556,12 +584,13 @@ static void retention(blo_broker_t *self)
 		if (keep == 0 || fit < keep)
 			keep = fit > 0 ? fit : 1;
 	}
-	if (older == 0 && keep == 0)
-		return;
-	if (blo_journal_purge(self->journal, older, keep, &purged, &err) != 0)
-		blo_warn("journal.purge_failed", "%s", err.msg);
-	else if (purged > 0)
-		blo_info("journal.purged", "retention removed %" PRIu64 " alerts", purged);
+	if (older != 0 || keep != 0) {
+		if (blo_journal_purge(self->journal, older, keep, &purged, &err) != 0)
+			blo_warn("journal.purge_failed", "%s", err.msg);
+		else if (purged > 0)
+			blo_info("journal.purged", "retention removed %" PRIu64 " alerts", purged);
+	}
+	audit_retention(self);
 }
 
 static void *writer_main(void *arg)
@@ -572,7 +601,9 @@ static void *writer_main(void *arg)
 	int hwm = INPROC_HWM, timeout = 1000;
 	batch_t b = {0};
 	bool stop = false;
-	int64_t next_retention = blo_now_ms() + RETENTION_EVERY_MS, next_summaries = 0;
+	/* Retention runs first thing (a broker that was down may have much to
+	 * let go), then every RETENTION_EVERY_MS. */
+	int64_t next_retention = blo_now_ms(), next_summaries = 0;
 	int64_t last_full_warn = 0;
 
 	zmq_setsockopt(in, ZMQ_RCVHWM, &hwm, sizeof(hwm));
@@ -1691,6 +1722,8 @@ static void write_status(blo_broker_t *self)
 	cJSON_AddNumberToObject(counters, "audit_limited",
 				(double)atomic_load(&self->counters.audit_limited));
 	cJSON_AddNumberToObject(counters, "audit_lost", (double)atomic_load(&self->counters.audit_lost));
+	cJSON_AddNumberToObject(counters, "audit_archived",
+				(double)atomic_load(&self->counters.audit_archived));
 	blo_zap_stats(self->zap, &zs);
 	zap = cJSON_AddObjectToObject(root, "auth");
 	cJSON_AddNumberToObject(zap, "allowed", (double)zs.allowed);
@@ -2003,8 +2036,9 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 	pthread_mutex_init(&self->reg_lock, NULL);
 	blo_strlcpy(self->id, s->id, sizeof(self->id));
 	self->data_dir = strdup(s->data_dir);
+	self->audit_dir = strdup(s->audit.archive_dir);
 	self->registry_path = strdup(s->registry);
-	if (self->data_dir == NULL || self->registry_path == NULL ||
+	if (self->data_dir == NULL || self->audit_dir == NULL || self->registry_path == NULL ||
 	    asprintf(&self->status_path, "%s/status.json", s->data_dir) < 0) {
 		self->status_path = NULL;
 		rc = blo_err_set(err, BLO_ENOMEM, "out of memory");
@@ -2024,6 +2058,8 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 	self->retention_age_ms = s->journal.max_age_hours * 3600 * 1000;
 	self->retention_count = (uint64_t)s->journal.max_count;
 	self->retention_bytes = (size_t)s->journal.max_size_mb * 1024 * 1024;
+	self->audit_age_ms = s->audit.max_age_hours * 3600 * 1000;
+	self->audit_keep = (uint64_t)s->audit.max_records;
 	self->started_ms = blo_now_ms();
 
 	if ((rc = blo_settings_authority(s->authority, self->authority, err)) != 0)
@@ -2347,6 +2383,7 @@ void blo_broker_close(blo_broker_t **self_p)
 	free(self->sessions);
 	free(self->subs);
 	free(self->data_dir);
+	free(self->audit_dir);
 	free(self->status_path);
 	free(self->registry_path);
 	free(self);

@@ -147,6 +147,7 @@ typedef struct {
 	atomic_uint_fast64_t received, received_rejected; /* forwards from peers */
 	atomic_uint_fast64_t audit_limited; /* refusals summed up, not recorded one by one */
 	atomic_uint_fast64_t audit_lost;    /* audit records a full journal could not take */
+	atomic_uint_fast64_t audit_archived; /* audit records moved to the archive files */
 } counters_t;
 
 struct blo_broker {
@@ -163,6 +164,10 @@ struct blo_broker {
 	int64_t retention_age_ms;
 	uint64_t retention_count;
 	size_t retention_bytes;
+	int64_t audit_age_ms;          /* audit records older move to audit_dir; 0: keep */
+	uint64_t audit_keep;           /* and beyond this many; 0: no count limit */
+	char *audit_dir;
+	int64_t audit_warned_ms;       /* when a failed move was last logged */
 
 	pthread_mutex_t reg_lock;
 	regref_t *reg_current;

@@ -69,7 +69,7 @@ typedef struct node {
 	size_t n_listen;
 	bool has_endpoint;
 	endpoint_t endpoint; /* given "endpoint", else a copy of listen[0] */
-	const cJSON *journal, *limits;
+	const cJSON *journal, *audit, *limits;
 	struct node **peers;
 	size_t n_peers;
 
@@ -309,7 +309,7 @@ static char *endpoint_text(const endpoint_t *ep)
 static const char *const top_keys[] = {"name", "brokers", "links", "principals", "operations",
 				       NULL};
 static const char *const broker_keys[] = {"id", "country", "listen", "endpoint", "agency",
-					  "journal", "limits", "log_level", NULL};
+					  "journal", "audit", "limits", "log_level", NULL};
 static const char *const principal_keys[] = {"id", "role", "country", "agency", "site",
 					     "broker", "log_level", NULL};
 static const char *const operation_keys[] = {"code", "members", NULL};
@@ -498,9 +498,22 @@ static int read_endpoint(const topo_t *t, node_t *n, const cJSON *obj)
 	return 0;
 }
 
+/* A section copied into the broker's config as it is (its own loader
+ * checks it, see check_configs): absent, or an object. */
+static int read_section(topo_t *t, const node_t *n, const cJSON *obj, const char *key,
+			const char *example, const cJSON **out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (item != NULL && !cJSON_IsObject(item))
+		return fail(t, n->what, key, "expected an object such as %s, got %s", example,
+			    kind_of(item));
+	*out = item;
+	return 0;
+}
+
 static int read_broker(topo_t *t, node_t *n, const cJSON *obj)
 {
-	const cJSON *item;
 	int rc;
 
 	if (!cJSON_IsObject(obj))
@@ -513,18 +526,10 @@ static int read_broker(topo_t *t, node_t *n, const cJSON *obj)
 		return rc;
 	n->role = BLO_ROLE_BROKER;
 	n->site = "";
-	item = cJSON_GetObjectItemCaseSensitive(obj, "journal");
-	if (item != NULL && !cJSON_IsObject(item))
-		return fail(t, n->what, "journal",
-			    "expected an object such as {\"map_size_mb\": 1024}, got %s",
-			    kind_of(item));
-	n->journal = item;
-	item = cJSON_GetObjectItemCaseSensitive(obj, "limits");
-	if (item != NULL && !cJSON_IsObject(item))
-		return fail(t, n->what, "limits",
-			    "expected an object such as {\"max_in_flight\": 256}, got %s",
-			    kind_of(item));
-	n->limits = item;
+	if ((rc = read_section(t, n, obj, "journal", "{\"map_size_mb\": 1024}", &n->journal)) != 0 ||
+	    (rc = read_section(t, n, obj, "audit", "{\"max_age_hours\": 720}", &n->audit)) != 0 ||
+	    (rc = read_section(t, n, obj, "limits", "{\"max_in_flight\": 256}", &n->limits)) != 0)
+		return rc;
 	n->peers = calloc(t->n_brokers, sizeof(*n->peers));
 	if (n->peers == NULL)
 		return nomem(t);
@@ -1471,6 +1476,8 @@ static int broker_config(const node_t *n, const char *authority_hex, char **out)
 	}
 	if (n->journal != NULL && !cJSON_AddItemToObject(c, "journal", cJSON_Duplicate(n->journal, true)))
 		goto out;
+	if (n->audit != NULL && !cJSON_AddItemToObject(c, "audit", cJSON_Duplicate(n->audit, true)))
+		goto out;
 	if (n->limits != NULL && !cJSON_AddItemToObject(c, "limits", cJSON_Duplicate(n->limits, true)))
 		goto out;
 	if ((peers = cJSON_AddArrayToObject(c, "peers")) == NULL)
@@ -1524,7 +1531,7 @@ out:
 
 /* Each config is read back with the loader of the program that will read
  * it, from a private scratch folder, before anything in out_dir changes:
- * what the topology passes through (journal, limits) gets the same checks
+ * what the topology passes through (journal, audit, limits) gets the same checks
  * as the broker applies. */
 static int check_configs(const topo_t *t)
 {

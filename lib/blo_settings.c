@@ -36,6 +36,16 @@ static const blo_cfg_field_t journal_fields[] = {
 	{0},
 };
 
+static const blo_cfg_field_t audit_fields[] = {
+	{.key = "max_age_hours", .type = BLO_CFG_INT, .offset = offsetof(blo_audit_settings_t, max_age_hours),
+	 .min = 0, .max = 24 * 365 * 100},
+	{.key = "max_records", .type = BLO_CFG_INT, .offset = offsetof(blo_audit_settings_t, max_records),
+	 .min = 0, .max = INT64_C(1) << 50},
+	{.key = "archive_dir", .type = BLO_CFG_PATH, .offset = offsetof(blo_audit_settings_t, archive_dir),
+	 .expect = "the folder the oldest audit records move to"},
+	{0},
+};
+
 static const blo_cfg_field_t limit_fields[] = {
 	{.key = "max_message_bytes", .type = BLO_CFG_INT, .offset = offsetof(blo_limit_settings_t, max_message_bytes),
 	 .min = 1024, .max = 16 * 1024 * 1024},
@@ -65,6 +75,8 @@ static const blo_cfg_field_t broker_fields[] = {
 	 .offset = offsetof(blo_broker_settings_t, data_dir), .expect = "the folder of the journal"},
 	{.key = "journal", .type = BLO_CFG_OBJECT, .offset = offsetof(blo_broker_settings_t, journal),
 	 .fields = journal_fields},
+	{.key = "audit", .type = BLO_CFG_OBJECT, .offset = offsetof(blo_broker_settings_t, audit),
+	 .fields = audit_fields},
 	{.key = "limits", .type = BLO_CFG_OBJECT, .offset = offsetof(blo_broker_settings_t, limits),
 	 .fields = limit_fields},
 	{.key = "peers", .type = BLO_CFG_OBJECTS, .offset = offsetof(blo_broker_settings_t, peers),
@@ -115,6 +127,7 @@ int blo_broker_settings_load(blo_broker_settings_t *out, const char *path, blo_e
 	memset(out, 0, sizeof(*out));
 	out->journal.map_size_mb = 1024;
 	out->journal.max_age_hours = 24 * 90;
+	out->audit.max_age_hours = 24 * 30;
 	out->limits.max_message_bytes = 128 * 1024;
 	out->limits.max_in_flight = 256;
 	out->limits.max_batch = 1000;
@@ -127,6 +140,11 @@ int blo_broker_settings_load(blo_broker_settings_t *out, const char *path, blo_e
 	if ((rc = blo_settings_authority(out->authority, authority, err)) != 0) {
 		blo_err_prefix(err, "%s", path);
 		return rc;
+	}
+	if (out->audit.archive_dir == NULL &&
+	    asprintf(&out->audit.archive_dir, "%s/audit-archive", out->data_dir) < 0) {
+		out->audit.archive_dir = NULL;
+		return blo_err_set(err, BLO_ENOMEM, "%s: out of memory", path);
 	}
 	if (out->listen.n == 0)
 		return blo_err_set(err, BLO_ECONFIG, "%s: key \"listen\": expected at least one endpoint",

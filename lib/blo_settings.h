@@ -28,6 +28,15 @@ typedef struct {
 	int64_t max_size_mb;   /* retention by size of stored data; 0: keep */
 } blo_journal_settings_t;
 
+/* Audit retention: the journal keeps its audit records this long (and at
+ * most this many); older ones move to files in archive_dir (see
+ * blo_audit_archive), which the broker never deletes. */
+typedef struct {
+	int64_t max_age_hours; /* 0: no age limit */
+	int64_t max_records;   /* 0: no count limit */
+	char *archive_dir;     /* default: DATA_DIR/audit-archive */
+} blo_audit_settings_t;
+
 typedef struct {
 	int64_t max_message_bytes; /* ZMQ_MAXMSGSIZE */
 	int64_t max_in_flight;     /* deliveries unacked per subscriber */
@@ -43,6 +52,8 @@ typedef struct {
  *  "listen": ["tcp://0.0.0.0:7400"], "data_dir": "data",
  *  "journal": {"map_size_mb": 1024, "max_age_hours": 2160,
  *              "max_count": 0, "max_size_mb": 0},
+ *  "audit": {"max_age_hours": 720, "max_records": 0,
+ *            "archive_dir": "data/audit-archive"},
  *  "limits": {"max_message_bytes": 131072, "max_in_flight": 256,
  *             "max_batch": 1000, "verify_threads": 0,
  *             "heartbeat_ms": 1000},
@@ -59,6 +70,7 @@ typedef struct {
 	blo_strlist_t listen;
 	char *data_dir;
 	blo_journal_settings_t journal;
+	blo_audit_settings_t audit;
 	blo_limit_settings_t limits;
 	blo_objlist_t peers; /* blo_peer_settings_t */
 	int log_level;       /* blo_log_level_t */

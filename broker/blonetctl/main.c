@@ -4,8 +4,10 @@
  *   status         the broker's live status (sessions, subscribers with lag,
  *                  journal size, counters), as it writes it every second
  *   journal        the alerts stored, from a sequence on
- *   audit          the audit log records, from an audit sequence on
- *   audit-verify   recomputes the audit hash chain; exit 1 if broken
+ *   audit          the audit log records the journal holds, from an audit
+ *                  sequence on (older ones are in the archive files)
+ *   audit-verify   recomputes the audit hash chain over the archive files
+ *                  and the journal; exit 1 if broken
  * The journal is opened read-only: blonetctl never creates or changes a
  * file of the broker's, whoever runs it and whether the broker runs or not.
  */
@@ -28,8 +30,10 @@ static void usage(FILE *to)
 		"commands:\n"
 		"  status                         live status of the broker (JSON)\n"
 		"  journal [--from-seq N] [--max N]  stored alerts, one JSON line each\n"
-		"  audit [--from N] [--max N]     audit records, one JSON line each\n"
-		"  audit-verify                   check the audit hash chain (exit 1 if broken)\n");
+		"  audit [--from N] [--max N]     audit records in the journal, one JSON line each\n"
+		"                                 (older ones: the files of audit.archive_dir)\n"
+		"  audit-verify                   check the audit hash chain, archive files and\n"
+		"                                 journal (exit 1 if broken)\n");
 }
 
 static void print_json(cJSON *o, bool pretty)
@@ -189,12 +193,26 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "audit") == 0) {
 		rc = blo_journal_audit_scan(j, from, max, print_audit, NULL) == 0 ? 0 : 1;
 	} else if (strcmp(cmd, "audit-verify") == 0) {
-		uint64_t records = 0, bad = 0;
+		blo_audit_archive_info_t info;
+		uint64_t bad = 0, overlap;
 		cJSON *o = cJSON_CreateObject();
-		int vr = blo_journal_audit_verify(j, &records, &bad, &err);
+		int vr = blo_audit_archive_verify(j, s.audit.archive_dir, &info, &bad, &err);
 
+		/* A move cut short leaves records in both places: count them once. */
+		overlap = info.last_aseq > info.anchor_aseq ? info.last_aseq - info.anchor_aseq : 0;
+		if (overlap > info.journal_records)
+			overlap = info.journal_records;
 		cJSON_AddBoolToObject(o, "ok", vr == 0);
-		cJSON_AddNumberToObject(o, "records", (double)records);
+		cJSON_AddNumberToObject(o, "records",
+					(double)(info.records + info.journal_records - overlap));
+		cJSON_AddNumberToObject(o, "journal_records", (double)info.journal_records);
+		cJSON_AddNumberToObject(o, "archived_records", (double)info.records);
+		cJSON_AddNumberToObject(o, "archive_files", (double)info.files);
+		if (info.files > 0) {
+			cJSON_AddNumberToObject(o, "archive_first_aseq", (double)info.first_aseq);
+			cJSON_AddBoolToObject(o, "archive_from_start", info.from_start);
+		}
+		cJSON_AddStringToObject(o, "archive_dir", s.audit.archive_dir);
 		if (vr != 0) {
 			cJSON_AddNumberToObject(o, "first_bad_record", (double)bad);
 			cJSON_AddStringToObject(o, "error", err.msg);

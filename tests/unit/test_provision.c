@@ -654,7 +654,8 @@ static void test_fixed_ports_and_a_separate_connect_endpoint(void **state)
 		"{\"name\": \"fixed\", \"brokers\": [\n"
 		"  {\"id\": \"th-broker\", \"country\": \"TH\", \"listen\": [\"tcp://0.0.0.0:7400\", "
 		"\"ipc:///tmp/th.sock\"], \"endpoint\": \"tcp://192.0.2.10:7400\",\n"
-		"   \"journal\": {\"map_size_mb\": 64}, \"limits\": {\"max_in_flight\": 32}, "
+		"   \"journal\": {\"map_size_mb\": 64}, \"audit\": {\"max_records\": 1000}, "
+		"\"limits\": {\"max_in_flight\": 32}, "
 		"\"log_level\": \"debug\"},\n"
 		"  {\"id\": \"la-broker\", \"country\": \"LA\", \"listen\": \"tcp://0.0.0.0:0\", "
 		"\"endpoint\": \"tcp://192.0.2.20:0\", \"agency\": \"BORDER_POLICE\"}],\n"
@@ -678,6 +679,8 @@ static void test_fixed_ports_and_a_separate_connect_endpoint(void **state)
 	assert_string_equal(th.listen.v[1], "ipc:///tmp/th.sock");
 	assert_int_equal(th.journal.map_size_mb, 64);
 	assert_int_equal(th.journal.max_age_hours, 24 * 90);
+	assert_int_equal(th.audit.max_records, 1000);
+	assert_int_equal(th.audit.max_age_hours, 24 * 30);
 	assert_int_equal(th.limits.max_in_flight, 32);
 	assert_int_equal(th.log_level, BLO_LOG_DEBUG);
 	assert_string_equal(agent.broker.endpoint, "tcp://192.0.2.10:7400");
@@ -831,6 +834,12 @@ static const bad_case_t bad_cases[] = {
 	{"{\"name\": \"x\", \"brokers\": [{\"id\": \"th-broker\", \"country\": \"TH\", "
 	 "\"listen\": \"tcp://127.0.0.1:0\", \"journal\": {\"map_size_mb\": 0}}]}",
 	 {"brokers[0] (\"th-broker\")", "journal.map_size_mb"}},
+	{"{\"name\": \"x\", \"brokers\": [{\"id\": \"th-broker\", \"country\": \"TH\", "
+	 "\"listen\": \"tcp://127.0.0.1:0\", \"audit\": {\"max_records\": -1}}]}",
+	 {"brokers[0] (\"th-broker\")", "audit.max_records"}},
+	{"{\"name\": \"x\", \"brokers\": [{\"id\": \"th-broker\", \"country\": \"TH\", "
+	 "\"listen\": \"tcp://127.0.0.1:0\", \"audit\": 5}]}",
+	 {"brokers[0] (\"th-broker\")", "field \"audit\"", "expected an object"}},
 	{"{\"name\": \"x\", \"brokers\": [{\"id\": \"th-broker\", \"country\": \"TH\", "
 	 "\"listen\": \"tcp://127.0.0.1:0\", \"log_level\": \"loud\"}]}",
 	 {"brokers[0] (\"th-broker\")", "field \"log_level\""}},

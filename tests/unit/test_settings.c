@@ -97,6 +97,11 @@ static void test_broker_minimal_file_gets_every_default(void **state)
 	assert_int_equal(s.journal.map_size_mb, 1024);
 	assert_int_equal(s.journal.max_age_hours, 24 * 90);
 	assert_int_equal(s.journal.max_count, 0);
+	assert_int_equal(s.audit.max_age_hours, 24 * 30);
+	assert_int_equal(s.audit.max_records, 0);
+	assert_int_equal(asprintf(&want, "%s/data/audit-archive", dir) > 0, 1);
+	assert_string_equal(s.audit.archive_dir, want);
+	free(want);
 	assert_int_equal(s.limits.max_message_bytes, 128 * 1024);
 	assert_int_equal(s.limits.max_in_flight, 256);
 	assert_int_equal(s.limits.max_batch, 1000);
@@ -120,6 +125,8 @@ static void test_broker_full_file_reads_every_key(void **state)
 		" \"listen\": [\"tcp://0.0.0.0:7400\", \"ipc:///run/blonet/la.sock\"],\n"
 		" \"data_dir\": \"/var/lib/blonet\",\n"
 		" \"journal\": {\"map_size_mb\": 4096, \"max_age_hours\": 720, \"max_count\": 1000000},\n"
+		" \"audit\": {\"max_age_hours\": 48, \"max_records\": 500000,\n"
+		"           \"archive_dir\": \"/srv/blonet/audit\"},\n"
 		" \"limits\": {\"max_message_bytes\": 65536, \"max_in_flight\": 64, \"max_batch\": 500,\n"
 		"            \"verify_threads\": 2, \"heartbeat_ms\": 250},\n"
 		" \"peers\": [{\"id\": \"th-broker\", \"endpoint\": \"tcp://192.0.2.1:7400\"},\n"
@@ -137,6 +144,9 @@ static void test_broker_full_file_reads_every_key(void **state)
 	assert_int_equal(s.journal.map_size_mb, 4096);
 	assert_int_equal(s.journal.max_age_hours, 720);
 	assert_int_equal(s.journal.max_count, 1000000);
+	assert_int_equal(s.audit.max_age_hours, 48);
+	assert_int_equal(s.audit.max_records, 500000);
+	assert_string_equal(s.audit.archive_dir, "/srv/blonet/audit");
 	assert_int_equal(s.limits.max_message_bytes, 65536);
 	assert_int_equal(s.limits.max_in_flight, 64);
 	assert_int_equal(s.limits.max_batch, 500);
