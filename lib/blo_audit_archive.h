@@ -6,17 +6,24 @@
  *
  *   audit-<aseq of its first record, 20 digits>.jsonl
  *
- * one line per record: the record's JSON text exactly as chained, a tab,
- * and its chain hash in 64 lowercase hex digits (so `cut -f1` gives JSON
- * lines). A file is written under a temporary name, synced, and renamed
- * into place before the journal lets go of its records
+ * Its first line is "prev", a tab, and the chain hash before its first
+ * record (64 lowercase hex digits; zeros for record 1); then one line per
+ * record: the record's JSON text exactly as chained, a tab, and its chain
+ * hash (so `tail -n +2 FILE | cut -f1` gives JSON lines). At most
+ * BLO_AUDIT_ARCHIVE_FILE_RECORDS records and about 64 MiB a file. A file
+ * is written under a temporary name and synced, then linked into place
+ * (the folder synced) before the journal lets go of its records
  * (blo_journal_audit_trim), so every record is always in the journal, in
- * an archive file, or in both: a crash between the two leaves a file whose
- * records the journal still holds, and the next move writes that file
- * again, whole, under the same name. Files are never changed once in
- * place; the broker never deletes them: where they go after that (cold
- * storage, and when) is the operator's policy, as long as the newest one
- * stays for audit-verify to join the archive to the journal.
+ * an archive file, or in both: a crash between the two leaves a file
+ * whose records the journal still holds, and the next move replaces that
+ * file. It replaces no other: a file of that name whose records the
+ * journal does not hold (a journal restored from an older copy beside a
+ * newer archive, two brokers sharing a folder) stops the move with an
+ * error, the records staying in the journal. The broker never deletes a
+ * file: where they go after that (cold storage, and when) is the
+ * operator's policy, as long as the file holding the journal's anchor and
+ * every newer one stay for audit-verify to join the archive to the
+ * journal.
  */
 #ifndef BLO_AUDIT_ARCHIVE_H
 #define BLO_AUDIT_ARCHIVE_H
@@ -63,13 +70,16 @@ typedef struct {
 	uint64_t anchor_aseq;     /* the journal's anchor: the last record moved out */
 } blo_audit_archive_info_t;
 
-/* Checks the whole audit log: the archive files in dir (each line's text
- * and hash, sequences without a gap within and across files) and the
- * journal's chain from its anchor (blo_journal_audit_verify), and that the
- * two meet: the archive holds the anchor's record with the anchor's hash.
- * Records older than the oldest file present may have been taken away, and
- * a file may hold records the journal still has (a move cut short). dir
- * need not exist while nothing was ever moved. info and bad_aseq are
+/* Checks the whole audit log: the archive files in dir (each record's
+ * text and hash from its file's prev hash, each file's prev hash equal to
+ * the previous file's last, sequences without a gap within and across
+ * files), the journal's chain from its anchor (blo_journal_audit_verify),
+ * and that the two meet: the archive's hash at the anchor is the anchor's,
+ * and the records a file holds after the anchor (a move cut short) are
+ * the journal's, hash for hash. Files older than the oldest present may
+ * have been taken away: that one's prev hash is then taken as given. dir
+ * need not exist while nothing was ever moved. A move running meanwhile
+ * makes it check again. info and bad_aseq are
  * optional. Returns 0 when intact; BLO_ECORRUPT with *bad_aseq the first
  * record that is missing, altered or out of place (the one after the
  * archive's last when its newest file is missing; 0 when the fault is not

@@ -542,9 +542,10 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_e
 }
 
 /* Audit retention: the oldest audit records move from the journal to the
- * archive files (blo_audit_archive). A failure keeps them in the journal
- * and is logged at most once a minute. */
-static void audit_retention(blo_broker_t *self)
+ * archive files (blo_audit_archive). Moving loses nothing, so a full map
+ * moves them whatever their age. A failure keeps them in the journal and
+ * is logged at most once a minute. */
+static void audit_retention(blo_broker_t *self, bool map_full)
 {
 	blo_audit_archive_opts_t o = {0};
 	uint64_t moved = 0;
@@ -552,7 +553,7 @@ static void audit_retention(blo_broker_t *self)
 	int rc;
 
 	o.older_than_ms = self->audit_age_ms > 0 ? blo_now_ms() - self->audit_age_ms : 0;
-	o.keep_records = self->audit_keep;
+	o.keep_records = map_full ? 1 : self->audit_keep;
 	if (o.older_than_ms == 0 && o.keep_records == 0)
 		return;
 	rc = blo_audit_archive_move(self->journal, self->audit_dir, &o, &moved, &err);
@@ -568,8 +569,9 @@ static void audit_retention(blo_broker_t *self)
 
 /* Retention by age, count and size. Size is met through the count: when the
  * journal uses more than its share, the oldest records go until the count
- * is down in proportion, with a tenth to spare. */
-static void retention(blo_broker_t *self)
+ * is down in proportion, with a tenth to spare. map_full: a batch was just
+ * refused for want of room. */
+static void retention(blo_broker_t *self, bool map_full)
 {
 	int64_t older = self->retention_age_ms > 0 ? blo_now_ms() - self->retention_age_ms : 0;
 	uint64_t keep = self->retention_count, purged = 0;
@@ -590,7 +592,7 @@ static void retention(blo_broker_t *self)
 		else if (purged > 0)
 			blo_info("journal.purged", "retention removed %" PRIu64 " alerts", purged);
 	}
-	audit_retention(self);
+	audit_retention(self, map_full);
 }
 
 static void *writer_main(void *arg)
@@ -619,7 +621,7 @@ static void *writer_main(void *arg)
 		int rc;
 
 		if (blo_now_ms() >= next_retention) {
-			retention(self);
+			retention(self, false);
 			next_retention = blo_now_ms() + RETENTION_EVERY_MS;
 		}
 		/* Summaries of refusals left out go with the next commit (or one
@@ -666,7 +668,7 @@ static void *writer_main(void *arg)
 				last_full_warn = blo_now_ms();
 			}
 			if (!disk)
-				retention(self);
+				retention(self, true);
 			rc = batch_commit(self, &b, false, &err);
 			for (size_t i = 0; i < b.n_jobs; i++)
 				if (is_store_job(b.jobs[i]) &&

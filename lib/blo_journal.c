@@ -30,9 +30,14 @@
 #include <unistd.h>
 
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
-/* The audit database and head are additions that a journal of the first
- * build gains at open; a first build ignores them. */
+/* Format versions. 1: what every build reads; the audit database and head
+ * are additions that a journal of the first build gains at open, and a
+ * first build ignores them. 2: the audit log has been trimmed (it starts
+ * at an anchor, blo_journal_audit_trim): a build that reads only 1 would
+ * take the missing records for tampering, so it must refuse the journal
+ * instead. A new journal is 1 until its first trim. */
 #define FORMAT_VERSION 1u
+#define FORMAT_TRIMMED 2u
 #define NAMED_DBS 5
 
 /* Record value: time_ms (8 bytes, big-endian) and id, then the envelope. */
@@ -652,6 +657,19 @@ out:
 	return rc;
 }
 
+/* 0 if a stored format version is one this build reads. */
+static int version_check(const blo_journal_t *self, const MDB_val *val, blo_err_t *err)
+{
+	const uint8_t *v = val->mv_data;
+
+	if (val->mv_size == 4 && v[0] == 0 && v[1] == 0 && v[2] == 0 &&
+	    (v[3] == FORMAT_VERSION || v[3] == FORMAT_TRIMMED))
+		return 0;
+	return blo_err_set(err, BLO_ECORRUPT,
+			   "journal %s: unknown format version (this build reads %u and %u)",
+			   self->dir, FORMAT_VERSION, FORMAT_TRIMMED);
+}
+
 /* Creates the databases and the meta entries of a new journal, or checks
  * the format version of an existing one; gives it an audit head if it has
  * none. */
@@ -691,10 +709,7 @@ static int journal_init(blo_journal_t *self, blo_err_t *err)
 	} else if (rc != 0) {
 		rc = lmdb_fail(self, rc, err, "read format version");
 		goto out;
-	} else if (val.mv_size != sizeof(version) || memcmp(val.mv_data, version, 4) != 0) {
-		rc = blo_err_set(err, BLO_ECORRUPT,
-				 "journal %s: unknown format version (this build reads %u)",
-				 self->dir, FORMAT_VERSION);
+	} else if ((rc = version_check(self, &val, err)) != 0) {
 		goto out;
 	}
 	rc = head_init(self, txn);
@@ -2058,6 +2073,13 @@ static int trim_some(blo_journal_t *self, MDB_txn *txn, uint64_t upto, const uin
 	mdb_cursor_close(cur);
 	if (rc == 0)
 		rc = mark_store(self, txn, META_AUDIT_ANCHOR, upto, hash);
+	if (rc == 0) {
+		uint8_t version[4] = {0, 0, 0, FORMAT_TRIMMED};
+
+		key = val_of(META_VERSION, sizeof(META_VERSION) - 1);
+		val = val_of(version, sizeof(version));
+		rc = mdb_put(txn, self->meta, &key, &val, 0);
+	}
 	return rc == 0 ? 0 : lmdb_fail(self, rc, err, "trim audit log");
 }
 
@@ -2157,7 +2179,6 @@ static int journal_attach(blo_journal_t *self, blo_err_t *err)
 	MDB_txn *txn = NULL;
 	MDB_val key = val_of(META_VERSION, sizeof(META_VERSION) - 1);
 	MDB_val val;
-	uint8_t version[4] = {0, 0, 0, FORMAT_VERSION};
 	uint8_t hash[BLO_AUDIT_HASH_BYTES];
 	uint64_t aseq;
 	int rc;
@@ -2182,12 +2203,14 @@ static int journal_attach(blo_journal_t *self, blo_err_t *err)
 		goto out;
 	}
 	rc = mdb_get(txn, self->meta, &key, &val);
-	if (rc != 0 || val.mv_size != sizeof(version) || memcmp(val.mv_data, version, 4) != 0) {
-		rc = blo_err_set(err, BLO_ECORRUPT,
-				 "journal %s: unknown format version (this build reads %u)",
-				 self->dir, FORMAT_VERSION);
+	if (rc == MDB_NOTFOUND)
+		val.mv_size = 0;
+	else if (rc != 0) {
+		rc = lmdb_fail(self, rc, err, "read format version");
 		goto out;
 	}
+	if ((rc = version_check(self, &val, err)) != 0)
+		goto out;
 	rc = head_load(self, txn, &aseq, hash);
 	if (rc == BLO_ECORRUPT) {
 		rc = blo_err_set(err, rc, "journal %s: no audit head", self->dir);

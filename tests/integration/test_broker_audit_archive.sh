@@ -21,9 +21,14 @@ verify_field() { grep -o "\"$1\":[a-z0-9]*" "$WORK/verify.json" | cut -d: -f2; }
 # head_aseq: the newest audit sequence the journal holds.
 head_aseq() { ctl th-broker audit | tail -n 1 | grep -o '^{"aseq":[0-9]*' | cut -d: -f2; }
 
+# records FILES...: the record lines of archive files (not their prev lines).
+records() { grep -hv '^prev	' "$@" | cut -f1; }
+
 sizes=()
 accepted=0
 for r in $(seq 1 $ROUNDS); do
+	# A copy of the journal as a backup would take it, before round 4.
+	[ "$r" = 4 ] && cp "$WORK/d/th-broker/data/data.mdb" "$WORK/backup.mdb"
 	gen_alerts "round$r" 1000 >"$WORK/r.jsonl"
 	pub th-customs-maesai "$WORK/r.jsonl" >"$WORK/r.res" 2>/dev/null
 	accepted=$((accepted + $(count_lines "$WORK/r.res" '"status":"accepted"')))
@@ -55,9 +60,9 @@ check "records counted once across archive and journal" \
 # Every record 1..head exactly once, in order, across the archive (up to
 # the anchor) and the journal.
 anchor=$(($(head_aseq) - $(verify_field journal_records)))
-{ cut -f1 "$ARCH"/audit-*.jsonl | head -n "$anchor"; ctl th-broker audit; } >"$WORK/all.jsonl"
+{ records "$ARCH"/audit-*.jsonl | head -n "$anchor"; ctl th-broker audit; } >"$WORK/all.jsonl"
 check "archive lines are JSON records (jq reads every one)" \
-	jq -e -s 'length > 0' <(cut -f1 "$ARCH"/audit-*.jsonl) >/dev/null
+	jq -e -s 'length > 0' <(records "$ARCH"/audit-*.jsonl) >/dev/null
 check "aseq 1..head, each once and in order" \
 	[ "$(grep -o '^{"aseq":[0-9]*' "$WORK/all.jsonl" | cut -d: -f2 | awk '$1 != NR {bad = 1} END {print bad + 0, NR}')" = "0 $(head_aseq)" ]
 check "every accepted alert's accept record is kept, once" \
@@ -72,7 +77,7 @@ check "the journal file stops growing (sizes ${sizes[*]})" [ "$last" -le $((mid 
 # Tampering. One byte of an archived record's text.
 first=$(ls "$ARCH" | head -n 1)
 cp "$ARCH/$first" "$WORK/saved"
-sed -i '5s/"event":"/"event":"X/' "$ARCH/$first"
+sed -i '6s/"event":"/"event":"X/' "$ARCH/$first"
 if ctl th-broker audit-verify >"$WORK/verify.json" 2>&1; then
 	fail "audit-verify fails after an archived record is changed"
 else
@@ -98,5 +103,36 @@ check "without the oldest file the rest still verifies" [ "$(verify_field ok)" =
 check "and it says the archive no longer starts at the chain's start" \
 	[ "$(verify_field archive_from_start)" = false ]
 mv "$WORK/saved" "$ARCH/$first"
+
+# The journal restored from the copy taken before round 4, beside the newer
+# archive: the broker's next records differ from the archived ones of the
+# same sequence numbers. No archive file may be overwritten: the move is
+# refused and said so, the records stay in the journal, and audit-verify
+# fails until the operator moves the newer archive aside.
 check "SIGTERM exits 0" stop_broker th-broker TERM
+md5sum "$ARCH"/* >"$WORK/archive.md5"
+cp "$WORK/backup.mdb" "$WORK/d/th-broker/data/data.mdb"
+rm -f "$WORK/d/th-broker/data/lock.mdb"
+start_broker th-broker || { fail "broker starts on the restored journal"; finish; }
+gen_alerts after-restore 3000 >"$WORK/r.jsonl"
+pub th-customs-maesai "$WORK/r.jsonl" >/dev/null 2>&1
+stop_broker th-broker TERM
+start_broker th-broker || { fail "broker restarts on the restored journal"; finish; }
+wait_log() { for _ in $(seq 1 50); do grep -q "$1" "$WORK/th-broker.log" && return 0; sleep 0.1; done; return 1; }
+check "the move over the newer archive is refused and logged (audit.archive_failed)" \
+	wait_log '"audit.archive_failed".*a file of another history'
+check "no archive file was changed" md5sum --quiet -c "$WORK/archive.md5"
+if ctl th-broker audit-verify >"$WORK/verify.json" 2>&1; then
+	fail "audit-verify fails while the archive is of another history"
+else
+	ok "audit-verify fails while the archive is of another history"
+fi
+# The operator's fix (OPERATIONS.md): the newer archive moved aside.
+stop_broker th-broker TERM
+mv "$ARCH" "$WORK/archive-aside"
+start_broker th-broker || { fail "broker restarts with the archive moved aside"; finish; }
+for _ in $(seq 1 50); do [ -n "$(ls "$ARCH" 2>/dev/null)" ] && break; sleep 0.1; done
+ctl th-broker audit-verify >"$WORK/verify.json" 2>&1
+check "with the archive moved aside, moves go on and the log verifies" [ "$(verify_field ok)" = true ]
+check "SIGTERM exits 0 at the end" stop_broker th-broker TERM
 finish

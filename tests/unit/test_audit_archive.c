@@ -1,8 +1,10 @@
 /*
  * Unit tests of audit retention: blo_audit_archive_move (by count, by age,
- * per call, split into files), blo_audit_archive_verify (whole, oldest
- * files taken away, newest missing, tampered lines, a move cut short) and
- * the journal's side of it (blo_journal_audit_anchor, _trim, _hash).
+ * per call, split into files by records and by bytes, never over a file
+ * of another history), blo_audit_archive_verify (whole, oldest files taken
+ * away, newest missing, tampered lines and prev hashes, forged files after
+ * the anchor, a move cut short) and the journal's side of it
+ * (blo_journal_audit_anchor, _trim, _hash).
  */
 #include "blo_test.h"
 
@@ -16,6 +18,8 @@
 
 #define HASH BLO_AUDIT_HASH_BYTES
 #define HEX (2 * HASH)
+/* An archive file's first line: "prev", a tab, the hash in hex, a newline. */
+#define PREV_LINE (5 + HEX + 1)
 
 /* A journal folder and its archive folder (not created) inside it. */
 typedef struct {
@@ -84,8 +88,8 @@ static void commit_audit(blo_journal_t *j, const blo_audit_record_t *audit, size
 }
 
 /* Commits `count` audit-only records numbered first.., in batches of 50;
- * record n has time_ms n and detail "record n". */
-static void commit_numbered(blo_journal_t *j, uint64_t first, size_t count)
+ * record n has time_ms n and detail "WORD n". */
+static void commit_worded(blo_journal_t *j, const char *word, uint64_t first, size_t count)
 {
 	blo_audit_record_t audit[50];
 	char details[50][32];
@@ -94,7 +98,7 @@ static void commit_numbered(blo_journal_t *j, uint64_t first, size_t count)
 		size_t n = count < 50 ? count : 50;
 
 		for (size_t i = 0; i < n; i++) {
-			snprintf(details[i], sizeof(details[i]), "record %llu",
+			snprintf(details[i], sizeof(details[i]), "%s %llu", word,
 				 (unsigned long long)(first + i));
 			audit[i] = rec(BLO_AUDIT_DELIVER, (int64_t)(first + i), "la-console-1",
 				       details[i]);
@@ -103,6 +107,12 @@ static void commit_numbered(blo_journal_t *j, uint64_t first, size_t count)
 		first += n;
 		count -= n;
 	}
+}
+
+/* Detail "record n". */
+static void commit_numbered(blo_journal_t *j, uint64_t first, size_t count)
+{
+	commit_worded(j, "record", first, count);
 }
 
 /* The text blo_journal_commit gives a record of commit_numbered. */
@@ -179,17 +189,30 @@ static blo_audit_archive_info_t archive_intact(fixture_t *f)
 	return info;
 }
 
-/* blo_audit_archive_verify must fail with BLO_ECORRUPT; returns bad_aseq. */
-static uint64_t archive_broken(fixture_t *f)
+/* blo_audit_archive_verify must fail with BLO_ECORRUPT and say why in
+ * *err; returns bad_aseq. */
+static uint64_t archive_broken_err(fixture_t *f, blo_err_t *err)
 {
 	blo_audit_archive_info_t info;
 	uint64_t bad = 99999;
-	blo_err_t err = {0};
+	int rc;
 
-	assert_int_equal(blo_audit_archive_verify(f->j, f->archive, &info, &bad, &err),
-			 BLO_ECORRUPT);
-	assert_true(err.msg[0] != '\0');
+	memset(err, 0, sizeof(*err));
+	rc = blo_audit_archive_verify(f->j, f->archive, &info, &bad, err);
+	if (rc != BLO_ECORRUPT)
+		fail_msg("archive verify: %d (want BLO_ECORRUPT %d): %s", rc, BLO_ECORRUPT,
+			 err->msg);
+	if (err->msg[0] == '\0')
+		fail_msg("archive verify: BLO_ECORRUPT (bad_aseq %llu) without a message",
+			 (unsigned long long)bad);
 	return bad;
+}
+
+static uint64_t archive_broken(fixture_t *f)
+{
+	blo_err_t err;
+
+	return archive_broken_err(f, &err);
 }
 
 static char *file_path(const char *archive, uint64_t first_aseq)
@@ -255,18 +278,36 @@ static size_t line_start(const char *buf, size_t len, size_t index)
 	return off;
 }
 
-/* Checks the archive file whose first record is first: exactly n lines,
- * line k being `record text TAB 64 lowercase hex NL` with text starting
- * {"aseq":first+k, and the hash the chain's step from *hash (in: the hash
- * before first; out: the hash of the last line). numbered: the texts are
+/* p[0..HEX) must be lowercase hex digits. */
+static void assert_lower_hex(const char *p)
+{
+	for (size_t i = 0; i < HEX; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			fail_msg("'%c' in \"%.*s\" is not a lowercase hex digit", p[i], HEX, p);
+}
+
+/* Checks the archive file whose first record is first: its first line
+ * `prev TAB 64 lowercase hex NL` giving *hash (in: the hash before first),
+ * then exactly n lines, line k being `record text TAB 64 lowercase hex NL`
+ * with text starting {"aseq":first+k, and the hash the chain's step from
+ * the previous (out: the hash of the last line). numbered: the texts are
  * commit_numbered's. */
 static void assert_file_holds(const char *archive, uint64_t first, size_t n, uint8_t hash[HASH],
 			      bool numbered)
 {
 	char *path = file_path(archive, first);
-	size_t len, off = 0;
+	size_t len, off = PREV_LINE;
 	char *buf = slurp(path, &len);
+	uint8_t prev[HASH];
 
+	if (len < PREV_LINE || memcmp(buf, "prev\t", 5) != 0 || buf[PREV_LINE - 1] != '\n')
+		fail_msg("%s: the first line is not \"prev\", a tab, 64 hex digits: \"%.*s\"", path,
+			 (int)(len < PREV_LINE ? len : PREV_LINE), buf);
+	assert_lower_hex(buf + 5);
+	assert_int_equal(sodium_hex2bin(prev, HASH, buf + 5, HEX, NULL, NULL, NULL), 0);
+	if (memcmp(prev, hash, HASH) != 0)
+		fail_msg("%s: prev \"%.*s\" is not the hash before record %llu", path, HEX, buf + 5,
+			 (unsigned long long)first);
 	for (size_t k = 0; k < n; k++) {
 		const char *line = buf + off;
 		const char *nl = memchr(line, '\n', len - off);
@@ -281,8 +322,7 @@ static void assert_file_holds(const char *archive, uint64_t first, size_t n, uin
 		assert_non_null(tab);
 		tlen = (size_t)(tab - line);
 		assert_int_equal((size_t)(nl - tab - 1), HEX);
-		for (size_t i = 1; i <= HEX; i++)
-			assert_true((tab[i] >= '0' && tab[i] <= '9') || (tab[i] >= 'a' && tab[i] <= 'f'));
+		assert_lower_hex(tab + 1);
 		assert_int_equal(sodium_hex2bin(stored, HASH, tab + 1, HEX, NULL, NULL, NULL), 0);
 		snprintf(prefix, sizeof(prefix), "{\"aseq\":%llu,", (unsigned long long)(first + k));
 		if (tlen < strlen(prefix) || memcmp(line, prefix, strlen(prefix)) != 0)
@@ -384,6 +424,70 @@ static char byte_at(const char *path, size_t off)
 	assert_int_equal(pread(fd, &c, 1, (off_t)off), 1);
 	close(fd);
 	return c;
+}
+
+/* Replaces the content of path with len bytes of data. */
+static void rewrite(const char *path, const char *data, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+
+	if (fp == NULL)
+		fail_msg("%s: %s", path, strerror(errno));
+	assert_int_equal(fwrite(data, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Copies file src to dst (created or truncated). */
+static void copy_file(const char *src, const char *dst)
+{
+	size_t len;
+	char *buf = slurp(src, &len);
+
+	rewrite(dst, buf, len);
+	free(buf);
+}
+
+/* path's bytes must be exactly want's (len bytes). */
+static void assert_file_is(const char *path, const char *want, size_t len)
+{
+	size_t got_len;
+	char *got = slurp(path, &got_len);
+
+	if (got_len != len || memcmp(got, want, len) != 0)
+		fail_msg("%s was changed (%zu bytes, was %zu)", path, got_len, len);
+	free(got);
+}
+
+/* Writes the archive file audit-<first> as a forger with the format in
+ * hand would: records first.. (count of them) with commit_numbered's
+ * texts, but detail "forged N" from aseq forged_from on (0: none), each
+ * hash chained from *hash (in: the file's prev; out: its last hash). Any
+ * file of that name is replaced. */
+static void write_chained(const char *archive, uint64_t first, uint64_t count, uint8_t hash[HASH],
+			  uint64_t forged_from)
+{
+	char *path = file_path(archive, first);
+	FILE *fp = fopen(path, "wb");
+	char hex[HEX + 1], text[256];
+
+	if (fp == NULL)
+		fail_msg("%s: %s", path, strerror(errno));
+	sodium_bin2hex(hex, sizeof(hex), hash, HASH);
+	fprintf(fp, "prev\t%s\n", hex);
+	for (uint64_t a = first; a < first + count; a++) {
+		numbered_text(text, sizeof(text), a);
+		if (forged_from != 0 && a >= forged_from)
+			snprintf(text, sizeof(text),
+				 "{\"aseq\":%llu,\"time_ms\":%llu,\"event\":\"deliver\","
+				 "\"principal\":\"la-console-1\",\"detail\":\"forged %llu\"}",
+				 (unsigned long long)a, (unsigned long long)a,
+				 (unsigned long long)a);
+		blo_journal_audit_hash(hash, hash, text, strlen(text));
+		sodium_bin2hex(hex, sizeof(hex), hash, HASH);
+		fprintf(fp, "%s\t%s\n", text, hex);
+	}
+	assert_int_equal(fclose(fp), 0);
+	free(path);
 }
 
 /* ---------------------------------------------------------------- hash */
@@ -577,6 +681,83 @@ static void test_move_splits_files_at_file_records(void **state)
 	free(audit);
 }
 
+static void test_move_splits_files_at_64_mib(void **state)
+{
+	/* 4000-byte details: lines of about 4160 bytes, so that 65536 of them
+	 * would make about 270 MB; about 16100 fit in 64 MiB. */
+	enum { TOTAL = 20000, KEEP = 10, BATCH = 250, DETAIL = 4000 };
+	const size_t cap = (size_t)64 << 20;
+	blo_audit_record_t *audit = calloc(BATCH, sizeof(*audit));
+	char *details = malloc((size_t)BATCH * (DETAIL + 1));
+	uint8_t hash[HASH] = {0}, anchor_hash[HASH];
+	blo_audit_archive_info_t info;
+	fixture_t *f = *state;
+	size_t max_line = 0, min_line = SIZE_MAX;
+	uint64_t first = 1, files = 0;
+
+	assert_non_null(audit);
+	assert_non_null(details);
+	for (uint64_t done = 0; done < TOTAL; done += BATCH) {
+		for (size_t i = 0; i < BATCH; i++) {
+			char *d = details + i * (DETAIL + 1);
+			int n = snprintf(d, DETAIL + 1, "record %llu ",
+					 (unsigned long long)(done + i + 1));
+
+			memset(d + n, 'x', DETAIL - (size_t)n);
+			d[DETAIL] = '\0';
+			audit[i] = rec(BLO_AUDIT_DELIVER, (int64_t)(done + i + 1), "p", d);
+		}
+		commit_audit(f->j, audit, BATCH);
+	}
+	assert_moves(f, 0, KEEP, 0, TOTAL - KEEP);
+
+	/* Each file holds whole records, contiguous, chained on from the one
+	 * before; none beyond 64 MiB and a record; each but the last full. */
+	while (first <= TOTAL - KEEP) {
+		char *path = file_path(f->archive, first);
+		size_t len, lines = 0, off = 0;
+		char *buf = slurp(path, &len);
+
+		while (off < len) {
+			char *nl = memchr(buf + off, '\n', len - off);
+			size_t line;
+
+			assert_non_null(nl);
+			line = (size_t)(nl - buf) + 1 - off;
+			if (lines++ > 0) {
+				max_line = line > max_line ? line : max_line;
+				min_line = line < min_line ? line : min_line;
+			}
+			off += line;
+		}
+		free(buf);
+		assert_true(lines >= 2);
+		assert_file_holds(f->archive, first, lines - 1, hash, false);
+		assert_true(lines - 1 < BLO_AUDIT_ARCHIVE_FILE_RECORDS);
+		if (len > cap + max_line)
+			fail_msg("%s: %zu bytes, more than 64 MiB and a record", path, len);
+		if (first + (lines - 1) <= TOTAL - KEEP && len - PREV_LINE + max_line <= cap)
+			fail_msg("%s: %zu bytes, room for another record", path, len);
+		first += lines - 1;
+		files++;
+		free(path);
+	}
+	assert_int_equal(first, TOTAL - KEEP + 1);
+	assert_true(min_line * (size_t)BLO_AUDIT_ARCHIVE_FILE_RECORDS > cap);
+	assert_true(files >= 2);
+	assert_int_equal(entries_in(f->archive), (int)files);
+	assert_int_equal(anchor_of(f->j, anchor_hash), TOTAL - KEEP);
+	assert_memory_equal(anchor_hash, hash, HASH);
+	assert_journal_intact(f->j, KEEP);
+	info = archive_intact(f);
+	assert_int_equal(info.files, files);
+	assert_int_equal(info.records, TOTAL - KEEP);
+	assert_int_equal(info.last_aseq, TOTAL - KEEP);
+	assert_int_equal(info.journal_records, KEEP);
+	free(details);
+	free(audit);
+}
+
 static void test_nothing_to_move_creates_no_folder_and_verifies(void **state)
 {
 	fixture_t *f = *state;
@@ -669,7 +850,7 @@ static void test_verify_joins_files_and_allows_the_oldest_taken_away(void **stat
 	free(newest);
 	newest = file_path(f->archive, 901);
 	assert_int_equal(rename(newest, aside_newest), 0);
-	(void)archive_broken(f);
+	assert_int_equal(archive_broken(f), 901);
 	assert_int_equal(rename(aside_newest, newest), 0);
 	(void)archive_intact(f);
 
@@ -708,8 +889,9 @@ static void test_verify_finds_a_tampered_line_hash_or_cut_short_line(void **stat
 	path = file_path(f->archive, 1);
 	buf = slurp(path, &len);
 
-	/* One byte of the JSON text of record 350: "record 350" -> "record 351". */
-	off = line_start(buf, len, 349);
+	/* One byte of the JSON text of record 350 (line 0 is the prev line):
+	 * "record 350" -> "record 351". */
+	off = line_start(buf, len, 350);
 	assert_memory_equal(buf + off, "{\"aseq\":350,", 12);
 	tab = (size_t)((char *)memchr(buf + off, '\t', len - off) - buf);
 	assert_memory_equal(buf + tab - 5, "350\"}", 5);
@@ -748,9 +930,292 @@ static void test_verify_finds_a_tampered_line_hash_or_cut_short_line(void **stat
 	assert_int_equal(truncate(path, (off_t)len - 11), 0);
 	assert_int_equal(archive_broken(f), 700);
 	/* ... and without the last line at all: the anchor's record is gone. */
-	assert_int_equal(truncate(path, (off_t)line_start(buf, len, 699)), 0);
+	assert_int_equal(truncate(path, (off_t)line_start(buf, len, 700)), 0);
 	assert_int_equal(archive_broken(f), 700);
+	/* ... and with the prev line alone: no record at all. */
+	assert_int_equal(truncate(path, PREV_LINE), 0);
+	assert_int_equal(archive_broken(f), 1);
+	rewrite(path, buf, len);
+	(void)archive_intact(f);
 
+	/* The prev line: one hex digit (the first file's must be zeros, and
+	 * record 1's hash no longer follows from it either). */
+	assert_memory_equal(buf, "prev\t", 5);
+	poke(path, 5 + 17, '1');
+	assert_int_equal(archive_broken(f), 1);
+	poke(path, 5 + 17, '0');
+	/* Its label. */
+	poke(path, 2, 'x');
+	assert_int_equal(archive_broken(f), 1);
+	poke(path, 2, 'e');
+	/* Cut in its hash. */
+	poke(path, PREV_LINE - 2, '\n');
+	assert_int_equal(archive_broken(f), 1);
+	poke(path, PREV_LINE - 2, '0');
+	(void)archive_intact(f);
+	/* A file without the prev line (the format before it). */
+	rewrite(path, buf + PREV_LINE, len - PREV_LINE);
+	assert_int_equal(archive_broken(f), 1);
+	rewrite(path, buf, len);
+	(void)archive_intact(f);
+
+	free(buf);
+	free(path);
+}
+
+static void test_verify_checks_every_record_of_the_oldest_file_present(void **state)
+{
+	fixture_t *f = *state;
+	blo_audit_archive_info_t info;
+	uint8_t hash[HASH] = {0}, prev[HASH];
+	char *oldest, *aside, *path, *buf;
+	size_t len, off, tab;
+	char c;
+
+	commit_numbered(f->j, 1, 1000);
+	assert_moves(f, 0, 300, 0, 700);
+	assert_moves(f, 0, 100, 0, 200);
+	assert_file_holds(f->archive, 1, 700, hash, true);
+	memcpy(prev, hash, HASH);
+	oldest = file_path(f->archive, 1);
+	assert_true(asprintf(&aside, "%s/oldest.jsonl", f->dir) > 0);
+	assert_int_equal(rename(oldest, aside), 0);
+	info = archive_intact(f);
+	assert_int_equal(info.first_aseq, 701);
+	assert_false(info.from_start);
+	assert_int_equal(info.records, 200);
+
+	path = file_path(f->archive, 701);
+	buf = slurp(path, &len);
+	off = line_start(buf, len, 1);
+	assert_memory_equal(buf + off, "{\"aseq\":701,", 12);
+	tab = (size_t)((char *)memchr(buf + off, '\t', len - off) - buf);
+
+	/* The text of its first record: "record 701" -> "record 702". */
+	assert_memory_equal(buf + tab - 5, "701\"}", 5);
+	poke(path, tab - 3, '2');
+	assert_int_equal(archive_broken(f), 701);
+	poke(path, tab - 3, '1');
+	(void)archive_intact(f);
+	/* Its hash. */
+	c = byte_at(path, tab + 1);
+	poke(path, tab + 1, c == '0' ? '1' : '0');
+	assert_int_equal(archive_broken(f), 701);
+	poke(path, tab + 1, c);
+	(void)archive_intact(f);
+	/* The prev line, taken as given: record 701 no longer follows from it. */
+	c = byte_at(path, 5);
+	poke(path, 5, c == '0' ? '1' : '0');
+	assert_int_equal(archive_broken(f), 701);
+	poke(path, 5, c);
+	(void)archive_intact(f);
+	/* The whole file rewritten, its records altered and every hash chained
+	 * on from the right prev: its end is no longer the anchor's hash. */
+	memcpy(hash, prev, HASH);
+	write_chained(f->archive, 701, 200, hash, 701);
+	assert_int_equal(archive_broken(f), 900);
+	rewrite(path, buf, len);
+	(void)archive_intact(f);
+	/* The oldest file back: the chain from the start holds. */
+	assert_int_equal(rename(aside, oldest), 0);
+	info = archive_intact(f);
+	assert_true(info.from_start);
+	assert_int_equal(info.records, 900);
+
+	free(buf);
+	free(path);
+	free(aside);
+	free(oldest);
+}
+
+static void test_verify_checks_each_files_prev_against_the_previous_file(void **state)
+{
+	fixture_t *f = *state;
+	blo_audit_archive_info_t info;
+	uint8_t hash[HASH] = {0}, other[HASH];
+	blo_err_t err;
+	char *path, *buf, *first_path, *first_buf;
+	size_t len, first_len;
+	char c;
+
+	commit_numbered(f->j, 1, 1000);
+	assert_moves(f, 0, 700, 0, 300);
+	assert_moves(f, 0, 400, 0, 300);
+	assert_moves(f, 0, 100, 0, 300);
+	assert_file_holds(f->archive, 1, 300, hash, true);
+	memcpy(other, hash, HASH);
+	other[0] ^= 0x80;
+	assert_file_holds(f->archive, 301, 300, hash, true);
+	assert_file_holds(f->archive, 601, 300, hash, true);
+	info = archive_intact(f);
+	assert_int_equal(info.files, 3);
+	assert_int_equal(info.records, 900);
+	path = file_path(f->archive, 301);
+	buf = slurp(path, &len);
+
+	/* One hex digit of the middle file's prev. */
+	c = byte_at(path, 5 + 40);
+	poke(path, 5 + 40, c == '0' ? '1' : '0');
+	assert_int_equal(archive_broken(f), 301);
+	poke(path, 5 + 40, c);
+	(void)archive_intact(f);
+	/* The middle file rewritten from another prev, its own records and
+	 * hashes consistent with it: the prev is not the first file's last. */
+	memcpy(hash, other, HASH);
+	write_chained(f->archive, 301, 300, hash, 0);
+	assert_int_equal(archive_broken_err(f, &err), 301);
+	if (strstr(err.msg, "prev") == NULL)
+		fail_msg("the message does not name the prev hash: %s", err.msg);
+	rewrite(path, buf, len);
+	(void)archive_intact(f);
+	/* The same with the oldest files taken away: the middle file is then
+	 * the oldest present, its prev taken as given; the newest file's prev
+	 * is not its last. */
+	first_path = file_path(f->archive, 1);
+	first_buf = slurp(first_path, &first_len);
+	assert_int_equal(unlink(first_path), 0);
+	(void)archive_intact(f);
+	memcpy(hash, other, HASH);
+	write_chained(f->archive, 301, 300, hash, 0);
+	assert_int_equal(archive_broken(f), 601);
+	rewrite(path, buf, len);
+	(void)archive_intact(f);
+	rewrite(first_path, first_buf, first_len);
+	/* The first file rewritten from a prev other than zeros. */
+	memcpy(hash, other, HASH);
+	write_chained(f->archive, 1, 300, hash, 0);
+	assert_int_equal(archive_broken(f), 1);
+	rewrite(first_path, first_buf, first_len);
+	info = archive_intact(f);
+	assert_int_equal(info.files, 3);
+	assert_true(info.from_start);
+
+	free(first_buf);
+	free(first_path);
+	free(buf);
+	free(path);
+}
+
+static void test_verify_refuses_a_forged_file_after_the_anchor(void **state)
+{
+	fixture_t *f = *state;
+	blo_audit_archive_opts_t opts = {.keep_records = 100};
+	blo_audit_archive_info_t info;
+	uint8_t anchor_hash[HASH], hash[HASH];
+	blo_err_t err = {0};
+	uint64_t moved = 12345, count = 0;
+	char *path, *buf;
+	size_t len;
+
+	commit_numbered(f->j, 1, 1000);
+	assert_moves(f, 0, 300, 0, 700);
+	assert_int_equal(anchor_of(f->j, anchor_hash), 700);
+	path = file_path(f->archive, 701);
+
+	/* What a move cut short leaves, the journal's own records chained from
+	 * the anchor's hash: intact. */
+	memcpy(hash, anchor_hash, HASH);
+	write_chained(f->archive, 701, 200, hash, 0);
+	info = archive_intact(f);
+	assert_int_equal(info.files, 2);
+	assert_int_equal(info.records, 900);
+	assert_int_equal(info.last_aseq, 900);
+	assert_int_equal(info.anchor_aseq, 700);
+	assert_int_equal(info.journal_records, 300);
+	/* Records differing from the journal's from 751, chained from the
+	 * anchor's hash. */
+	memcpy(hash, anchor_hash, HASH);
+	write_chained(f->archive, 701, 200, hash, 751);
+	assert_int_equal(archive_broken(f), 751);
+	/* ... from the first one after the anchor. */
+	memcpy(hash, anchor_hash, HASH);
+	write_chained(f->archive, 701, 200, hash, 701);
+	assert_int_equal(archive_broken(f), 701);
+	/* The journal's own, then records beyond its head (1000). */
+	memcpy(hash, anchor_hash, HASH);
+	write_chained(f->archive, 701, 305, hash, 0);
+	assert_int_equal(archive_broken(f), 1001);
+
+	/* A move does not replace that file, and the journal keeps it all. */
+	buf = slurp(path, &len);
+	assert_int_equal(blo_audit_archive_move(f->j, f->archive, &opts, &moved, &err), -EEXIST);
+	assert_int_equal(moved, 0);
+	if (strstr(err.msg, "audit-00000000000000000701.jsonl") == NULL ||
+	    strstr(err.msg, "other records than the journal") == NULL)
+		fail_msg("the message names neither the file nor its other history: %s", err.msg);
+	assert_file_is(path, buf, len);
+	assert_int_equal(entries_in(f->archive), 2);
+	assert_int_equal(anchor_of(f->j, NULL), 700);
+	assert_journal_intact(f->j, 300);
+	assert_int_equal(journal_first(f->j, &count), 701);
+	assert_int_equal(count, 300);
+	assert_int_equal(archive_broken(f), 1001);
+
+	/* Taken away, the next move goes on. */
+	assert_int_equal(unlink(path), 0);
+	assert_moves(f, 0, 100, 0, 200);
+	memcpy(hash, anchor_hash, HASH);
+	assert_file_holds(f->archive, 701, 200, hash, true);
+	info = archive_intact(f);
+	assert_int_equal(info.records, 900);
+	assert_int_equal(info.anchor_aseq, 900);
+	free(buf);
+	free(path);
+}
+
+static void test_verify_refuses_a_forged_first_file_while_nothing_moved(void **state)
+{
+	fixture_t *f = *state;
+	blo_audit_archive_opts_t opts = {.keep_records = 10};
+	blo_audit_archive_info_t info;
+	uint8_t hash[HASH], zero[HASH] = {0};
+	blo_err_t err = {0};
+	uint64_t moved = 12345;
+	char *path, *buf;
+	size_t len;
+
+	commit_numbered(f->j, 1, 50);
+	assert_int_equal(mkdir(f->archive, 0750), 0);
+	path = file_path(f->archive, 1);
+
+	/* A first move cut short: the journal's own records, from zeros. */
+	memset(hash, 0, HASH);
+	write_chained(f->archive, 1, 50, hash, 0);
+	info = archive_intact(f);
+	assert_int_equal(info.files, 1);
+	assert_int_equal(info.records, 50);
+	assert_true(info.from_start);
+	assert_int_equal(info.anchor_aseq, 0);
+	assert_int_equal(info.journal_records, 50);
+	/* Differing from record 20 on. */
+	memset(hash, 0, HASH);
+	write_chained(f->archive, 1, 50, hash, 20);
+	assert_int_equal(archive_broken(f), 20);
+	/* Every record differing. */
+	memset(hash, 0, HASH);
+	write_chained(f->archive, 1, 50, hash, 1);
+	assert_int_equal(archive_broken(f), 1);
+	/* Beyond the journal's head. */
+	memset(hash, 0, HASH);
+	write_chained(f->archive, 1, 51, hash, 0);
+	assert_int_equal(archive_broken(f), 51);
+	/* The journal's own, from a prev other than zeros. */
+	memset(hash, 0x11, HASH);
+	write_chained(f->archive, 1, 50, hash, 0);
+	assert_int_equal(archive_broken(f), 1);
+
+	/* A move does not replace a forged file. */
+	memset(hash, 0, HASH);
+	write_chained(f->archive, 1, 50, hash, 20);
+	buf = slurp(path, &len);
+	assert_int_equal(blo_audit_archive_move(f->j, f->archive, &opts, &moved, &err), -EEXIST);
+	assert_int_equal(moved, 0);
+	assert_true(strstr(err.msg, "other records than the journal") != NULL);
+	assert_file_is(path, buf, len);
+	assert_int_equal(entries_in(f->archive), 1);
+	assert_int_equal(anchor_of(f->j, hash), 0);
+	assert_memory_equal(hash, zero, HASH);
+	assert_journal_intact(f->j, 50);
 	free(buf);
 	free(path);
 }
@@ -812,7 +1277,7 @@ static void test_move_cut_short_before_the_trim_loses_nothing(void **state)
 	 * journal. */
 	path = file_path(f->archive, 1);
 	buf = slurp(path, &len);
-	off = 0;
+	off = line_start(buf, len, 1); /* after the prev line */
 	while (off < len) {
 		unsigned long long aseq = 0;
 		char *nl = memchr(buf + off, '\n', len - off);
@@ -866,6 +1331,125 @@ static void test_move_cut_short_after_an_earlier_move_verifies_and_retries(void 
 	info = archive_intact(f);
 	assert_int_equal(info.records, 800);
 	assert_int_equal(info.journal_records, 200);
+}
+
+/* Commits audit-only records first.. (count), as commit_numbered does but
+ * with detail "restored N": another history than commit_numbered's. */
+static void commit_restored(blo_journal_t *j, uint64_t first, size_t count)
+{
+	commit_worded(j, "restored", first, count);
+}
+
+/* The journal at anchor 700 (head 1000) copied aside; the live one then
+ * moves on to newer archive files (701..1050 and, with two, 1051..1150;
+ * cold: 1..700 and 701..1050 then taken to cold storage, as the newer
+ * journal's anchor 1150 allows); the old copy, reopened beside that
+ * archive with records of its own past 1000, must not move a record: the
+ * archive is another history. */
+static void assert_archive_of_another_history(fixture_t *f, bool cold)
+{
+	/* The archive holds records beyond the journal's head (1001); with
+	 * only 1051.. left, no file meets the anchor. */
+	assert_int_equal(archive_broken(f), cold ? 1051 : 1001);
+}
+
+static void move_beside_a_newer_archive(fixture_t *f, int newer_files, bool cold)
+{
+	blo_audit_archive_opts_t opts = {.keep_records = 100};
+	blo_audit_archive_info_t info;
+	uint8_t anchor_hash[HASH], hash[HASH];
+	blo_err_t err = {0};
+	uint64_t moved = 12345, count = 0;
+	char *old_dir, *src, *dst, *paths[3], *bufs[3];
+	size_t lens[3];
+	const uint64_t firsts[3] = {1, 701, 1051};
+	const int files = 1 + newer_files;
+
+	commit_numbered(f->j, 1, 1000);
+	assert_moves(f, 0, 300, 0, 700);
+	assert_int_equal(anchor_of(f->j, anchor_hash), 700);
+	blo_journal_close(&f->j);
+	assert_true(asprintf(&old_dir, "%s/old", f->dir) > 0);
+	assert_true(asprintf(&src, "%s/data.mdb", f->dir) > 0);
+	assert_true(asprintf(&dst, "%s/data.mdb", old_dir) > 0);
+	assert_int_equal(mkdir(old_dir, 0700), 0);
+	copy_file(src, dst);
+	f->j = open_at(f->dir);
+	commit_numbered(f->j, 1001, 200);
+	assert_moves(f, 0, 150, 0, 350);
+	if (newer_files == 2)
+		assert_moves(f, 0, 50, 0, 100);
+	info = archive_intact(f);
+	assert_int_equal(info.files, files);
+	assert_int_equal(info.last_aseq, newer_files == 2 ? 1150 : 1050);
+	for (int i = 0; i < files; i++) {
+		paths[i] = file_path(f->archive, firsts[i]);
+		bufs[i] = slurp(paths[i], &lens[i]);
+	}
+	if (cold) {
+		assert_int_equal(unlink(paths[0]), 0);
+		assert_int_equal(unlink(paths[1]), 0);
+		info = archive_intact(f);
+		assert_int_equal(info.first_aseq, 1051);
+	}
+
+	/* The old copy beside the newer archive. */
+	blo_journal_close(&f->j);
+	f->j = open_at(old_dir);
+	assert_int_equal(anchor_of(f->j, hash), 700);
+	assert_memory_equal(hash, anchor_hash, HASH);
+	assert_journal_intact(f->j, 300);
+	assert_archive_of_another_history(f, cold);
+	/* Refused even while the journal's 701..1000 are the archive's. */
+	assert_int_equal(blo_audit_archive_move(f->j, f->archive, &opts, &moved, &err), -EEXIST);
+	assert_int_equal(moved, 0);
+	/* New records past the old head, other than the archive's. */
+	commit_restored(f->j, 1001, 100);
+	assert_journal_intact(f->j, 400);
+	memset(&err, 0, sizeof(err));
+	moved = 12345;
+	assert_int_equal(blo_audit_archive_move(f->j, f->archive, &opts, &moved, &err), -EEXIST);
+	assert_int_equal(moved, 0);
+	if (strstr(err.msg, "another history") == NULL ||
+	    strstr(err.msg, "restored from an older copy") == NULL)
+		fail_msg("the message does not say the archive is of another history: %s", err.msg);
+	/* Not one archive file changed or added, no temporary left. */
+	for (int i = cold ? 2 : 0; i < files; i++)
+		assert_file_is(paths[i], bufs[i], lens[i]);
+	assert_int_equal(entries_in(f->archive), cold ? 1 : files);
+	/* The journal keeps its records. */
+	assert_int_equal(anchor_of(f->j, hash), 700);
+	assert_memory_equal(hash, anchor_hash, HASH);
+	assert_journal_intact(f->j, 400);
+	assert_int_equal(journal_first(f->j, &count), 701);
+	assert_int_equal(count, 400);
+	assert_archive_of_another_history(f, cold);
+
+	for (int i = 0; i < files; i++) {
+		free(paths[i]);
+		free(bufs[i]);
+	}
+	free(dst);
+	free(src);
+	free(old_dir);
+}
+
+/* The newer archive's only newer file is the one the move would write. */
+static void test_move_keeps_the_next_file_of_a_newer_archive_after_a_restore(void **state)
+{
+	move_beside_a_newer_archive(*state, 1, false);
+}
+
+static void test_move_keeps_newer_files_of_a_newer_archive_after_a_restore(void **state)
+{
+	move_beside_a_newer_archive(*state, 2, false);
+}
+
+/* The file the move would write is gone; a newer one of the other history
+ * is there, and the move must not add to that archive. */
+static void test_move_adds_nothing_to_a_newer_archive_after_a_restore(void **state)
+{
+	move_beside_a_newer_archive(*state, 2, true);
 }
 
 /* ---------------------------------------------------------------- trim */
@@ -1075,11 +1659,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_move_by_age_stops_at_the_first_record_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_takes_at_most_max_records_per_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_splits_files_at_file_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move_splits_files_at_64_mib, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_to_move_creates_no_folder_and_verifies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_joins_files_and_allows_the_oldest_taken_away, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_finds_a_tampered_line_hash_or_cut_short_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_checks_every_record_of_the_oldest_file_present, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_checks_each_files_prev_against_the_previous_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_refuses_a_forged_file_after_the_anchor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_refuses_a_forged_first_file_while_nothing_moved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_cut_short_before_the_trim_loses_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_cut_short_after_an_earlier_move_verifies_and_retries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move_keeps_the_next_file_of_a_newer_archive_after_a_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move_keeps_newer_files_of_a_newer_archive_after_a_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move_adds_nothing_to_a_newer_archive_after_a_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trim_checks_hash_and_range_and_the_chain_goes_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_refuses_a_journal_whose_text_was_altered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_refuses_a_journal_whose_stored_hash_was_altered, setup, teardown),

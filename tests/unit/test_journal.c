@@ -1125,6 +1125,92 @@ static void audit_texts_free(audit_texts_t *t)
 	t->n = 0;
 }
 
+/* The format version a closed journal in dir records, or sets it (v > 0),
+ * through LMDB itself, in a process of its own. */
+static int raw_version(const char *dir, uint8_t v)
+{
+	pid_t pid = fork();
+	int status = 0;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		MDB_env *env = NULL;
+		MDB_txn *txn = NULL;
+		MDB_dbi meta;
+		MDB_val key = {.mv_size = 7, .mv_data = (void *)"version"}, val;
+		uint8_t version[4] = {0, 0, 0, v};
+
+		if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 8) != 0 ||
+		    mdb_env_open(env, dir, 0, 0600) != 0 ||
+		    mdb_txn_begin(env, NULL, 0, &txn) != 0 || mdb_dbi_open(txn, "meta", 0, &meta) != 0)
+			_exit(255);
+		if (v > 0) {
+			val = (MDB_val){.mv_size = 4, .mv_data = version};
+			if (mdb_put(txn, meta, &key, &val, 0) != 0 || mdb_txn_commit(txn) != 0)
+				_exit(255);
+			_exit(v);
+		}
+		if (mdb_get(txn, meta, &key, &val) != 0 || val.mv_size != 4)
+			_exit(255);
+		_exit(((uint8_t *)val.mv_data)[3]);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 255);
+	return WEXITSTATUS(status);
+}
+
+/* A journal stays format 1 (what earlier builds read) until its first audit
+ * trim makes it 2 (their verify would take the trimmed records for
+ * tampering: they must refuse it instead); this build opens both, and
+ * refuses a version it does not know, touching nothing. */
+static void test_format_is_2_from_the_first_audit_trim_and_3_is_refused(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *ro = NULL;
+	batch_t b;
+	blo_audit_record_t *audit;
+	blo_journal_batch_t batch;
+	uint8_t hash[BLO_AUDIT_HASH_BYTES];
+	uint64_t head = 0, records = 0;
+	blo_err_t err = {0};
+
+	(void)state;
+	batch_make(&b, 1, 5);
+	audit = accepts_for(&b, "th-customs");
+	batch = (blo_journal_batch_t){.entries = b.entries, .n_entries = 5, .audit = audit,
+				      .n_audit = 5};
+	E(blo_journal_commit(j, &batch, NULL));
+	blo_journal_close(&j);
+	assert_int_equal(raw_version(dir, 0), 1);
+
+	j = open_at(dir, 0);
+	E(blo_journal_audit_head(j, &head, hash));
+	assert_int_equal(head, 5);
+	E(blo_journal_audit_trim(j, 5, hash, NULL));
+	blo_journal_close(&j);
+	assert_int_equal(raw_version(dir, 0), 2);
+
+	j = open_at(dir, 0);
+	E(blo_journal_audit_verify(j, &records, NULL, NULL));
+	assert_int_equal(records, 0);
+	blo_journal_close(&j);
+	E(blo_journal_open_readonly(&ro, dir, NULL));
+	blo_journal_close(&ro);
+
+	assert_int_equal(raw_version(dir, 3), 3);
+	assert_int_equal(blo_journal_open(&j, dir, NULL, &err), BLO_ECORRUPT);
+	assert_non_null(strstr(err.msg, "unknown format version (this build reads 1 and 2)"));
+	assert_null(j);
+	assert_int_equal(blo_journal_open_readonly(&ro, dir, &err), BLO_ECORRUPT);
+	assert_null(ro);
+	assert_int_equal(raw_version(dir, 0), 3); /* untouched */
+	free(audit);
+	batch_free(&b);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
 static void test_commit_stores_entries_cursors_and_audit_together(void **state)
 {
 	char *dir = blo_test_mkdtemp();
@@ -1799,6 +1885,7 @@ int main(void)
 		cmocka_unit_test(test_dead_reader_slot_is_cleared_by_commits_while_open),
 		cmocka_unit_test(test_dead_reader_does_not_make_a_bounded_journal_grow),
 		cmocka_unit_test(test_commit_stores_entries_cursors_and_audit_together),
+		cmocka_unit_test(test_format_is_2_from_the_first_audit_trim_and_3_is_refused),
 		cmocka_unit_test(test_commit_empty_batch_does_nothing),
 		cmocka_unit_test(test_commit_bad_cursor_name_stores_no_part_of_the_batch),
 		cmocka_unit_test(test_commit_refused_by_full_map_stores_no_part_of_the_batch),
