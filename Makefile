@@ -6,7 +6,8 @@
 #   make check        build and run every test (unit, golden, integration,
 #                     the fault scenarios in their short mode)
 #   make faults       build and run the fault and abuse scenarios, full length
-#   make bench        build and run the benchmarks
+#   make bench        build and run the benchmarks (and, where nats-server and
+#                     mosquitto install, a comparison with them; not in CI)
 #   make fuzz         build the libFuzzer targets with clang, run each 30 s
 #   make install      install programs, library, headers and systemd units
 #                     (PREFIX, DESTDIR, UNITDIR)
@@ -101,7 +102,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FAULT_SRC := $(wildcard tests/fault/*.c)
 FAULT_BIN := $(patsubst tests/fault/%.c,$(BUILD)/tests/fault/%,$(FAULT_SRC))
 
-.PHONY: all check demo faults unit bench fuzz install uninstall clean
+.PHONY: all check demo faults unit bench bench-deps fuzz install uninstall clean
 .SECONDARY:
 
 all: $(LIBA) $(PROGS) $(UNIT_BIN) $(PROBE) $(FAULT_BIN)
@@ -165,8 +166,35 @@ faults: all
 		BLO_FAULT_BIN=$(CURDIR)/$(BUILD)/tests/fault \
 		bash tests/fault/run.sh
 
-bench: all $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+# The JetStream / Mosquitto comparison of bench_broker (not part of CI):
+# bench-deps (deps.sh --bench) installs the servers and their client
+# libraries, best effort; compare_brokers is built only when pkg-config
+# finds the libraries, and bench_broker finds it through BLO_COMPARE (empty:
+# the comparison is skipped, with a message). Nothing else depends on
+# libnats or libmosquitto.
+COMPARE_BIN := $(BUILD)/bench/compare_brokers
+COMPARE_PKGS := libnats libmosquitto libcjson
+
+$(COMPARE_BIN): tests/bench/compare_brokers.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_PROJECT) $(shell pkg-config --cflags $(COMPARE_PKGS) 2>/dev/null) -o $@ $< \
+		$(LDFLAGS_ALL) $(shell pkg-config --libs $(COMPARE_PKGS) 2>/dev/null) -lpthread
+
+bench-deps:
+	@bash deploy/deps.sh --bench || true
+
+bench: bench-deps all $(BENCH_BIN)
+	@if pkg-config --exists libnats libmosquitto 2>/dev/null; then \
+		$(MAKE) --no-print-directory $(COMPARE_BIN) || { rm -f $(COMPARE_BIN); \
+			echo "bench: compare_brokers did not build: the comparison is skipped"; }; \
+	else \
+		echo "bench: libnats or libmosquitto not found by pkg-config: compare_brokers not built"; \
+	fi
+	@compare=; \
+	if pkg-config --exists libnats libmosquitto 2>/dev/null && [ -x $(COMPARE_BIN) ]; then \
+		compare=$(CURDIR)/$(COMPARE_BIN); \
+	fi; \
+	for b in $(BENCH_BIN); do echo "== $$b"; BLO_COMPARE=$$compare $$b || exit 1; done
 
 # libFuzzer needs clang; the library is rebuilt with the fuzzer's
 # instrumentation into its own folder.

@@ -5,13 +5,25 @@
 #
 #   deploy/deps.sh           check; install what is missing when run as root
 #   deploy/deps.sh --check   check only; never installs
+#   deploy/deps.sh --bench   also install, best effort, the servers and
+#                            client libraries of make bench's JetStream /
+#                            Mosquitto comparison (never needed to build or
+#                            test blonet; CI and make check do not ask)
 #
 # Exits 0 when everything is present; otherwise prints the exact apt-get
-# command that would fix it and exits 1.
+# command that would fix it and exits 1. The comparison's packages never
+# change the exit status: without them the comparison is skipped.
 set -u
 
 check_only=0
-[ "${1:-}" = "--check" ] && check_only=1
+bench=0
+for arg in "$@"; do
+	case "$arg" in
+	--check) check_only=1 ;;
+	--bench) bench=1 ;;
+	*) echo "usage: deploy/deps.sh [--check] [--bench]" >&2; exit 2 ;;
+	esac
+done
 
 # Debian packages for each requirement; kept in one list so the printed
 # command and the install agree.
@@ -95,6 +107,31 @@ check_all() {
 		rm -rf "$t"
 	fi
 }
+
+# The comparison's servers and client libraries (--bench): best effort, one
+# line when they cannot be had. Runs before the checks below, which exit.
+bench_missing() { # the packages of the comparison not yet installed
+	local m=""
+	command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || m="$m nats-server"
+	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || m="$m mosquitto"
+	pkg-config --exists libnats 2>/dev/null || m="$m libnats-dev"
+	pkg-config --exists libmosquitto 2>/dev/null || m="$m libmosquitto-dev"
+	echo "$m"
+}
+if [ "$bench" = 1 ]; then
+	bench_pkgs=$(bench_missing)
+	if [ -n "$bench_pkgs" ] && [ "$check_only" = 0 ] && [ "$(id -u)" = 0 ]; then
+		echo "blonet: installing for the bench's comparison:$bench_pkgs" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get install -y --no-install-recommends $bench_pkgs >/dev/null 2>&1 ||
+			{ apt-get update -qq >/dev/null 2>&1 &&
+				apt-get install -y --no-install-recommends $bench_pkgs >/dev/null 2>&1; }
+		bench_pkgs=$(bench_missing)
+	fi
+	if [ -n "$bench_pkgs" ]; then
+		echo "blonet: the bench's JetStream / Mosquitto comparison will be skipped; as root, run:  apt-get install -y --no-install-recommends$bench_pkgs" >&2
+	fi
+fi
 
 check_all
 if [ -z "$problems" ]; then

@@ -40,6 +40,12 @@
  *      stored records on start), then the time from exec of the broker to
  *      the first Welcome, with data.mdb in the page cache and evicted from
  *      it (posix_fadvise DONTNEED on that file only).
+ *   7. (not part of CI) the workload of 2 through NATS JetStream (file
+ *      store) and Mosquitto (QoS 1), each started alone after the blonet
+ *      phases by tests/bench/compare_brokers (BLO_COMPARE: make bench builds
+ *      it when libnats and libmosquitto are installed), with its ratios to
+ *      the limit and to the broker's figure of 2; skipped, with the reason,
+ *      when the server or compare_brokers is missing.
  * For each phase the CPU used by each broker thread, by this process (the
  * clients) and by the whole machine is printed, with CPU time and context
  * switches per alert and the broker's synced commits (from status.json),
@@ -51,7 +57,8 @@
  *
  * Usage: bench_broker [--quick]    (--quick: small counts, for a smoke run)
  * Environment: BLO_BIN (folder of the programs; default: this build's, i.e.
- * bin/ or build/SANITIZER/bin), TMPDIR, BLO_KEEP=1 (keep the work folder).
+ * bin/ or build/SANITIZER/bin), TMPDIR, BLO_KEEP=1 (keep the work folder),
+ * BLO_COMPARE (path of compare_brokers; unset or empty: no comparison).
  * Skipped, with a message and exit 0, when the programs are not built.
  */
 #include "bench_util.h" /* clocks, limits, CPU use, status, processes, alerts, publisher */
@@ -106,6 +113,20 @@ static uint8_t run_nonce[8];
 
 /* ---------------------------------------------------------------- results */
 
+/* One other server's run of the workload of [2] (compare_brokers). */
+typedef struct {
+	const char *system;           /* compare_brokers --system */
+	const char *name;             /* for people */
+	const char *program;          /* the server's program */
+	bool ran;                     /* else skipped says why, and why in short */
+	char skipped[200];
+	const char *why;
+	uint64_t count, delivered;
+	double seconds, per_s, pub_per_s;
+	char server[64];              /* "nats-server 2.9.10" */
+	char note[300];               /* what the server has done when it acks */
+} compared_t;
+
 typedef struct {
 	double curve_per_s, verify_1core_per_s, verify_all_per_s, limit;
 	double curve_end, verify_1core_end, verify_all_end, limit_end;
@@ -125,9 +146,13 @@ typedef struct {
 	double restart_warm_s, restart_cold_s, listen_warm_s, listen_cold_s;
 	double resident_before, resident_after;
 	bool restart_warm_ok, restart_cold_ok;
+	compared_t jetstream, mosquitto;
 } results_t;
 
-static results_t R;
+static results_t R = {
+	.jetstream = {.system = "jetstream", .name = "JetStream", .program = "nats-server"},
+	.mosquitto = {.system = "mosquitto", .name = "Mosquitto", .program = "mosquitto"},
+};
 
 /* ---------------------------------------------------------------- processes */
 
@@ -826,17 +851,96 @@ static bool in_path(const char *prog)
 	return false;
 }
 
+/* Runs compare_brokers for c with the workload of [2]; its output (one JSON
+ * line, and any messages) goes to WORK/compare-SYSTEM.out. */
+static void compare_run(const char *prog, compared_t *c)
+{
+	char out[4200], count[32], size[32], window[32], line[4096];
+	char *argv[] = {(char *)prog, "--system", (char *)c->system, "--count", count, "--size", size,
+			"--window", window, NULL};
+	FILE *fp;
+	int rc;
+
+	snprintf(count, sizeof(count), "%zu", cfg.delivery_n);
+	snprintf(size, sizeof(size), "%d", ALERT_BYTES);
+	snprintf(window, sizeof(window), "%zu", cfg.window);
+	snprintf(out, sizeof(out), "%s/compare-%s.out", work, c->system);
+	rc = run_program(argv, out);
+	fp = fopen(out, "r");
+	while (fp != NULL && fgets(line, sizeof(line), fp) != NULL) {
+		cJSON *o;
+
+		if (line[0] != '{') {
+			printf("    %s", line); /* its messages */
+			continue;
+		}
+		o = cJSON_Parse(line);
+		if (o != NULL) {
+			const cJSON *server = cJSON_GetObjectItemCaseSensitive(o, "server");
+			const cJSON *note = cJSON_GetObjectItemCaseSensitive(o, "note");
+
+			c->count = (uint64_t)json_num(o, "count");
+			c->delivered = (uint64_t)json_num(o, "delivered");
+			c->seconds = json_num(o, "seconds");
+			c->per_s = json_num(o, "per_s");
+			c->pub_per_s = json_num(o, "publisher_acked_per_s");
+			snprintf(c->server, sizeof(c->server), "%s",
+				 cJSON_IsString(server) ? server->valuestring : c->program);
+			snprintf(c->note, sizeof(c->note), "%s",
+				 cJSON_IsString(note) ? note->valuestring : "");
+			c->ran = true;
+			cJSON_Delete(o);
+		}
+	}
+	if (fp != NULL)
+		fclose(fp);
+	if (!c->ran) {
+		c->why = "compare_brokers failed";
+		snprintf(c->skipped, sizeof(c->skipped),
+			 "compare_brokers failed (exit %d; its messages, if any, above)", rc);
+	}
+}
+
 static void comparison(void)
 {
-	bool nats = in_path("nats-server"), mosq = in_path("mosquitto");
+	const char *prog = getenv("BLO_COMPARE");
+	bool built = prog != NULL && prog[0] != '\0' && access(prog, X_OK) == 0;
+	compared_t *systems[] = {&R.jetstream, &R.mosquitto};
 
-	printf("\nJetStream / Mosquitto comparison (not part of CI):\n");
-	printf("  skipped: nats-server %s, mosquitto %s; this bench has no NATS or MQTT client of "
-	       "its own to drive them with the same workload.\n",
-	       nats ? "installed" : "not installed", mosq ? "installed" : "not installed");
-	printf("  Note for any comparison: both acknowledge before anything is synced (Debian's "
-	       "nats-server 2.9 has no sync_interval; Mosquitto persists by periodic snapshot), "
-	       "while the blonet broker acknowledges only after a synced LMDB commit.\n");
+	printf("\n[7] JetStream / Mosquitto (not part of CI): the workload of [2] through each, "
+	       "alone, after the blonet runs:\n    %zu alerts of %d bytes, 1 publisher with %zu in "
+	       "flight, 1 durable subscriber started first (compare_brokers)\n",
+	       cfg.delivery_n, ALERT_BYTES, cfg.window);
+	for (size_t i = 0; i < sizeof(systems) / sizeof(systems[0]); i++) {
+		compared_t *c = systems[i];
+
+		if (!in_path(c->program)) {
+			c->why = "server not installed";
+			snprintf(c->skipped, sizeof(c->skipped),
+				 "%s not installed (as root: bash deploy/deps.sh --bench)", c->program);
+		} else if (!built) {
+			c->why = "compare_brokers not built";
+			snprintf(c->skipped, sizeof(c->skipped),
+				 "compare_brokers not built (it needs libnats-dev and libmosquitto-dev: "
+				 "as root, bash deploy/deps.sh --bench; then make bench)");
+		} else {
+			compare_run(prog, c);
+		}
+		if (!c->ran) {
+			printf("  %s: skipped: %s\n", c->name, c->skipped);
+			continue;
+		}
+		printf("  %s (%s): %" PRIu64 " of %" PRIu64 " delivered and acked in %.2f s: %.0f "
+		       "alerts/s (publisher acked at %.0f/s)%s\n",
+		       c->name, c->server, c->delivered, c->count, c->seconds, c->per_s, c->pub_per_s,
+		       c->delivered == c->count ? "" : " (INCOMPLETE)");
+		printf("    %.2fx the limit (%.0f/s), %.2fx the blonet broker's [2] (%.0f/s)\n",
+		       c->per_s / R.limit, R.limit, R.delivery_per_s > 0 ? c->per_s / R.delivery_per_s : 0,
+		       R.delivery_per_s);
+		printf("    note: %s\n", c->note);
+	}
+	printf("  Beside these figures: the blonet broker acknowledges a publish only after a synced "
+	       "LMDB commit; JetStream and Mosquitto acknowledge before syncing anything.\n");
 }
 
 /* ---------------------------------------------------------------- table */
@@ -844,6 +948,19 @@ static void comparison(void)
 static const char *verdict(bool met)
 {
 	return met ? "met" : "BELOW";
+}
+
+/* One line of the table for another server's run of [2]. */
+static void print_compared(const compared_t *c, const char *label, const char *acks)
+{
+	if (!c->ran) {
+		printf("%-52s %14s            (%s; see [7])\n", label, "skipped",
+		       c->why != NULL ? c->why : "not run");
+		return;
+	}
+	printf("%-52s %12.0f/s %7.2fx %9s  %.2fx blonet's; %s%s\n", label, c->per_s,
+	       c->per_s / R.limit, "", R.delivery_per_s > 0 ? c->per_s / R.delivery_per_s : 0, acks,
+	       c->delivered == c->count ? "" : " (INCOMPLETE)");
 }
 
 static void print_table(void)
@@ -869,6 +986,10 @@ static void print_table(void)
 	printf("%-52s %12.0f/s %7.2fx %9s  %s\n", "publish -> acked delivery, 1 subscriber",
 	       R.delivery_per_s, R.delivery_per_s / L, ">= 0.50x",
 	       verdict(R.delivery_ok && R.delivery_per_s >= DELIVERY_TARGET * L));
+	print_compared(&R.jetstream, "  JetStream, file store, same workload",
+		       "acks before its periodic fsync");
+	print_compared(&R.mosquitto, "  Mosquitto, QoS 1, same workload",
+		       "acks from memory; periodic snapshot");
 	printf("%-52s %12.0f/s %7.2fx %9s  %s\n", "fan-out to 70: deliveries (no verify in them)",
 	       R.fanout_deliveries_per_s,
 	       R.fanout_deliveries_per_s / L, "no loss",
@@ -977,8 +1098,9 @@ int main(int argc, char **argv)
 	R.commit = measure_commit_latency(work);
 	R.commit_end = R.commit;
 	R.commit = R.commit_start;
-	print_table();
+	/* After the blonet phases: the other servers only share the CPU. */
 	comparison();
+	print_table();
 	rc = 0;
 out:
 	if (broker_pid > 0) {
