@@ -55,6 +55,13 @@
 #define FULL_WARN_EVERY_MS 10000
 /* A failed move of audit records to the archive is logged at most so often. */
 #define AUDIT_WARN_EVERY_MS 60000
+/* Audit retention: how often, how many records a pass moves at most, and
+ * what a full map keeps (half of what it holds, at most this many) once it
+ * holds at least AUDIT_MIN_WHEN_FULL. */
+#define AUDIT_EVERY_MS 3600000
+#define AUDIT_PASS_MAX ((uint64_t)4 * BLO_AUDIT_ARCHIVE_FILE_RECORDS)
+#define AUDIT_KEEP_WHEN_FULL 4096
+#define AUDIT_MIN_WHEN_FULL 64
 #define AUDIT_REFUSAL_WINDOW_MS 60000
 #define INPROC_HWM 1000000
 
@@ -542,20 +549,32 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_e
 }
 
 /* Audit retention: the oldest audit records move from the journal to the
- * archive files (blo_audit_archive). Moving loses nothing, so a full map
- * moves them whatever their age. A failure keeps them in the journal and
- * is logged at most once a minute. */
-static void audit_retention(blo_broker_t *self, bool map_full)
+ * archive files (blo_audit_archive), at most AUDIT_PASS_MAX a pass so that
+ * commits wait little. Moving loses nothing, so a full map moves them
+ * whatever their age, at least half of them at a time (not a tiny file for
+ * each refused batch). A failure keeps them
+ * in the journal and is logged at most once a minute. Returns how many
+ * moved. */
+static uint64_t audit_retention(blo_broker_t *self, bool map_full)
 {
-	blo_audit_archive_opts_t o = {0};
-	uint64_t moved = 0;
+	blo_audit_archive_opts_t o = {.max_records = AUDIT_PASS_MAX};
+	uint64_t moved = 0, head = 0, anchor = 0;
 	blo_err_t err = {0};
 	int rc;
 
-	o.older_than_ms = self->audit_age_ms > 0 ? blo_now_ms() - self->audit_age_ms : 0;
-	o.keep_records = map_full ? 1 : self->audit_keep;
+	if (map_full) {
+		if (blo_journal_audit_head(self->journal, &head, NULL) != 0 ||
+		    blo_journal_audit_anchor(self->journal, &anchor, NULL) != 0 ||
+		    head - anchor < AUDIT_MIN_WHEN_FULL)
+			return 0;
+		o.keep_records = (head - anchor) / 2 < AUDIT_KEEP_WHEN_FULL ? (head - anchor) / 2
+									    : AUDIT_KEEP_WHEN_FULL;
+	} else {
+		o.older_than_ms = self->audit_age_ms > 0 ? blo_now_ms() - self->audit_age_ms : 0;
+		o.keep_records = self->audit_keep;
+	}
 	if (o.older_than_ms == 0 && o.keep_records == 0)
-		return;
+		return 0;
 	rc = blo_audit_archive_move(self->journal, self->audit_dir, &o, &moved, &err);
 	atomic_fetch_add(&self->counters.audit_archived, moved);
 	if (moved > 0)
@@ -565,13 +584,13 @@ static void audit_retention(blo_broker_t *self, bool map_full)
 		blo_warn("audit.archive_failed", "%s; the records stay in the journal", err.msg);
 		self->audit_warned_ms = blo_now_ms();
 	}
+	return moved;
 }
 
 /* Retention by age, count and size. Size is met through the count: when the
  * journal uses more than its share, the oldest records go until the count
- * is down in proportion, with a tenth to spare. map_full: a batch was just
- * refused for want of room. */
-static void retention(blo_broker_t *self, bool map_full)
+ * is down in proportion, with a tenth to spare. */
+static void retention(blo_broker_t *self)
 {
 	int64_t older = self->retention_age_ms > 0 ? blo_now_ms() - self->retention_age_ms : 0;
 	uint64_t keep = self->retention_count, purged = 0;
@@ -592,7 +611,6 @@ static void retention(blo_broker_t *self, bool map_full)
 		else if (purged > 0)
 			blo_info("journal.purged", "retention removed %" PRIu64 " alerts", purged);
 	}
-	audit_retention(self, map_full);
 }
 
 static void *writer_main(void *arg)
@@ -604,8 +622,10 @@ static void *writer_main(void *arg)
 	batch_t b = {0};
 	bool stop = false;
 	/* Retention runs first thing (a broker that was down may have much to
-	 * let go), then every RETENTION_EVERY_MS. */
-	int64_t next_retention = blo_now_ms(), next_summaries = 0;
+	 * let go), then every RETENTION_EVERY_MS; audit retention too, then
+	 * every AUDIT_EVERY_MS (a file an hour, not a minute), or sooner while
+	 * a pass leaves more to move. */
+	int64_t next_retention = blo_now_ms(), next_audit = blo_now_ms(), next_summaries = 0;
 	int64_t last_full_warn = 0;
 
 	zmq_setsockopt(in, ZMQ_RCVHWM, &hwm, sizeof(hwm));
@@ -621,9 +641,13 @@ static void *writer_main(void *arg)
 		int rc;
 
 		if (blo_now_ms() >= next_retention) {
-			retention(self, false);
+			retention(self);
 			next_retention = blo_now_ms() + RETENTION_EVERY_MS;
 		}
+		if (blo_now_ms() >= next_audit)
+			next_audit = blo_now_ms() + (audit_retention(self, false) >= AUDIT_PASS_MAX
+							     ? RETENTION_EVERY_MS
+							     : AUDIT_EVERY_MS);
 		/* Summaries of refusals left out go with the next commit (or one
 		 * of their own when nothing else comes). */
 		if (blo_now_ms() >= next_summaries) {
@@ -667,8 +691,10 @@ static void *writer_main(void *arg)
 					 "%s; refusing publishes until space frees", err.msg);
 				last_full_warn = blo_now_ms();
 			}
-			if (!disk)
-				retention(self, true);
+			if (!disk) {
+				retention(self);
+				audit_retention(self, true);
+			}
 			rc = batch_commit(self, &b, false, &err);
 			for (size_t i = 0; i < b.n_jobs; i++)
 				if (is_store_job(b.jobs[i]) &&

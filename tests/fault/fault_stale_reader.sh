@@ -14,8 +14,8 @@
 . "$(dirname "$0")/lib.sh"
 
 # The map must hold the audit log (about 250 bytes per publish: audit
-# retention moves it to the archive files only at start and once a minute,
-# and the stream is quicker), beside the KEEP newest alerts; the stream is
+# retention moves it to the archive files at start, once an hour and when
+# the map is full), beside the KEEP newest alerts; the stream is
 # about 1.5 times the map, so that retention has to make room.
 MAP_MB=$(short_or 16 4)
 KEEP=$(short_or 2000 800)

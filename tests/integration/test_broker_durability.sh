@@ -95,5 +95,10 @@ check "publishing recovers once there is room" \
 	[ "$(count_lines "$WORK/full2.res" '"status":"accepted"')" = "$((3000 - $(wc -l <"$WORK/full.journal")))" ]
 check "and what the journal held is acked as duplicate" \
 	[ "$(count_lines "$WORK/full2.res" '"status":"duplicate"')" = "$(wc -l <"$WORK/full.journal")" ]
+# A full map moves audit records to the archive whatever their age: the
+# refusals' and acceptances' records are kept, and the chain holds.
+check "the full journal moved audit records to the archive" \
+	[ -n "$(ls "$WORK/d/th-broker/small/audit-archive" 2>/dev/null)" ]
+check "audit-verify passes over archive and journal" ctl th-broker audit-verify
 stop_broker th-broker TERM
 finish
