@@ -19,6 +19,7 @@
 #include "blo_committee.h"
 
 #include "blo_codec.h"
+#include "blo_store.h"
 
 #include <assert.h>
 #include <cjson/cJSON.h>
@@ -36,6 +37,9 @@
 
 #define FORMAT "blonet-committee-store 1"
 #define INITIAL_MAP ((uint64_t)256 * 1024 * 1024)
+/* The store's databases: a file with any other is not a committee store. */
+static const char *const DBS[] = {"seen", "current", "counters", "replies",
+				  "replied", "mo", "meta", "taken"};
 #define MB ((uint64_t)1024 * 1024)
 #define GROW_TRIES 8
 #define DAY_MS (86400LL * 1000)
@@ -161,30 +165,6 @@ int64_t blo_committee_percentile(const int64_t *sorted, size_t n, int pct)
 
 /* ---------------------------------------------------------------- open */
 
-static int mkdir_p(const char *path)
-{
-	char *copy = strdup(path);
-	int rc = 0;
-
-	if (copy == NULL)
-		return BLO_ENOMEM;
-	for (char *p = copy + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
-			rc = -errno;
-			goto out;
-		}
-		*p = '/';
-	}
-	if (mkdir(copy, 0700) != 0 && errno != EEXIST)
-		rc = -errno;
-out:
-	free(copy);
-	return rc;
-}
-
 static int open_meta(blo_committee_t *self, MDB_txn *txn, const blo_committee_opts_t *opts,
 		     blo_err_t *err)
 {
@@ -224,31 +204,6 @@ static int open_meta(blo_committee_t *self, MDB_txn *txn, const blo_committee_op
 	v.mv_size = 8;
 	v.mv_data = off;
 	return mdb_put(txn, self->meta, &k, &v, 0);
-}
-
-/* True if the environment holds named databases other than ours (a
- * journal, a console store): not to be taken for a new committee store. */
-static bool foreign_databases(MDB_txn *txn)
-{
-	static const char *const ours[] = {"seen",    "current", "counters", "replies",
-					   "replied", "mo",      "meta",     "taken"};
-	MDB_dbi main_db;
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
-	bool foreign = false;
-
-	if (mdb_dbi_open(txn, NULL, 0, &main_db) != 0 || mdb_cursor_open(txn, main_db, &c) != 0)
-		return true;
-	for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && !foreign;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		bool known = false;
-
-		for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
-			known = known || (k.mv_size == strlen(ours[i]) && memcmp(k.mv_data, ours[i], k.mv_size) == 0);
-		foreign = !known;
-	}
-	mdb_cursor_close(c);
-	return foreign;
 }
 
 static void taken_key(uint8_t key[TAKEN_KEY], int64_t taken_ms, const uint8_t *id)
@@ -313,26 +268,10 @@ int blo_committee_open(blo_committee_t **out, const char *dir, const blo_committ
 	self->keep_days = opts != NULL ? opts->keep_days : 0;
 	self->limit = (opts != NULL && opts->store_mb != 0 ? opts->store_mb
 							   : (uint64_t)BLO_COMMITTEE_STORE_DEFAULT_MB) * MB;
-	if ((rc = mkdir_p(dir)) != 0) {
-		blo_err_set(err, rc, "committee store %s: cannot create the folder: %s", dir,
-			    blo_strerror(rc));
+	if ((rc = blo_store_begin(&self->env, &txn, dir, "committee", 10,
+				  (size_t)(INITIAL_MAP < self->limit ? INITIAL_MAP : self->limit), DBS,
+				  sizeof(DBS) / sizeof(DBS[0]), err)) != 0)
 		goto fail;
-	}
-	if ((rc = mdb_env_create(&self->env)) != 0 || (rc = mdb_env_set_maxdbs(self->env, 10)) != 0 ||
-	    (rc = mdb_env_set_mapsize(self->env, (size_t)(INITIAL_MAP < self->limit ? INITIAL_MAP
-										 : self->limit))) != 0 ||
-	    (rc = mdb_env_open(self->env, dir, MDB_NOTLS, 0600)) != 0) {
-		blo_err_set(err, rc, "committee store %s: %s", dir, mdb_strerror(rc));
-		goto fail;
-	}
-	if ((rc = mdb_txn_begin(self->env, NULL, 0, &txn)) != 0) {
-		blo_err_set(err, rc, "committee store %s: %s", dir, mdb_strerror(rc));
-		goto fail;
-	}
-	if (foreign_databases(txn)) {
-		rc = blo_err_set(err, BLO_ECORRUPT, "%s holds another store, not a committee's", dir);
-		goto fail;
-	}
 	if ((rc = mdb_dbi_open(txn, "seen", MDB_CREATE, &self->seen)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "current", MDB_CREATE, &self->current)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "counters", MDB_CREATE, &self->counters)) != 0 ||

@@ -14,6 +14,8 @@
  */
 #include "blo_console_store.h"
 
+#include "blo_store.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +31,8 @@
 #define RECORD_VERSION 1
 #define HEADER_BYTES 32
 #define INITIAL_MAP ((uint64_t)256 * 1024 * 1024)
+/* The store's databases: a file with any other is not a console store. */
+static const char *const DBS[] = {"msg", "seq", "gone", "meta"};
 #define MB ((uint64_t)1024 * 1024)
 #define GROW_TRIES 8
 
@@ -128,55 +132,6 @@ static int decode(const MDB_val *key, const MDB_val *v, blo_console_record_t *ou
 
 /* ---------------------------------------------------------------- open */
 
-static int mkdir_p(const char *path)
-{
-	char *copy = strdup(path);
-	int rc = 0;
-
-	if (copy == NULL)
-		return BLO_ENOMEM;
-	for (char *p = copy + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
-			rc = -errno;
-			goto out;
-		}
-		*p = '/';
-	}
-	if (mkdir(copy, 0700) != 0 && errno != EEXIST)
-		rc = -errno;
-out:
-	free(copy);
-	return rc;
-}
-
-/* True if the environment holds named databases other than ours: some
- * other LMDB store (a journal, a committee store) that must not be taken
- * for a new console store. */
-static bool foreign_databases(MDB_txn *txn)
-{
-	static const char *const ours[] = {"msg", "seq", "gone", "meta"};
-	MDB_dbi main_db;
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
-	bool foreign = false;
-
-	if (mdb_dbi_open(txn, NULL, 0, &main_db) != 0 || mdb_cursor_open(txn, main_db, &c) != 0)
-		return true;
-	for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && !foreign;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		bool known = false;
-
-		for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
-			known = known || (k.mv_size == strlen(ours[i]) && memcmp(k.mv_data, ours[i], k.mv_size) == 0);
-		foreign = !known;
-	}
-	mdb_cursor_close(c);
-	return foreign;
-}
-
 int blo_console_store_open(blo_console_store_t **out, const char *dir, blo_err_t *err)
 {
 	blo_console_store_t *self;
@@ -195,24 +150,9 @@ int blo_console_store_open(blo_console_store_t **out, const char *dir, blo_err_t
 		rc = blo_err_set(err, BLO_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((rc = mkdir_p(dir)) != 0) {
-		blo_err_set(err, rc, "console store %s: cannot create the folder: %s", dir, blo_strerror(rc));
+	if ((rc = blo_store_begin(&self->env, &txn, dir, "console", 5, (size_t)INITIAL_MAP, DBS,
+				  sizeof(DBS) / sizeof(DBS[0]), err)) != 0)
 		goto fail;
-	}
-	if ((rc = mdb_env_create(&self->env)) != 0 || (rc = mdb_env_set_maxdbs(self->env, 5)) != 0 ||
-	    (rc = mdb_env_set_mapsize(self->env, (size_t)INITIAL_MAP)) != 0 ||
-	    (rc = mdb_env_open(self->env, dir, MDB_NOTLS, 0600)) != 0) {
-		blo_err_set(err, rc, "console store %s: %s", dir, mdb_strerror(rc));
-		goto fail;
-	}
-	if ((rc = mdb_txn_begin(self->env, NULL, 0, &txn)) != 0) {
-		blo_err_set(err, rc, "console store %s: %s", dir, mdb_strerror(rc));
-		goto fail;
-	}
-	if (foreign_databases(txn)) {
-		rc = blo_err_set(err, BLO_ECORRUPT, "%s holds another store, not a console's", dir);
-		goto fail;
-	}
 	if ((rc = mdb_dbi_open(txn, "msg", MDB_CREATE, &self->msg)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "seq", MDB_CREATE, &self->seq)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "gone", MDB_CREATE, &self->gone)) != 0 ||

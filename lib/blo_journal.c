@@ -1532,29 +1532,23 @@ out:
 	return rc;
 }
 
-int blo_journal_cursor_get(blo_journal_t *self, const char *name, uint64_t *seq)
+/* A value of 8 bytes big-endian under key in dbi, read in a transaction of
+ * its own: 0, BLO_ENOTFOUND, BLO_ECORRUPT (another size), or -errno / an
+ * MDB_* code. */
+static int get_u64(blo_journal_t *self, MDB_dbi dbi, MDB_val *key, uint64_t *out)
 {
 	MDB_txn *txn = NULL;
-	MDB_val key, val;
+	MDB_val val;
 	int rc;
 
-	assert(self != NULL && seq != NULL);
-	rc = cursor_key(name, &key);
-	if (rc != 0)
-		return rc;
 	lock_shared(self);
 	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
-	if (rc != 0)
-		goto out;
-	rc = mdb_get(txn, self->cursors, &key, &val);
-	if (rc != 0)
-		goto out;
-	if (val.mv_size != 8) {
+	if (rc == 0)
+		rc = mdb_get(txn, dbi, key, &val);
+	if (rc == 0 && val.mv_size != 8)
 		rc = BLO_ECORRUPT;
-		goto out;
-	}
-	*seq = get_be64(val.mv_data);
-out:
+	if (rc == 0)
+		*out = get_be64(val.mv_data);
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	unlock(self);
@@ -1563,6 +1557,16 @@ out:
 	else if (rc > 0)
 		rc = -rc;
 	return rc;
+}
+
+int blo_journal_cursor_get(blo_journal_t *self, const char *name, uint64_t *seq)
+{
+	MDB_val key;
+	int rc;
+
+	assert(self != NULL && seq != NULL);
+	rc = cursor_key(name, &key);
+	return rc != 0 ? rc : get_u64(self, self->cursors, &key, seq);
 }
 
 int blo_journal_cursor_set(blo_journal_t *self, const char *const *names, const uint64_t *seqs,
@@ -2289,35 +2293,12 @@ static int meta_user_key(const char *name, char *buf, MDB_val *key)
 int blo_journal_meta_get(blo_journal_t *self, const char *name, uint64_t *value)
 {
 	char buf[META_USER_KEY_MAX];
-	MDB_txn *txn = NULL;
-	MDB_val key, val;
+	MDB_val key;
 	int rc;
 
 	assert(self != NULL && value != NULL);
 	rc = meta_user_key(name, buf, &key);
-	if (rc != 0)
-		return rc;
-	lock_shared(self);
-	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
-	if (rc != 0)
-		goto out;
-	rc = mdb_get(txn, self->meta, &key, &val);
-	if (rc != 0)
-		goto out;
-	if (val.mv_size != 8) {
-		rc = BLO_ECORRUPT;
-		goto out;
-	}
-	*value = get_be64(val.mv_data);
-out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	unlock(self);
-	if (rc == MDB_NOTFOUND)
-		rc = BLO_ENOTFOUND;
-	else if (rc > 0)
-		rc = -rc;
-	return rc;
+	return rc != 0 ? rc : get_u64(self, self->meta, &key, value);
 }
 
 int blo_journal_meta_put(blo_journal_t *self, const char *name, uint64_t value, blo_err_t *err)
