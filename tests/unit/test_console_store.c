@@ -246,6 +246,8 @@ static void test_a_foreign_store_is_refused(void **state)
 	fixture_t *f = *state;
 	blo_journal_t *j = NULL;
 	blo_console_store_t *s = NULL;
+	blo_committee_t *c = NULL;
+	blo_err_t err = {0};
 	char *dir = NULL;
 
 	/* A broker journal is LMDB too, but not a console store. */
@@ -253,8 +255,22 @@ static void test_a_foreign_store_is_refused(void **state)
 	assert_int_equal(mkdir(dir, 0700), 0);
 	E(blo_journal_open(&j, dir, NULL, NULL));
 	blo_journal_close(&j);
-	assert_int_not_equal(blo_console_store_open(&s, dir, NULL), 0);
+	assert_int_equal(blo_console_store_open(&s, dir, &err), BLO_ECORRUPT);
 	assert_null(s);
+	assert_non_null(strstr(err.msg, "holds another store, not a console's"));
+	/* Nor a committee's store. */
+	free(dir);
+	assert_true(asprintf(&dir, "%s/committee", f->dir) > 0);
+	E(blo_committee_open(&c, dir, NULL, NULL));
+	blo_committee_close(&c);
+	assert_int_equal(blo_console_store_open(&s, dir, &err), BLO_ECORRUPT);
+	assert_null(s);
+	/* And the other way round (the console's store closed first: one
+	 * process opens an LMDB file once). */
+	blo_console_store_close(&f->store);
+	assert_int_equal(blo_committee_open(&c, f->store_dir, NULL, &err), BLO_ECORRUPT);
+	assert_null(c);
+	assert_non_null(strstr(err.msg, "holds another store, not a committee's"));
 	free(dir);
 }
 
