@@ -359,17 +359,5 @@ out:
 int blo_adapt_map_narcotics(const blo_adapt_rules_t *rules, const blo_adapt_record_t *rec,
 			    Blonet__Alert **out, blo_adapt_reject_t *why)
 {
-	blo_adapt_ctx_t c = { .rules = rules, .agency = BLO_ADAPT_NARCOTICS, .rec = rec, .why = why };
-	cJSON *root = NULL;
-	int rc;
-
-	*out = NULL;
-	memset(why, 0, sizeof(*why));
-	if (rec->problem != NULL)
-		return blo_adapt_fail(&c, NULL, "%s", rec->problem);
-	if ((rc = blo_adapt_json_record(&c, &root)) != 0)
-		return rc;
-	rc = map(&c, root, out);
-	cJSON_Delete(root);
-	return rc;
+	return blo_adapt_map_json_record(rules, BLO_ADAPT_NARCOTICS, rec, map, out, why);
 }

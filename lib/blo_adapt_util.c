@@ -92,6 +92,25 @@ int blo_adapt_json_record(blo_adapt_ctx_t *c, cJSON **out)
 	return 0;
 }
 
+int blo_adapt_map_json_record(const blo_adapt_rules_t *rules, blo_adapt_agency_t agency,
+			      const blo_adapt_record_t *rec, blo_adapt_json_map_fn map,
+			      Blonet__Alert **out, blo_adapt_reject_t *why)
+{
+	blo_adapt_ctx_t c = {.rules = rules, .agency = agency, .rec = rec, .why = why};
+	cJSON *root = NULL;
+	int rc;
+
+	*out = NULL;
+	memset(why, 0, sizeof(*why));
+	if (rec->problem != NULL)
+		return blo_adapt_fail(&c, NULL, "%s", rec->problem);
+	if ((rc = blo_adapt_json_record(&c, &root)) != 0)
+		return rc;
+	rc = map(&c, root, out);
+	cJSON_Delete(root);
+	return rc;
+}
+
 int blo_adapt_json_keys(blo_adapt_ctx_t *c, const cJSON *obj, const char *path,
 			const char *const *known)
 {

@@ -41,6 +41,14 @@ void blo_adapt_path(char *buf, size_t size, const char *path, const char *key);
 /* Parses the record's text as one JSON object into *out (caller
  * cJSON_Delete()s). */
 int blo_adapt_json_record(blo_adapt_ctx_t *c, cJSON **out);
+/* A mapper of one agency's JSON records, and the whole mapping of one
+ * record with it: *out and why cleared, the record's own problem (from
+ * reading its file) or a text that is not one JSON object rejected, then
+ * map. */
+typedef int (*blo_adapt_json_map_fn)(blo_adapt_ctx_t *c, const cJSON *rec, Blonet__Alert **out);
+int blo_adapt_map_json_record(const blo_adapt_rules_t *rules, blo_adapt_agency_t agency,
+			      const blo_adapt_record_t *rec, blo_adapt_json_map_fn map,
+			      Blonet__Alert **out, blo_adapt_reject_t *why);
 /* Fails on a key of obj not in known (NULL-terminated) or given twice. */
 int blo_adapt_json_keys(blo_adapt_ctx_t *c, const cJSON *obj, const char *path,
 			const char *const *known);
