@@ -376,7 +376,7 @@ static blo_audit_record_t audit_of(const audit_item_t *a)
 
 	r.event = a->event;
 	r.time_ms = a->time_ms;
-	r.principal = a->principal;
+	r.principal = a->principal[0] != '\0' ? a->principal : NULL; /* none: left out */
 	r.alert_id = a->has_alert_id ? a->alert_id : NULL;
 	r.seq = a->seq;
 	r.detail = a->detail[0] ? a->detail : NULL;
@@ -813,6 +813,63 @@ void broker_audit_refusal(blo_broker_t *self, const char *principal, const char 
 		broker_audit(self, BLO_AUDIT_REJECT, principal, NULL, 0, "%s", detail);
 	else
 		atomic_fetch_add(&self->counters.audit_limited, 1);
+}
+
+/* Summaries of refused handshakes left out: "session" records. */
+static void zap_summary(const blo_audit_summary_t *sm, void *arg)
+{
+	blo_broker_t *self = arg;
+	char detail[sizeof(((audit_item_t *)0)->detail)];
+
+	summary_detail(detail, sizeof(detail), sm);
+	broker_audit(self, BLO_AUDIT_SESSION, sm->principal, NULL, 0, "%s", detail);
+	blo_warn("audit.limited", "%s: %s", sm->principal, detail);
+}
+
+/* The budget bucket of refused handshakes of keys no principal has. */
+#define UNKNOWN_KEY_BUCKET "(unregistered keys)"
+
+/* Refused handshakes (blo_zap) go to the audit log as "session" records,
+ * on a budget of their own (a flood of bad frames must not hide them): a
+ * registered key's under its principal, every unknown key's under one
+ * bucket; what is over budget, or was more than the handler could keep,
+ * is counted and summed up. */
+static void audit_handshakes(blo_broker_t *self)
+{
+	blo_zap_refusal_t r[64];
+	uint64_t dropped = 0;
+	int64_t now = blo_now_ms();
+	size_t n;
+	int rounds = 0;
+
+	if (self->zap == NULL)
+		return;
+	do {
+		n = blo_zap_take_refusals(self->zap, r, sizeof(r) / sizeof(r[0]), &dropped);
+		for (size_t i = 0; i < n; i++) {
+			const char *who = r[i].principal[0] != '\0' ? r[i].principal : UNKNOWN_KEY_BUCKET;
+			char detail[256];
+
+			snprintf(detail, sizeof(detail), "handshake refused: %s; key %s; from %s",
+				 r[i].reason, r[i].key[0] != '\0' ? r[i].key : "(none)",
+				 r[i].address[0] != '\0' ? r[i].address : "(unknown)");
+			if (self->zap_limit == NULL || blo_audit_limit_take(self->zap_limit, who, now, detail))
+				broker_audit(self, BLO_AUDIT_SESSION,
+					     r[i].principal[0] != '\0' ? r[i].principal : NULL, NULL, 0,
+					     "%s", detail);
+			else
+				atomic_fetch_add(&self->counters.audit_limited, 1);
+		}
+		/* Not kept by the handler: counted into the summary. */
+		for (uint64_t k = 0; k < dropped && self->zap_limit != NULL; k++) {
+			if (blo_audit_limit_take(self->zap_limit, UNKNOWN_KEY_BUCKET, now,
+						 "handshake refused (more than the handler kept)"))
+				broker_audit(self, BLO_AUDIT_SESSION, NULL, NULL, 0,
+					     "handshake refused (more than the handler kept)");
+			else
+				atomic_fetch_add(&self->counters.audit_limited, 1);
+		}
+	} while ((n == sizeof(r) / sizeof(r[0]) || dropped > 0) && ++rounds < 16);
 }
 
 static void io_summary(const blo_audit_summary_t *sm, void *arg)
@@ -2090,6 +2147,8 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 	}
 	if ((rc = blo_audit_limit_new(&self->io_limit, AUDIT_REFUSAL_BURST,
 				      AUDIT_REFUSAL_WINDOW_MS)) != 0 ||
+	    (rc = blo_audit_limit_new(&self->zap_limit, AUDIT_REFUSAL_BURST,
+				      AUDIT_REFUSAL_WINDOW_MS)) != 0 ||
 	    (rc = blo_audit_limit_new(&self->writer_limit, AUDIT_REFUSAL_BURST,
 				      AUDIT_REFUSAL_WINDOW_MS)) != 0) {
 		rc = blo_err_set(err, rc, "out of memory");
@@ -2317,6 +2376,9 @@ int blo_broker_run(blo_broker_t *self)
 			}
 			for (size_t i = 0; i < self->n_subs; i++)
 				save_cursor(self, self->subs[i]);
+			audit_handshakes(self);
+			if (self->zap_limit != NULL)
+				blo_audit_limit_flush(self->zap_limit, now, zap_summary, self);
 			if (self->io_limit != NULL)
 				blo_audit_limit_flush(self->io_limit, now, io_summary, self);
 			write_status(self);
@@ -2341,6 +2403,9 @@ int blo_broker_run(blo_broker_t *self)
 	/* Everything acknowledged is committed; keep the cursors too. */
 	for (size_t i = 0; i < self->n_subs; i++)
 		save_cursor(self, self->subs[i]);
+	audit_handshakes(self);
+	if (self->zap_limit != NULL)
+		blo_audit_limit_flush(self->zap_limit, INT64_MAX, zap_summary, self);
 	if (self->io_limit != NULL)
 		blo_audit_limit_flush(self->io_limit, INT64_MAX, io_summary, self);
 	broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "broker stopped");
@@ -2392,6 +2457,7 @@ void blo_broker_close(blo_broker_t **self_p)
 		sub_destroy(self, self->subs[0]);
 	broker_job_free(self->pending_audit);
 	blo_audit_limit_destroy(&self->io_limit);
+	blo_audit_limit_destroy(&self->zap_limit);
 	blo_audit_limit_destroy(&self->writer_limit);
 	for (size_t i = 0; i < self->n_routers; i++) {
 		zmq_close(self->routers[i]);

@@ -208,6 +208,7 @@ struct blo_broker {
 	cached_t *cache;
 	job_t *pending_audit;           /* audit and cursors gathered this turn */
 	blo_audit_limit_t *io_limit;    /* refusals seen by the I/O thread */
+	blo_audit_limit_t *zap_limit;   /* refused handshakes (blo_zap) */
 	uint64_t publishes_in_flight;
 	bool stopping;
 	int64_t started_ms;

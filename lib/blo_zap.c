@@ -37,6 +37,10 @@ struct domain_rule {
 	unsigned role_mask;
 };
 
+/* Refusals kept for blo_zap_take_refusals: a ring, oldest overwritten
+ * never (the newest are dropped and counted instead). */
+#define REFUSALS_MAX 256
+
 struct blo_zap {
 	void *socket;                     /* ROUTER; only the thread uses it once started */
 	pthread_t thread;
@@ -46,6 +50,9 @@ struct blo_zap {
 	struct domain_rule domains[BLO_ZAP_MAX_DOMAINS];
 	size_t n_domains;
 	blo_zap_stats_t stats;
+	blo_zap_refusal_t refusals[REFUSALS_MAX];
+	size_t refusals_head, refusals_n;
+	uint64_t refusals_dropped;
 };
 
 /* What one request decided. */
@@ -53,6 +60,7 @@ typedef struct {
 	const char *status; /* "200", "400", "500" */
 	const char *text;
 	char user_id[BLO_PRINCIPAL_ID_MAX];
+	const char *refused_principal; /* a registered key's principal, refused */
 } verdict_t;
 
 /* ---------------------------------------------------------------- decisions */
@@ -81,6 +89,39 @@ static void refuse(verdict_t *v, const char *status, const char *text, uint64_t 
 	v->text = text;
 	v->user_id[0] = '\0';
 	(*counter)++;
+}
+
+/* Keeps what a refusal needs for the audit log: the principal (if the key
+ * is registered), the key, the peer's address. Called with the lock. */
+static void note_refusal(blo_zap_t *self, zmq_msg_t *body, size_t n, const verdict_t *v)
+{
+	static const char hex[] = "0123456789abcdef";
+	blo_zap_refusal_t *r;
+
+	if (self->refusals_n == REFUSALS_MAX) {
+		self->refusals_dropped++;
+		return;
+	}
+	r = &self->refusals[(self->refusals_head + self->refusals_n++) % REFUSALS_MAX];
+	memset(r, 0, sizeof(*r));
+	r->reason = v->text;
+	if (v->refused_principal != NULL)
+		blo_strlcpy(r->principal, v->refused_principal, sizeof(r->principal));
+	if (n > 3) {
+		size_t len = zmq_msg_size(&body[3]);
+		const char *a = zmq_msg_data(&body[3]);
+
+		for (size_t i = 0; i < len && i + 1 < sizeof(r->address); i++)
+			r->address[i] = a[i] >= 0x20 && a[i] < 0x7f ? a[i] : '?';
+	}
+	if (n == BODY_FIXED_FRAMES + 1 && zmq_msg_size(&body[6]) == BLO_CURVE_KEY_BYTES) {
+		const uint8_t *k = zmq_msg_data(&body[6]);
+
+		for (size_t i = 0; i < BLO_CURVE_KEY_BYTES; i++) {
+			r->key[2 * i] = hex[k[i] >> 4];
+			r->key[2 * i + 1] = hex[k[i] & 15];
+		}
+	}
 }
 
 /* Decides on the request body body[0..n) (version first). Called with the
@@ -118,11 +159,13 @@ static void decide(blo_zap_t *self, zmq_msg_t *body, size_t n, verdict_t *v)
 	}
 	if (principal->revoked) {
 		refuse(v, "400", "revoked", &self->stats.denied_revoked);
+		v->refused_principal = principal->id;
 		return;
 	}
 	if (principal->role <= BLO_ROLE_NONE || principal->role > BLO_ROLE_ADMIN ||
 	    (rule->role_mask & BLO_ZAP_ROLE(principal->role)) == 0) {
 		refuse(v, "400", "role not allowed on this domain", &self->stats.denied_role);
+		v->refused_principal = principal->id;
 		return;
 	}
 	/* Copied under the lock: the registry may be replaced and destroyed as
@@ -208,11 +251,14 @@ static int serve_one(blo_zap_t *self)
 	body_n = n - envelope;
 	request_id = body_n >= 2 ? &frames[envelope + 1] : NULL;
 
+	v.refused_principal = NULL;
 	pthread_mutex_lock(&self->lock);
 	if (malformed)
 		refuse(&v, "500", "malformed request", &self->stats.malformed);
 	else
 		decide(self, &frames[envelope], body_n, &v);
+	if (strcmp(v.status, "200") != 0)
+		note_refusal(self, &frames[envelope], malformed ? 0 : body_n, &v);
 	pthread_mutex_unlock(&self->lock);
 
 	/* The reply: envelope, then version, request id, status code, status
@@ -377,6 +423,25 @@ void blo_zap_set_registry(blo_zap_t *self, const blo_registry_t *registry)
 	pthread_mutex_lock(&self->lock);
 	self->registry = registry;
 	pthread_mutex_unlock(&self->lock);
+}
+
+size_t blo_zap_take_refusals(blo_zap_t *self, blo_zap_refusal_t *out, size_t max,
+			     uint64_t *dropped)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&self->lock);
+	while (n < max && self->refusals_n > 0) {
+		out[n++] = self->refusals[self->refusals_head];
+		self->refusals_head = (self->refusals_head + 1) % REFUSALS_MAX;
+		self->refusals_n--;
+	}
+	if (dropped != NULL) {
+		*dropped = self->refusals_dropped;
+		self->refusals_dropped = 0;
+	}
+	pthread_mutex_unlock(&self->lock);
+	return n;
 }
 
 void blo_zap_stats(blo_zap_t *self, blo_zap_stats_t *out)

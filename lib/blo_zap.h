@@ -122,6 +122,24 @@ void blo_zap_set_registry(blo_zap_t *self, const blo_registry_t *registry);
 /* A consistent snapshot of the counters into *out. Thread-safe. */
 void blo_zap_stats(blo_zap_t *self, blo_zap_stats_t *out);
 
+/* A refused handshake, for the audit log. */
+typedef struct {
+	char principal[BLO_PRINCIPAL_ID_MAX]; /* a registered key's (revoked, wrong
+					       * role); "" for an unknown key */
+	char key[2 * BLO_CURVE_KEY_BYTES + 1]; /* the client's CURVE key in hex;
+						 * "" when the request had none */
+	char address[64];                      /* the peer's address, as libzmq
+						 * gives it (printable ASCII) */
+	const char *reason;                    /* static text, e.g. "unknown key" */
+} blo_zap_refusal_t;
+
+/* Takes up to max of the refusals kept since the last call, oldest first,
+ * into out; returns how many. The handler keeps at most 256 between calls:
+ * *dropped (optional) receives how many more there were (counted, not
+ * kept) since the last call. Thread-safe. */
+size_t blo_zap_take_refusals(blo_zap_t *self, blo_zap_refusal_t *out, size_t max,
+			     uint64_t *dropped);
+
 /* Stops the handler thread, unbinds and closes its socket and frees it; sets
  * *self_p to NULL. NULL or *self_p NULL: nothing. Call it before
  * zmq_ctx_term of its context (zmq_ctx_term waits for the handler's socket).

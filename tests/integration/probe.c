@@ -78,8 +78,17 @@ static int cmd_refused(tc_setup_t *st, const char *mode, int wait_ms)
 			break;
 		}
 	}
-	printf("{\"probe\":\"refused\",\"mode\":\"%s\",\"answered\":%s}\n", mode,
-	       answered ? "true" : "false");
+	{
+		/* The key it offered, for a test to find in the audit log. */
+		char key[2 * BLO_CURVE_KEY_BYTES + 1] = "";
+		const blo_identity_t *offered = stranger != NULL ? stranger : st->identity;
+
+		if (strcmp(mode, "nocurve") != 0 && strcmp(mode, "plain") != 0)
+			blo_hex_encode(key, sizeof(key), blo_identity_public(offered)->curve_public,
+				       BLO_CURVE_KEY_BYTES);
+		printf("{\"probe\":\"refused\",\"mode\":\"%s\",\"answered\":%s,\"key\":\"%s\"}\n",
+		       mode, answered ? "true" : "false", key);
+	}
 	zmq_close(sock);
 	zmq_ctx_term(ctx);
 	blo_identity_destroy(&stranger);

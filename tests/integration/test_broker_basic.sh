@@ -60,9 +60,16 @@ check "publishing as another principal is rejected NOT_ORIGIN" grep -q '"reason"
 
 # 6. Refused clients: unknown key, no CURVE, PLAIN, wrong server key.
 for mode in unknown nocurve plain wrongkey; do
-	check "client with $mode is refused" "$PROBE" refused -c "$WORK/d/th-console-maesai/config.json" --mode "$mode"
+	check "client with $mode is refused" sh -c '"$0" refused -c "$1" --mode "$2" >"$3"' \
+		"$PROBE" "$WORK/d/th-console-maesai/config.json" "$mode" "$WORK/refused-$mode.out"
 done
 check "ZAP counted the unknown key" [ "$(status_field th-broker denied_unknown_key)" -ge 1 ]
+# The refused handshake is in the audit log with the key it offered (the
+# broker writes them down within a second).
+stranger=$(grep -o '"key":"[0-9a-f]*"' "$WORK/refused-unknown.out" | cut -d'"' -f4)
+check "the unknown key's refused handshake is audited with its key" \
+	wait_for 5 sh -c '"$0" -c "$1" audit | grep "\"event\":\"session\"" | grep -q "handshake refused: unknown key; key $2; from 127.0.0.1"' \
+	"$BIN/blonetctl" "$WORK/d/th-broker/config.json" "${stranger:-none}"
 
 # 7. Malformed frames from an authenticated client and raw garbage from
 # unauthenticated connections: counted, and the broker serves on.
@@ -108,6 +115,9 @@ check "the dropped subscriber was told it is revoked" grep -q 'revoked' "$WORK/l
 # probe connects with its keys as they were.
 check "and its reconnection is refused by the broker" \
 	"$PROBE" refused -c "$WORK/d/th-console-chiangkhong/config.json" --mode self
+check "the revoked key's refused handshake is audited under its principal" \
+	wait_for 5 sh -c '"$0" -c "$1" audit | grep "\"principal\":\"th-console-chiangkhong\"" | grep -q "handshake refused: revoked"' \
+	"$BIN/blonetctl" "$WORK/d/th-broker/config.json"
 check "a live key is still admitted (the probe can tell)" \
 	bash -c '! "$0" refused -c "$1" --mode self >/dev/null' "$PROBE" "$WORK/d/th-console-maesai/config.json"
 sleep 1.2

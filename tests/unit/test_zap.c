@@ -406,6 +406,23 @@ static void test_unknown_key_is_refused(void **state)
 	assert_int_equal(stats_of(&rig).denied_unknown_key, 1);
 	assert_int_equal(stats_of(&rig).allowed, 0);
 	assert_refused_then_control_passes(&rig);
+	{
+		/* Kept for the audit log: no principal, the key, the address. */
+		blo_zap_refusal_t r[4];
+		char key[2 * BLO_CURVE_KEY_BYTES + 1];
+		uint64_t dropped = 7;
+
+		assert_int_equal(blo_zap_take_refusals(rig.zap, r, 4, &dropped), 1);
+		assert_int_equal(dropped, 0);
+		assert_string_equal(r[0].reason, "unknown key");
+		assert_string_equal(r[0].principal, "");
+		assert_int_equal(blo_hex_encode(key, sizeof(key), curve_public(STRANGER),
+						BLO_CURVE_KEY_BYTES), 0);
+		assert_string_equal(r[0].key, key);
+		assert_string_equal(r[0].address, "127.0.0.1");
+		/* Taken once. */
+		assert_int_equal(blo_zap_take_refusals(rig.zap, r, 4, NULL), 0);
+	}
 	rig_stop(&rig);
 }
 
@@ -420,6 +437,14 @@ static void test_revoked_key_is_refused(void **state)
 	assert_int_equal(stats_of(&rig).denied_revoked, 1);
 	assert_int_equal(stats_of(&rig).allowed, 0);
 	assert_refused_then_control_passes(&rig);
+	{
+		/* A registered key's refusal names its principal. */
+		blo_zap_refusal_t r[4];
+
+		assert_int_equal(blo_zap_take_refusals(rig.zap, r, 4, NULL), 1);
+		assert_string_equal(r[0].reason, "revoked");
+		assert_string_equal(r[0].principal, "la-console-revoked");
+	}
 	rig_stop(&rig);
 }
 
