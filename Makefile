@@ -132,7 +132,7 @@ $(BINDIR)/$(notdir $(1)): $(wildcard $(1)/*.c) $(wildcard $(1)/*.h) $(LIBA)
 endef
 $(foreach d,$(PROG_DIRS),$(eval $(call PROG_RULE,$(d))))
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/blo_test.h $(LIBA)
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_PROJECT) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LIBS)
 

@@ -24,7 +24,6 @@
 #define NAME_SUFFIX ".jsonl"
 #define NAME_DIGITS 20
 #define NAME_LEN (sizeof(NAME_PREFIX) - 1 + NAME_DIGITS + sizeof(NAME_SUFFIX) - 1)
-#define DEFAULT_MAX_RECORDS (4 * (uint64_t)BLO_AUDIT_ARCHIVE_FILE_RECORDS)
 /* A file's bytes, at most (a record's text may reach tens of KiB): what a
  * move holds in memory. */
 #define FILE_BYTES_MAX ((size_t)64 << 20)
@@ -476,7 +475,7 @@ static void unlink_file(const char *dir, const char *name)
 int blo_audit_archive_move(blo_journal_t *journal, const char *dir,
 			   const blo_audit_archive_opts_t *opts, uint64_t *moved, blo_err_t *err)
 {
-	uint64_t max = opts->max_records ? opts->max_records : DEFAULT_MAX_RECORDS;
+	uint64_t max = opts->max_records ? opts->max_records : BLO_AUDIT_ARCHIVE_MOVE_MAX;
 	uint64_t total = 0;
 	collect_t c = {.opts = opts};
 	int rc = 0;

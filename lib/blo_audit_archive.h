@@ -36,11 +36,13 @@
 
 /* Records per archive file, at most. */
 #define BLO_AUDIT_ARCHIVE_FILE_RECORDS 65536
+/* Records one blo_audit_archive_move moves at most when opts say 0. */
+#define BLO_AUDIT_ARCHIVE_MOVE_MAX (4 * (uint64_t)BLO_AUDIT_ARCHIVE_FILE_RECORDS)
 
 typedef struct {
 	int64_t older_than_ms; /* move the records with time_ms below; 0: no age limit */
 	uint64_t keep_records; /* and beyond this many, the oldest; 0: no count limit */
-	uint64_t max_records;  /* moved per call at most; 0: 4 files' worth */
+	uint64_t max_records;  /* moved per call at most; 0: BLO_AUDIT_ARCHIVE_MOVE_MAX */
 } blo_audit_archive_opts_t;
 
 /* Moves the journal's oldest audit records that opts select to new files

@@ -55,11 +55,9 @@
 #define FULL_WARN_EVERY_MS 10000
 /* A failed move of audit records to the archive is logged at most so often. */
 #define AUDIT_WARN_EVERY_MS 60000
-/* Audit retention: how often, how many records a pass moves at most, and
- * what a full map keeps (half of what it holds, at most this many) once it
- * holds at least AUDIT_MIN_WHEN_FULL. */
+/* Audit retention: how often, and what a full map keeps (half of what it
+ * holds, at most this many) once it holds at least AUDIT_MIN_WHEN_FULL. */
 #define AUDIT_EVERY_MS 3600000
-#define AUDIT_PASS_MAX ((uint64_t)4 * BLO_AUDIT_ARCHIVE_FILE_RECORDS)
 #define AUDIT_KEEP_WHEN_FULL 4096
 #define AUDIT_MIN_WHEN_FULL 64
 #define AUDIT_REFUSAL_WINDOW_MS 60000
@@ -549,15 +547,15 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_e
 }
 
 /* Audit retention: the oldest audit records move from the journal to the
- * archive files (blo_audit_archive), at most AUDIT_PASS_MAX a pass so that
- * commits wait little. Moving loses nothing, so a full map moves them
+ * archive files (blo_audit_archive), at most BLO_AUDIT_ARCHIVE_MOVE_MAX a
+ * pass so that commits wait little. Moving loses nothing, so a full map moves them
  * whatever their age, at least half of them at a time (not a tiny file for
  * each refused batch). A failure keeps them
  * in the journal and is logged at most once a minute. Returns how many
  * moved. */
 static uint64_t audit_retention(blo_broker_t *self, bool map_full)
 {
-	blo_audit_archive_opts_t o = {.max_records = AUDIT_PASS_MAX};
+	blo_audit_archive_opts_t o = {0}; /* max_records 0: BLO_AUDIT_ARCHIVE_MOVE_MAX */
 	uint64_t moved = 0, head = 0, anchor = 0;
 	blo_err_t err = {0};
 	int rc;
@@ -645,9 +643,10 @@ static void *writer_main(void *arg)
 			next_retention = blo_now_ms() + RETENTION_EVERY_MS;
 		}
 		if (blo_now_ms() >= next_audit)
-			next_audit = blo_now_ms() + (audit_retention(self, false) >= AUDIT_PASS_MAX
-							     ? RETENTION_EVERY_MS
-							     : AUDIT_EVERY_MS);
+			next_audit = blo_now_ms() +
+				     (audit_retention(self, false) >= BLO_AUDIT_ARCHIVE_MOVE_MAX
+					      ? RETENTION_EVERY_MS
+					      : AUDIT_EVERY_MS);
 		/* Summaries of refusals left out go with the next commit (or one
 		 * of their own when nothing else comes). */
 		if (blo_now_ms() >= next_summaries) {

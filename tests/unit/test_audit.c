@@ -4,7 +4,7 @@
  * chain and its verification against bytes changed in the file, records
  * removed or moved, scans, retention, and audit while the map is full.
  */
-#include "blo_test.h"
+#include "audit_test.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -37,27 +37,6 @@ static blo_journal_t *open_at(const char *dir, size_t map_size)
 	if (blo_journal_open(&j, dir, &opts, &err) != 0)
 		fail_msg("open %s: %s", dir, err.msg);
 	return j;
-}
-
-/* A record about no entry of its batch. */
-static blo_audit_record_t rec(blo_audit_event_t event, int64_t time_ms, const char *principal,
-			      const char *detail)
-{
-	return (blo_audit_record_t){.event = event,
-				    .time_ms = time_ms,
-				    .principal = principal,
-				    .detail = detail,
-				    .entry_index = BLO_AUDIT_NO_ENTRY};
-}
-
-/* Commits audit records alone; they must be stored. */
-static void commit_audit(blo_journal_t *j, const blo_audit_record_t *audit, size_t n)
-{
-	blo_journal_batch_t batch = {.audit = audit, .n_audit = n};
-	blo_err_t err = {0};
-
-	if (blo_journal_commit(j, &batch, &err) != 0)
-		fail_msg("commit: %s", err.msg);
 }
 
 /* The texts of the audit log, NUL-terminated copies, aseq i at [i - 1]. */

@@ -6,7 +6,7 @@
  * the anchor, a move cut short) and the journal's side of it
  * (blo_journal_audit_anchor, _trim, _hash).
  */
-#include "blo_test.h"
+#include "audit_test.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -64,27 +64,6 @@ static int teardown(void **state)
 	free(f->dir);
 	free(f);
 	return 0;
-}
-
-/* A record about no entry of its batch. */
-static blo_audit_record_t rec(blo_audit_event_t event, int64_t time_ms, const char *principal,
-			      const char *detail)
-{
-	return (blo_audit_record_t){.event = event,
-				    .time_ms = time_ms,
-				    .principal = principal,
-				    .detail = detail,
-				    .entry_index = BLO_AUDIT_NO_ENTRY};
-}
-
-/* Commits audit records alone; they must be stored. */
-static void commit_audit(blo_journal_t *j, const blo_audit_record_t *audit, size_t n)
-{
-	blo_journal_batch_t batch = {.audit = audit, .n_audit = n};
-	blo_err_t err = {0};
-
-	if (blo_journal_commit(j, &batch, &err) != 0)
-		fail_msg("commit: %s", err.msg);
 }
 
 /* Commits `count` audit-only records numbered first.., in batches of 50;
@@ -424,6 +403,19 @@ static char byte_at(const char *path, size_t off)
 	assert_int_equal(pread(fd, &c, 1, (off_t)off), 1);
 	close(fd);
 	return c;
+}
+
+/* Changes the byte at off of path to c: verify fails at record bad; put
+ * back, it passes again. */
+static void assert_byte_breaks_at(fixture_t *f, const char *path, size_t off, char c,
+				  uint64_t bad)
+{
+	char old = byte_at(path, off);
+
+	poke(path, off, c);
+	assert_int_equal(archive_broken(f), bad);
+	poke(path, off, old);
+	(void)archive_intact(f);
 }
 
 /* Replaces the content of path with len bytes of data. */
@@ -895,32 +887,19 @@ static void test_verify_finds_a_tampered_line_hash_or_cut_short_line(void **stat
 	assert_memory_equal(buf + off, "{\"aseq\":350,", 12);
 	tab = (size_t)((char *)memchr(buf + off, '\t', len - off) - buf);
 	assert_memory_equal(buf + tab - 5, "350\"}", 5);
-	poke(path, tab - 3, '1');
-	assert_int_equal(archive_broken(f), 350);
-	poke(path, tab - 3, '0');
-	(void)archive_intact(f);
+	assert_byte_breaks_at(f, path, tab - 3, '1', 350);
 
 	/* One byte of the aseq of record 350: no longer that record. */
-	poke(path, off + 10, '1');
-	assert_int_equal(archive_broken(f), 350);
-	poke(path, off + 10, '0');
-	(void)archive_intact(f);
+	assert_byte_breaks_at(f, path, off + 10, '1', 350);
 
 	/* One hex digit of record 350's hash. */
 	c = byte_at(path, tab + 20);
-	poke(path, tab + 20, c == '0' ? '1' : '0');
-	assert_int_equal(archive_broken(f), 350);
+	assert_byte_breaks_at(f, path, tab + 20, c == '0' ? '1' : '0', 350);
 	/* Not hex at all. */
-	poke(path, tab + 20, 'G');
-	assert_int_equal(archive_broken(f), 350);
-	poke(path, tab + 20, c);
-	(void)archive_intact(f);
+	assert_byte_breaks_at(f, path, tab + 20, 'G', 350);
 
 	/* The tab replaced. */
-	poke(path, tab, ' ');
-	assert_int_equal(archive_broken(f), 350);
-	poke(path, tab, '\t');
-	(void)archive_intact(f);
+	assert_byte_breaks_at(f, path, tab, ' ', 350);
 
 	/* The last line without its newline. */
 	assert_int_equal(buf[len - 1], '\n');
@@ -941,18 +920,11 @@ static void test_verify_finds_a_tampered_line_hash_or_cut_short_line(void **stat
 	/* The prev line: one hex digit (the first file's must be zeros, and
 	 * record 1's hash no longer follows from it either). */
 	assert_memory_equal(buf, "prev\t", 5);
-	poke(path, 5 + 17, '1');
-	assert_int_equal(archive_broken(f), 1);
-	poke(path, 5 + 17, '0');
+	assert_byte_breaks_at(f, path, 5 + 17, '1', 1);
 	/* Its label. */
-	poke(path, 2, 'x');
-	assert_int_equal(archive_broken(f), 1);
-	poke(path, 2, 'e');
+	assert_byte_breaks_at(f, path, 2, 'x', 1);
 	/* Cut in its hash. */
-	poke(path, PREV_LINE - 2, '\n');
-	assert_int_equal(archive_broken(f), 1);
-	poke(path, PREV_LINE - 2, '0');
-	(void)archive_intact(f);
+	assert_byte_breaks_at(f, path, PREV_LINE - 2, '\n', 1);
 	/* A file without the prev line (the format before it). */
 	rewrite(path, buf + PREV_LINE, len - PREV_LINE);
 	assert_int_equal(archive_broken(f), 1);
@@ -993,22 +965,13 @@ static void test_verify_checks_every_record_of_the_oldest_file_present(void **st
 
 	/* The text of its first record: "record 701" -> "record 702". */
 	assert_memory_equal(buf + tab - 5, "701\"}", 5);
-	poke(path, tab - 3, '2');
-	assert_int_equal(archive_broken(f), 701);
-	poke(path, tab - 3, '1');
-	(void)archive_intact(f);
+	assert_byte_breaks_at(f, path, tab - 3, '2', 701);
 	/* Its hash. */
 	c = byte_at(path, tab + 1);
-	poke(path, tab + 1, c == '0' ? '1' : '0');
-	assert_int_equal(archive_broken(f), 701);
-	poke(path, tab + 1, c);
-	(void)archive_intact(f);
+	assert_byte_breaks_at(f, path, tab + 1, c == '0' ? '1' : '0', 701);
 	/* The prev line, taken as given: record 701 no longer follows from it. */
 	c = byte_at(path, 5);
-	poke(path, 5, c == '0' ? '1' : '0');
-	assert_int_equal(archive_broken(f), 701);
-	poke(path, 5, c);
-	(void)archive_intact(f);
+	assert_byte_breaks_at(f, path, 5, c == '0' ? '1' : '0', 701);
 	/* The whole file rewritten, its records altered and every hash chained
 	 * on from the right prev: its end is no longer the anchor's hash. */
 	memcpy(hash, prev, HASH);
@@ -1055,10 +1018,7 @@ static void test_verify_checks_each_files_prev_against_the_previous_file(void **
 
 	/* One hex digit of the middle file's prev. */
 	c = byte_at(path, 5 + 40);
-	poke(path, 5 + 40, c == '0' ? '1' : '0');
-	assert_int_equal(archive_broken(f), 301);
-	poke(path, 5 + 40, c);
-	(void)archive_intact(f);
+	assert_byte_breaks_at(f, path, 5 + 40, c == '0' ? '1' : '0', 301);
 	/* The middle file rewritten from another prev, its own records and
 	 * hashes consistent with it: the prev is not the first file's last. */
 	memcpy(hash, other, HASH);
