@@ -48,6 +48,10 @@
 #define SESSION_IDLE_MS (10 * 60 * 1000)
 #define KEEPALIVE_MS 3000
 #define AUDIT_FLUSH_MS 50
+/* The writer holds audit records and cursors that come without a publish
+ * this long (or until this many) for one to ride with. */
+#define AUDIT_DEFER_MS 1000
+#define AUDIT_DEFER_MAX 8192
 /* Refusals recorded one by one per principal and window; the rest of the
  * window is summed up in one record (lib/blo_audit_limit.h). */
 #define AUDIT_REFUSAL_BURST 20
@@ -62,6 +66,9 @@
 #define AUDIT_MIN_WHEN_FULL 64
 #define AUDIT_REFUSAL_WINDOW_MS 60000
 #define INPROC_HWM 1000000
+/* Publishes verified on the I/O loop only while fewer than this are in
+ * the pipeline (a quiet broker); else by the verify workers. */
+#define INLINE_VERIFY_MAX 2
 
 /* ---------------------------------------------------------------- jobs */
 
@@ -329,6 +336,7 @@ static void *worker_main(void *arg)
 		reg_release(self, r);
 		if (broker_job_send(out, job, 0) != 0)
 			broker_job_free(job);
+		atomic_fetch_sub(&self->verifying, 1);
 	}
 	zmq_close(in);
 	zmq_close(out);
@@ -611,6 +619,20 @@ static void retention(blo_broker_t *self)
 	}
 }
 
+/* Whether a batch of nothing but audit records and cursors from the I/O
+ * thread may wait for a publish to ride with: not when it has grown large. */
+static bool audit_may_wait(const batch_t *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->n_jobs; i++) {
+		if (b->jobs[i]->kind != JOB_AUDIT)
+			return false;
+		n += b->jobs[i]->n_audit + b->jobs[i]->n_cursors;
+	}
+	return n < AUDIT_DEFER_MAX;
+}
+
 static void *writer_main(void *arg)
 {
 	blo_broker_t *self = arg;
@@ -625,6 +647,7 @@ static void *writer_main(void *arg)
 	 * a pass leaves more to move. */
 	int64_t next_retention = blo_now_ms(), next_audit = blo_now_ms(), next_summaries = 0;
 	int64_t last_full_warn = 0;
+	int64_t defer_until = 0; /* audit-only batch held back until then; 0: none */
 
 	zmq_setsockopt(in, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(in, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
@@ -656,6 +679,15 @@ static void *writer_main(void *arg)
 				broker_job_free(sums);
 			next_summaries = blo_now_ms() + 1000;
 		}
+		if (b.n_jobs > 0 && defer_until != 0) {
+			/* Audit records held back: wait for a publish to carry
+			 * them, until they are due. */
+			zmq_pollitem_t item = {.socket = in, .events = ZMQ_POLLIN};
+			int64_t left = defer_until - blo_now_ms();
+
+			if (left > 0)
+				zmq_poll(&item, 1, (long)left);
+		}
 		job = broker_job_recv(in, b.n_jobs > 0 ? ZMQ_DONTWAIT : 0);
 		/* Group commit: everything already waiting joins this batch. */
 		for (; job != NULL; job = publishes < self->max_batch ? broker_job_recv(in, ZMQ_DONTWAIT) : NULL) {
@@ -677,6 +709,16 @@ static void *writer_main(void *arg)
 		}
 		if (b.n_jobs == 0)
 			continue; /* timeout or EINTR */
+		if (publishes == 0 && !stop && audit_may_wait(&b)) {
+			/* Only audit records and cursors: a commit of their own
+			 * would put a second sync in front of the next publish.
+			 * They ride with it instead, or go alone once due. */
+			if (defer_until == 0)
+				defer_until = blo_now_ms() + AUDIT_DEFER_MS;
+			if (blo_now_ms() < defer_until)
+				continue;
+		}
+		defer_until = 0;
 
 		rc = batch_commit(self, &b, true, &err);
 		if (rc == BLO_EFULL || rc == BLO_ENOSPACE) {
@@ -1504,11 +1546,11 @@ static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **f
 	job->received_ms = blo_now_ms();
 	job->frame = f;
 	*fp = NULL;
-	if (self->publishes_in_flight == 0) {
-		/* Nothing in the pipeline: verify here and hand the job to the
-		 * writer at once, one thread hop fewer on the way to the ack
-		 * (the latency of a quiet broker). Under load the verify pool
-		 * takes them, off this loop. */
+	if (self->publishes_in_flight < INLINE_VERIFY_MAX && atomic_load(&self->verifying) == 0) {
+		/* A quiet broker (at most a commit under way, and no publish
+		 * waiting for a verify worker): verify here and hand the job to
+		 * the writer at once, one thread hop fewer on the way to the
+		 * ack. Under load the verify pool takes them, off this loop. */
 		regref_t *r = reg_acquire(self);
 
 		if (kind == JOB_FORWARD)
@@ -1520,11 +1562,15 @@ static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **f
 			broker_job_free(job);
 			return;
 		}
-	} else if (broker_job_send(self->to_workers, job, ZMQ_DONTWAIT) != 0) {
-		job->frame = NULL;
-		*fp = f;
-		broker_job_free(job);
-		return;
+	} else {
+		atomic_fetch_add(&self->verifying, 1);
+		if (broker_job_send(self->to_workers, job, ZMQ_DONTWAIT) != 0) {
+			atomic_fetch_sub(&self->verifying, 1);
+			job->frame = NULL;
+			*fp = f;
+			broker_job_free(job);
+			return;
+		}
 	}
 	self->publishes_in_flight++;
 }

@@ -192,6 +192,7 @@ struct blo_broker {
 	volatile sig_atomic_t stop_requested, reload_requested;
 
 	atomic_uint_fast64_t last_seq;  /* newest committed sequence */
+	atomic_uint_fast64_t verifying; /* publishes handed to the verify workers, not yet verified */
 	atomic_int writer_failed;
 	/* Writer thread only: refused publishes it audits. */
 	blo_audit_limit_t *writer_limit;
