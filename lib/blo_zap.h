@@ -136,7 +136,8 @@ typedef struct {
 /* Takes up to max of the refusals kept since the last call, oldest first,
  * into out; returns how many. The handler keeps at most 256 between calls:
  * *dropped (optional) receives how many more there were (counted, not
- * kept) since the last call. Thread-safe. */
+ * kept) since the last call that asked; a call with dropped NULL leaves
+ * that count to the next one. Thread-safe. */
 size_t blo_zap_take_refusals(blo_zap_t *self, blo_zap_refusal_t *out, size_t max,
 			     uint64_t *dropped);
 

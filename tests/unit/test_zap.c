@@ -975,6 +975,110 @@ static void test_direct_requests_get_rfc27_replies(void **state)
 	assert_int_equal(zmq_ctx_term(ctx), 0);
 }
 
+/* Refused handshakes are kept for the audit log, at most 256 between two
+ * takes: the oldest are kept, the rest counted as dropped, and the ring
+ * goes on in order once taken. */
+static void refuse_stranger(void *req, unsigned i)
+{
+	char request_id[16], address[32];
+	const char *f[] = {"1.0", request_id, "blonet", address, "", "CURVE",
+			   (const char *)curve_public(STRANGER)};
+	size_t l[] = {3, 0, 6, 0, 0, 5, 32};
+	zap_reply_t r;
+
+	snprintf(request_id, sizeof(request_id), "req-%u", i);
+	snprintf(address, sizeof(address), "192.0.2.%u:%u", i % 256, 40000 + i);
+	l[1] = strlen(request_id);
+	l[3] = strlen(address);
+	zap_ask(req, f, l, 7, &r);
+	assert_string_equal(r.status, "400");
+}
+
+static void assert_stranger_refusal(const blo_zap_refusal_t *r, unsigned i)
+{
+	char address[32], key[2 * BLO_CURVE_KEY_BYTES + 1];
+
+	snprintf(address, sizeof(address), "192.0.2.%u:%u", i % 256, 40000 + i);
+	blo_hex_encode(key, sizeof(key), curve_public(STRANGER), BLO_CURVE_KEY_BYTES);
+	assert_string_equal(r->address, address);
+	assert_string_equal(r->key, key);
+	assert_string_equal(r->principal, "");
+	assert_string_equal(r->reason, "unknown key");
+}
+
+static void test_refusals_beyond_the_queue_are_counted_and_order_kept(void **state)
+{
+	enum { QUEUE = 256, SENT = QUEUE + 44 };
+	void *ctx = zmq_ctx_new();
+	blo_zap_t *zap = NULL;
+	blo_err_t err = {0};
+	void *req = zmq_socket(ctx, ZMQ_REQ);
+	blo_zap_refusal_t *got = calloc(2 * QUEUE, sizeof(*got));
+	uint64_t dropped = 99;
+	size_t n;
+	blo_zap_stats_t s;
+
+	(void)state;
+	assert_non_null(got);
+	E(blo_zap_start(&zap, ctx, registry, &err));
+	allow_broker_domains(zap);
+	assert_int_equal(zmq_connect(req, BLO_ZAP_ENDPOINT), 0);
+	for (unsigned i = 0; i < SENT; i++)
+		refuse_stranger(req, i);
+	blo_zap_stats(zap, &s);
+	assert_int_equal(s.denied_unknown_key, SENT);
+
+	/* A first take of 100: the oldest, in order; the overflow is said
+	 * with the first take and only once. */
+	n = blo_zap_take_refusals(zap, got, 100, &dropped);
+	assert_int_equal(n, 100);
+	assert_int_equal(dropped, SENT - QUEUE);
+	for (unsigned i = 0; i < n; i++)
+		assert_stranger_refusal(&got[i], i);
+	n = blo_zap_take_refusals(zap, got, 2 * QUEUE, &dropped);
+	assert_int_equal(n, QUEUE - 100);
+	assert_int_equal(dropped, 0);
+	for (unsigned i = 0; i < n; i++)
+		assert_stranger_refusal(&got[i], 100 + i);
+	n = blo_zap_take_refusals(zap, got, 2 * QUEUE, &dropped);
+	assert_int_equal(n, 0);
+	assert_int_equal(dropped, 0);
+
+	/* The ring starts again where it stopped: a full queue once more
+	 * (wrapping past its end), then one refusal more, dropped. */
+	for (unsigned i = 0; i < QUEUE + 1; i++)
+		refuse_stranger(req, 1000 + i);
+	n = blo_zap_take_refusals(zap, got, 2 * QUEUE, NULL);
+	assert_int_equal(n, QUEUE);
+	for (unsigned i = 0; i < n; i++)
+		assert_stranger_refusal(&got[i], 1000 + i);
+	/* A take that did not ask for the count leaves it to the next. */
+	n = blo_zap_take_refusals(zap, got, 2 * QUEUE, &dropped);
+	assert_int_equal(n, 0);
+	assert_int_equal(dropped, 1);
+
+	/* A registered key's refusal names its principal. */
+	{
+		const char *f[] = {"1.0", "r", "blonet", "192.0.2.9:5", "", "CURVE",
+				   (const char *)curve_public(LA_REVOKED)};
+		const size_t l[] = {3, 1, 6, 11, 0, 5, 32};
+		zap_reply_t r;
+
+		zap_ask(req, f, l, 7, &r);
+		assert_string_equal(r.status, "400");
+		n = blo_zap_take_refusals(zap, got, 2 * QUEUE, &dropped);
+		assert_int_equal(n, 1);
+		assert_string_equal(got[0].principal, "la-console-revoked");
+		assert_string_equal(got[0].reason, "revoked");
+		assert_string_equal(got[0].address, "192.0.2.9:5");
+	}
+
+	free(got);
+	close_now(req);
+	blo_zap_stop(&zap);
+	assert_int_equal(zmq_ctx_term(ctx), 0);
+}
+
 /* ---------------------------------------------------------------- configuration */
 
 static void test_allow_domain_refuses_bad_arguments(void **state)
@@ -1174,6 +1278,7 @@ int main(void)
 		cmocka_unit_test(test_server_without_domain_skips_zap_even_with_enforce),
 		cmocka_unit_test(test_malformed_requests_are_answered_and_counted),
 		cmocka_unit_test(test_direct_requests_get_rfc27_replies),
+		cmocka_unit_test(test_refusals_beyond_the_queue_are_counted_and_order_kept),
 		cmocka_unit_test(test_allow_domain_refuses_bad_arguments),
 		cmocka_unit_test(test_server_setup_sets_enforce_and_refuses_unsafe_arguments),
 		cmocka_unit_test(test_client_setup_sets_server_key_and_bounds),
