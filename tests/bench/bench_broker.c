@@ -115,6 +115,7 @@ static pid_t broker_pid = -1;
 static uint8_t run_nonce[8];
 static unsigned only_phases; /* bit i: phase i+1 of phase_names; 0: all */
 static const char *const phase_names[] = {"ingest", "delivery", "fanout", "latency", "restart"};
+#define N_PHASES (sizeof(phase_names) / sizeof(phase_names[0]))
 
 static bool phase_runs(size_t i)
 {
@@ -1070,11 +1071,13 @@ int main(int argc, char **argv)
 			size_t k = 0;
 
 			i++;
-			while (k < (sizeof(phase_names) / sizeof(phase_names[0])) && strcmp(argv[i], phase_names[k]) != 0)
+			while (k < N_PHASES && strcmp(argv[i], phase_names[k]) != 0)
 				k++;
-			if (k == (sizeof(phase_names) / sizeof(phase_names[0]))) {
-				fprintf(stderr, "%s: unknown phase \"%s\" (ingest, delivery, fanout, "
-						"latency, restart)\n", argv[0], argv[i]);
+			if (k == N_PHASES) {
+				fprintf(stderr,
+					"%s: unknown phase \"%s\" (ingest, delivery, fanout, latency, "
+					"restart)\n",
+					argv[0], argv[i]);
 				return 2;
 			}
 			only_phases |= 1u << k;
