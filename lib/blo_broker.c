@@ -430,6 +430,18 @@ static void summary_detail(char *out, size_t size, const blo_audit_summary_t *sm
 		 sm->suppressed, (sm->to_ms - sm->from_ms) / 1000, sm->last);
 }
 
+/* Whether a refusal is audited one by one: within bucket's budget in limit
+ * (no limit: always). Past it, it is only counted (counters.audit_limited),
+ * and summed up in one record when the window ends. */
+static bool within_budget(blo_broker_t *self, blo_audit_limit_t *limit, const char *bucket,
+			  const char *detail)
+{
+	if (limit == NULL || blo_audit_limit_take(limit, bucket, blo_now_ms(), detail))
+		return true;
+	atomic_fetch_add(&self->counters.audit_limited, 1);
+	return false;
+}
+
 /* Whether the refusal of a publish or forward is audited one by one, within
  * its principal's budget; decided once per job. */
 static bool refusal_recorded(blo_broker_t *self, job_t *job)
@@ -437,13 +449,10 @@ static bool refusal_recorded(blo_broker_t *self, job_t *job)
 	if (!job->refusal_decided) {
 		job->refusal_decided = true;
 		job->refusal_recorded =
-			self->writer_limit == NULL ||
-			blo_audit_limit_take(self->writer_limit, job->principal, blo_now_ms(),
-					     job->status == BLONET__PUBLISH_STATUS__REJECTED
-						     ? job->text
-						     : "journal full: publish refused");
-		if (!job->refusal_recorded)
-			atomic_fetch_add(&self->counters.audit_limited, 1);
+			within_budget(self, self->writer_limit, job->principal,
+				      job->status == BLONET__PUBLISH_STATUS__REJECTED
+					      ? job->text
+					      : "journal full: publish refused");
 	}
 	return job->refusal_recorded;
 }
@@ -851,22 +860,25 @@ void broker_audit_refusal(blo_broker_t *self, const char *principal, const char 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	if (self->io_limit == NULL ||
-	    blo_audit_limit_take(self->io_limit, principal, blo_now_ms(), detail))
+	if (within_budget(self, self->io_limit, principal, detail))
 		broker_audit(self, BLO_AUDIT_REJECT, principal, NULL, 0, "%s", detail);
-	else
-		atomic_fetch_add(&self->counters.audit_limited, 1);
+}
+
+/* The summary of the refusals a window left out, as one record (I/O thread). */
+static void audit_summary(blo_broker_t *self, blo_audit_event_t event,
+			  const blo_audit_summary_t *sm)
+{
+	char detail[sizeof(((audit_item_t *)0)->detail)];
+
+	summary_detail(detail, sizeof(detail), sm);
+	broker_audit(self, event, sm->principal, NULL, 0, "%s", detail);
+	blo_warn("audit.limited", "%s: %s", sm->principal, detail);
 }
 
 /* Summaries of refused handshakes left out: "session" records. */
 static void zap_summary(const blo_audit_summary_t *sm, void *arg)
 {
-	blo_broker_t *self = arg;
-	char detail[sizeof(((audit_item_t *)0)->detail)];
-
-	summary_detail(detail, sizeof(detail), sm);
-	broker_audit(self, BLO_AUDIT_SESSION, sm->principal, NULL, 0, "%s", detail);
-	blo_warn("audit.limited", "%s: %s", sm->principal, detail);
+	audit_summary(arg, BLO_AUDIT_SESSION, sm);
 }
 
 /* The budget bucket of refused handshakes of keys no principal has. */
@@ -881,7 +893,6 @@ static void audit_handshakes(blo_broker_t *self)
 {
 	blo_zap_refusal_t r[64];
 	uint64_t dropped = 0;
-	int64_t now = blo_now_ms();
 	size_t n;
 	int rounds = 0;
 
@@ -896,33 +907,24 @@ static void audit_handshakes(blo_broker_t *self)
 			snprintf(detail, sizeof(detail), "handshake refused: %s; key %s; from %s",
 				 r[i].reason, r[i].key[0] != '\0' ? r[i].key : "(none)",
 				 r[i].address[0] != '\0' ? r[i].address : "(unknown)");
-			if (self->zap_limit == NULL || blo_audit_limit_take(self->zap_limit, who, now, detail))
+			if (within_budget(self, self->zap_limit, who, detail))
 				broker_audit(self, BLO_AUDIT_SESSION,
 					     r[i].principal[0] != '\0' ? r[i].principal : NULL, NULL, 0,
 					     "%s", detail);
-			else
-				atomic_fetch_add(&self->counters.audit_limited, 1);
 		}
 		/* Not kept by the handler: counted into the summary. */
 		for (uint64_t k = 0; k < dropped && self->zap_limit != NULL; k++) {
-			if (blo_audit_limit_take(self->zap_limit, UNKNOWN_KEY_BUCKET, now,
-						 "handshake refused (more than the handler kept)"))
+			if (within_budget(self, self->zap_limit, UNKNOWN_KEY_BUCKET,
+					  "handshake refused (more than the handler kept)"))
 				broker_audit(self, BLO_AUDIT_SESSION, NULL, NULL, 0,
 					     "handshake refused (more than the handler kept)");
-			else
-				atomic_fetch_add(&self->counters.audit_limited, 1);
 		}
 	} while ((n == sizeof(r) / sizeof(r[0]) || dropped > 0) && ++rounds < 16);
 }
 
 static void io_summary(const blo_audit_summary_t *sm, void *arg)
 {
-	blo_broker_t *self = arg;
-	char detail[sizeof(((audit_item_t *)0)->detail)];
-
-	summary_detail(detail, sizeof(detail), sm);
-	broker_audit(self, BLO_AUDIT_REJECT, sm->principal, NULL, 0, "%s", detail);
-	blo_warn("audit.limited", "%s: %s", sm->principal, detail);
+	audit_summary(arg, BLO_AUDIT_REJECT, sm);
 }
 
 void broker_save_cursor(blo_broker_t *self, const char *name, uint64_t seq)
