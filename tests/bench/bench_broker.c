@@ -13,6 +13,11 @@
  *   synced commits into a scratch journal beside the broker's. Limits and
  *   floor are measured again at the end, to show how steady the machine
  *   was (ratios use the first measurement).
+ *   The limit treats CURVE and verification as if each had the machine to
+ *   itself; the clients share these cores with the broker, so the bench
+ *   also prints ceilings for [1] and [2] from the CPU per alert of what no
+ *   broker can leave out (ceilings()), and each throughput's share of its
+ *   ceiling.
  *
  * The broker: a deployment is provisioned into a temporary folder with
  * bin/blonet-provision (one TH broker on tcp://127.0.0.1:0 with the default
@@ -141,6 +146,9 @@ typedef struct {
 typedef struct {
 	double curve_per_s, verify_1core_per_s, verify_all_per_s, limit;
 	double curve_end, verify_1core_end, verify_all_end, limit_end;
+	/* CPU per alert of what no broker can leave out, and the ceilings
+	 * they set with the clients on the same cores (see ceilings()) */
+	double curve_cpu_us, store_cpu_us, ceiling_ingest, ceiling_delivery;
 	int cores;
 	double ingest_per_s;
 	bool ingest_ok;
@@ -954,6 +962,53 @@ static void comparison(void)
 	       "LMDB commit; JetStream and Mosquitto acknowledge before syncing anything.\n");
 }
 
+/* ---------------------------------------------------------------- ceilings */
+
+/* What this machine allows for [1] and [2]. The limit takes the lower of
+ * CURVE and verification on every core, as if each had the machine to
+ * itself. Here the broker and its clients share the cores, so costs add:
+ * every alert costs at least one verification, its 512-byte CURVE message
+ * into the broker (encrypted by the publisher, decrypted by the broker) and
+ * its synced store; a delivery one more CURVE message out. Counting only
+ * these, and nothing for acks, parsing, routing or hand-offs between
+ * threads, no broker with its clients on these cores gets past
+ *   [1] ingest:   cores / (verify + CURVE + store)
+ *   [2] delivery: cores / (verify + 2 CURVE + store)
+ * per second, verify being the CPU per verification with every core
+ * verifying (as in the limit). 0 when a part could not be measured. */
+static void ceilings(void)
+{
+	double verify_us;
+
+	if (R.verify_all_per_s <= 0 || R.curve_cpu_us <= 0 || R.store_cpu_us <= 0)
+		return;
+	verify_us = R.cores * 1e6 / R.verify_all_per_s;
+	R.ceiling_ingest = R.cores * 1e6 / (verify_us + R.curve_cpu_us + R.store_cpu_us);
+	R.ceiling_delivery = R.cores * 1e6 / (verify_us + 2 * R.curve_cpu_us + R.store_cpu_us);
+	printf("  ceilings with the clients on these %d cores, from %.1f us (verify) + %.1f (CURVE) + "
+	       "%.1f (store) per alert: ingest %.0f/s (%.2fx the limit), delivery %.0f/s (%.2fx)\n",
+	       R.cores, verify_us, R.curve_cpu_us, R.store_cpu_us, R.ceiling_ingest,
+	       R.ceiling_ingest / R.limit, R.ceiling_delivery, R.ceiling_delivery / R.limit);
+}
+
+/* The table's line for a ceiling, and whether a target is above it. */
+static void print_ceiling(const char *label, double ceiling, double target)
+{
+	if (ceiling <= 0) {
+		printf("%-52s %14s\n", label, "unmeasured");
+		return;
+	}
+	printf("%-52s %12.0f/s %7.2fx   (the %.2fx target is %s it)\n", label, ceiling,
+	       ceiling / R.limit, target, target * R.limit > ceiling ? "ABOVE" : "within");
+}
+
+/* The share of its ceiling a throughput reached. */
+static void print_share(double per_s, double ceiling)
+{
+	if (ceiling > 0)
+		printf("%-52s %14.2f\n", "  of this machine's ceiling for it", per_s / ceiling);
+}
+
 /* ---------------------------------------------------------------- table */
 
 static const char *verdict(bool met)
@@ -994,6 +1049,10 @@ static void print_table(void)
 	printf("%-52s %12.0f/s %7.2fx   (CURVE %.0f/s, verify %.0f/s)\n",
 	       "  the same limit measured again after the runs", R.limit_end, R.limit_end / L,
 	       R.curve_end, R.verify_all_end);
+	print_ceiling("ceiling for ingest, clients on the same cores", R.ceiling_ingest,
+		      INGEST_TARGET);
+	print_ceiling("ceiling for delivery, clients on the same cores", R.ceiling_delivery,
+		      DELIVERY_TARGET);
 	printf("%-52s %11.3f ms   (p99 %.3f ms; after the runs: p50 %.3f, p99 %.3f)\n",
 	       "synced journal commit of 1 alert: p50", R.commit.p50, R.commit.p99, R.commit_end.p50,
 	       R.commit_end.p99);
@@ -1003,12 +1062,15 @@ static void print_table(void)
 		printf("%-52s %12.0f/s %7.2fx %9s  %s\n", "durable ingest, 4 publishers", R.ingest_per_s,
 		       R.ingest_per_s / L, ">= 0.70x",
 		       verdict(R.ingest_ok && R.ingest_per_s >= INGEST_TARGET * L));
+	if (phase_runs(0))
+		print_share(R.ingest_per_s, R.ceiling_ingest);
 	if (!phase_runs(1)) {
 		not_run("publish -> acked delivery, 1 subscriber");
 	} else {
 		printf("%-52s %12.0f/s %7.2fx %9s  %s\n", "publish -> acked delivery, 1 subscriber",
 		       R.delivery_per_s, R.delivery_per_s / L, ">= 0.50x",
 		       verdict(R.delivery_ok && R.delivery_per_s >= DELIVERY_TARGET * L));
+		print_share(R.delivery_per_s, R.ceiling_delivery);
 		print_compared(&R.jetstream, "  JetStream, file store, same workload",
 			       "acks before its periodic fsync");
 		print_compared(&R.mosquitto, "  Mosquitto, QoS 1, same workload",
@@ -1114,14 +1176,16 @@ int main(int argc, char **argv)
 	}
 	printf("bench_broker: %d-byte alerts on %d cores; limits first, then the broker\n",
 	       ALERT_BYTES, R.cores);
-	measure_limits(cfg.curve_msgs, cfg.verify_s, R.cores, &R.curve_per_s, &R.verify_1core_per_s,
-		       &R.verify_all_per_s);
+	measure_limits(cfg.curve_msgs, cfg.verify_s, R.cores, &R.curve_per_s, &R.curve_cpu_us,
+		       &R.verify_1core_per_s, &R.verify_all_per_s);
 	R.limit = R.curve_per_s < R.verify_all_per_s ? R.curve_per_s : R.verify_all_per_s;
 	if (R.limit <= 0) {
 		fprintf(stderr, "could not measure the limits\n");
 		goto out;
 	}
 	R.commit = measure_commit_latency(work);
+	R.store_cpu_us = measure_store_cpu(work);
+	ceilings();
 	if (provision() != 0)
 		goto out;
 	broker_pid = spawn_broker(bin_dir, broker_config, broker_log);
@@ -1147,7 +1211,7 @@ int main(int argc, char **argv)
 		stop_broker(&broker_pid, &status);
 	}
 	printf("\n[6] the limits again, to show how steady this machine was during the run\n");
-	measure_limits(cfg.curve_msgs, cfg.verify_s, R.cores, &R.curve_end, &R.verify_1core_end,
+	measure_limits(cfg.curve_msgs, cfg.verify_s, R.cores, &R.curve_end, NULL, &R.verify_1core_end,
 		       &R.verify_all_end);
 	R.limit_end = R.curve_end < R.verify_all_end ? R.curve_end : R.verify_all_end;
 	R.commit_start = R.commit;

@@ -762,7 +762,7 @@ int main(int argc, char **argv)
 	}
 	printf("bench_mesh: %d-byte alerts on %d cores; limits first, then two brokers and one link\n",
 	       ALERT_BYTES, R.cores);
-	measure_limits(cfg.curve_msgs, cfg.verify_s, R.cores, &R.curve_per_s, &R.verify_1core_per_s,
+	measure_limits(cfg.curve_msgs, cfg.verify_s, R.cores, &R.curve_per_s, NULL, &R.verify_1core_per_s,
 		       &R.verify_all_per_s);
 	if (R.curve_per_s <= 0) {
 		fprintf(stderr, "could not measure the CURVE ceiling\n");
@@ -786,7 +786,7 @@ int main(int argc, char **argv)
 	stop_broker(&th.pid, &status);
 
 	printf("\n[3] the limits again, to show how steady this machine was during the run\n");
-	measure_limits(cfg.curve_msgs, cfg.verify_s, R.cores, &R.curve_end, &R.verify_1core_end,
+	measure_limits(cfg.curve_msgs, cfg.verify_s, R.cores, &R.curve_end, NULL, &R.verify_1core_end,
 		       &R.verify_all_end);
 	R.commit_end = measure_commit_latency(work);
 	print_table();

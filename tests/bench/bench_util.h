@@ -464,11 +464,25 @@ BENCH_FN void *curve_sender(void *arg)
 	return NULL;
 }
 
+/* CPU time of this process, every thread, in seconds. */
+BENCH_FN double process_cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 /* Raw CURVE PUSH/PULL of n 512-byte messages between two threads, each
  * with its own context (its own libzmq I/O thread), over TCP on 127.0.0.1:
  * messages/s at the receiver, from its 1,000th message to its last (the
- * handshake left out). 0 if it could not be measured. */
-BENCH_FN double measure_curve(size_t n)
+ * handshake left out). 0 if it could not be measured. *cpu_us (may be
+ * NULL): the CPU both ends spent per message over the same span, in
+ * microseconds (this process's four threads: sender, receiver and their
+ * I/O threads). */
+BENCH_FN double measure_curve(size_t n, double *cpu_us)
 {
 	curve_arg_t a = {.n = n};
 	void *ctx = zmq_ctx_new();
@@ -478,6 +492,7 @@ BENCH_FN double measure_curve(size_t n)
 	uint8_t buf[ALERT_BYTES + 16];
 	pthread_t th;
 	int64_t t_first = 0, t_last = 0;
+	double cpu_first = 0, cpu_last;
 	size_t got = 0;
 
 	zmq_curve_keypair(a.server_public, a.server_secret);
@@ -496,10 +511,13 @@ BENCH_FN double measure_curve(size_t n)
 	for (; got < a.n; got++) {
 		if (zmq_recv(pull, buf, sizeof(buf), 0) != ALERT_BYTES)
 			break;
-		if (got == 999)
+		if (got == 999) {
 			t_first = now_ns();
+			cpu_first = process_cpu_s();
+		}
 	}
 	t_last = now_ns();
+	cpu_last = process_cpu_s();
 	pthread_join(th, NULL);
 	zmq_close(pull);
 	zmq_ctx_term(ctx);
@@ -507,6 +525,8 @@ BENCH_FN double measure_curve(size_t n)
 		fprintf(stderr, "curve: received %zu of %zu messages\n", got, a.n);
 		return 0;
 	}
+	if (cpu_us != NULL)
+		*cpu_us = (cpu_last - cpu_first) * 1e6 / (double)(got - 1000);
 	return (double)(got - 1000) / secs(t_last - t_first);
 }
 
@@ -567,13 +587,19 @@ BENCH_FN double measure_verify(int threads, double seconds)
 	return total;
 }
 
-/* The raw CURVE rate (curve_msgs messages) and Ed25519 verifications on one
- * core (for verify_s * 2/3 s) and on every core (verify_s), printed. */
+/* The raw CURVE rate (curve_msgs messages; curve_cpu_us, may be NULL: the
+ * CPU per message, as measure_curve) and Ed25519 verifications on one core
+ * (for verify_s * 2/3 s) and on every core (verify_s), printed. */
 BENCH_FN void measure_limits(size_t curve_msgs, double verify_s, int cores, double *curve,
-			     double *verify_1, double *verify_all)
+			     double *curve_cpu_us, double *verify_1, double *verify_all)
 {
-	*curve = measure_curve(curve_msgs);
-	printf("  raw CURVE PUSH/PULL: %.0f msg/s\n", *curve);
+	double cpu_us = 0;
+
+	*curve = measure_curve(curve_msgs, &cpu_us);
+	printf("  raw CURVE PUSH/PULL: %.0f msg/s, %.1f us of CPU per message (both ends)\n", *curve,
+	       cpu_us);
+	if (curve_cpu_us != NULL)
+		*curve_cpu_us = cpu_us;
 	*verify_1 = measure_verify(1, verify_s * 2 / 3);
 	*verify_all = measure_verify(cores, verify_s);
 	printf("  Ed25519 verify: %.0f/s on 1 core, %.0f/s on %d cores\n", *verify_1, *verify_all,
@@ -1126,6 +1152,71 @@ BENCH_FN pcts_t measure_commit_latency(const char *work)
 	p = percentiles(ms, N);
 	print_pcts("synced journal commit of 1 alert (the latency floor)", &p);
 	return p;
+}
+
+
+/* The CPU a durable broker spends per alert to store it: synced commits of
+ * STORE_BATCH entries, each with its accept audit record (the chain hash
+ * included), into a scratch journal WORK/store-probe, on the calling
+ * thread (the kernel's part of writing and syncing too, as far as it runs
+ * on this thread). Microseconds per alert, printed; 0 if it failed. */
+#define STORE_BATCH 64
+BENCH_FN double measure_store_cpu(const char *work)
+{
+	enum { COMMITS = 200 };
+	char dir[4200];
+	blo_journal_t *j = NULL;
+	blo_journal_opts_t opts = {.map_size = (size_t)256 << 20};
+	blo_err_t err = {0};
+	static uint8_t data[ALERT_BYTES + 70], ids[STORE_BATCH][BLO_JOURNAL_ID_BYTES];
+	blo_journal_entry_t e[STORE_BATCH];
+	blo_audit_record_t audit[STORE_BATCH];
+	struct rusage r0, r1;
+	int64_t t0;
+	double cpu, wall;
+	int c = 0;
+
+	snprintf(dir, sizeof(dir), "%s/store-probe", work);
+	if (mkdir(dir, 0700) != 0 || blo_journal_open(&j, dir, &opts, &err) != 0) {
+		fprintf(stderr, "store probe: %s\n", err.msg);
+		return 0;
+	}
+	randombytes_buf(data, sizeof(data));
+	getrusage(RUSAGE_THREAD, &r0);
+	t0 = now_ns();
+	for (; c < COMMITS; c++) {
+		blo_journal_batch_t batch = {.entries = e, .n_entries = STORE_BATCH, .audit = audit,
+					     .n_audit = STORE_BATCH};
+
+		randombytes_buf(ids, sizeof(ids));
+		for (int i = 0; i < STORE_BATCH; i++) {
+			e[i] = (blo_journal_entry_t){.id = ids[i], .data = data, .len = sizeof(data),
+						     .time_ms = blo_now_ms()};
+			audit[i] = (blo_audit_record_t){.event = BLO_AUDIT_ACCEPT,
+							.time_ms = e[i].time_ms,
+							.principal = "th-agent-1",
+							.entry_index = i};
+		}
+		if (blo_journal_commit(j, &batch, &err) != 0) {
+			fprintf(stderr, "store probe: %s\n", err.msg);
+			break;
+		}
+	}
+	wall = secs(now_ns() - t0);
+	getrusage(RUSAGE_THREAD, &r1);
+	blo_journal_close(&j);
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	if (c < COMMITS)
+		return 0;
+	cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec -
+		       r0.ru_stime.tv_sec) +
+	      (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
+		       r0.ru_stime.tv_usec) / 1e6;
+	cpu = cpu * 1e6 / (COMMITS * STORE_BATCH);
+	printf("  synced journal commits of %d alerts with their audit records: %.1f us of CPU per "
+	       "alert, %.3f ms per commit\n",
+	       STORE_BATCH, cpu, wall * 1e3 / COMMITS);
+	return cpu;
 }
 
 #endif
