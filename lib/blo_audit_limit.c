@@ -71,13 +71,13 @@ static int push(window_t **v, size_t *n, size_t *cap, const window_t *w)
 	return 0;
 }
 
-bool blo_audit_limit_take(blo_audit_limit_t *self, const char *principal, int64_t now_ms,
-			  const char *detail)
+/* The open window of principal at now_ms: one that has ended is set aside
+ * for the next flush and begins again. NULL when there is no memory for a
+ * new one. */
+static window_t *window_of(blo_audit_limit_t *self, const char *principal, int64_t now_ms)
 {
 	window_t *w = NULL;
 
-	if (principal == NULL)
-		principal = "";
 	for (size_t i = 0; i < self->n_open && w == NULL; i++)
 		if (strcmp(self->open[i].principal, principal) == 0)
 			w = &self->open[i];
@@ -96,18 +96,36 @@ bool blo_audit_limit_take(blo_audit_limit_t *self, const char *principal, int64_
 
 		blo_strlcpy(fresh.principal, principal, sizeof(fresh.principal));
 		if (push(&self->open, &self->n_open, &self->cap_open, &fresh) != 0)
-			return true; /* no memory to count it: record it rather than lose it */
+			return NULL;
 		w = &self->open[self->n_open - 1];
 	}
-	if (w->recorded < self->burst) {
-		w->recorded++;
-		return true;
+	return w;
+}
+
+uint64_t blo_audit_limit_take_n(blo_audit_limit_t *self, const char *principal, int64_t now_ms,
+				uint64_t n, const char *detail)
+{
+	window_t *w = window_of(self, principal != NULL ? principal : "", now_ms);
+	uint64_t room, recorded;
+
+	if (w == NULL)
+		return n; /* no memory to count them: record them rather than lose them */
+	room = w->recorded < self->burst ? self->burst - w->recorded : 0;
+	recorded = n < room ? n : room;
+	w->recorded += (unsigned)recorded;
+	if (n > recorded) {
+		w->suppressed += n - recorded;
+		self->suppressed_total += n - recorded;
+		if (detail != NULL)
+			blo_strlcpy(w->last, detail, sizeof(w->last));
 	}
-	w->suppressed++;
-	self->suppressed_total++;
-	if (detail != NULL)
-		blo_strlcpy(w->last, detail, sizeof(w->last));
-	return false;
+	return recorded;
+}
+
+bool blo_audit_limit_take(blo_audit_limit_t *self, const char *principal, int64_t now_ms,
+			  const char *detail)
+{
+	return blo_audit_limit_take_n(self, principal, now_ms, 1, detail) == 1;
 }
 
 static void summarize(const blo_audit_limit_t *self, const window_t *w, blo_audit_summary_fn *fn,

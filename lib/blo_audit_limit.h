@@ -50,6 +50,13 @@ void blo_audit_limit_destroy(blo_audit_limit_t **self_p);
 bool blo_audit_limit_take(blo_audit_limit_t *self, const char *principal, int64_t now_ms,
 			  const char *detail);
 
+/* blo_audit_limit_take for n refusals of principal at once (a count of
+ * refusals whose details are gone): returns how many of them are to be
+ * recorded one by one, the first ones; the others are counted, with detail
+ * kept as the window's last. */
+uint64_t blo_audit_limit_take_n(blo_audit_limit_t *self, const char *principal, int64_t now_ms,
+				uint64_t n, const char *detail);
+
 /* Calls fn for every window that ended by now_ms having left something
  * out, and forgets windows that ended. Call it regularly (once a second is
  * plenty) and with INT64_MAX at shutdown. */

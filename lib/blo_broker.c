@@ -912,12 +912,17 @@ static void audit_handshakes(blo_broker_t *self)
 					     r[i].principal[0] != '\0' ? r[i].principal : NULL, NULL, 0,
 					     "%s", detail);
 		}
-		/* Not kept by the handler: counted into the summary. */
-		for (uint64_t k = 0; k < dropped && self->zap_limit != NULL; k++) {
-			if (within_budget(self, self->zap_limit, UNKNOWN_KEY_BUCKET,
-					  "handshake refused (more than the handler kept)"))
-				broker_audit(self, BLO_AUDIT_SESSION, NULL, NULL, 0,
-					     "handshake refused (more than the handler kept)");
+		/* Not kept by the handler: within the budget of unknown keys,
+		 * recorded without their details; the rest counted into the
+		 * summary. */
+		if (dropped > 0 && self->zap_limit != NULL) {
+			const char *what = "handshake refused (more than the handler kept)";
+			uint64_t recorded = blo_audit_limit_take_n(self->zap_limit, UNKNOWN_KEY_BUCKET,
+								   blo_now_ms(), dropped, what);
+
+			atomic_fetch_add(&self->counters.audit_limited, dropped - recorded);
+			for (uint64_t k = 0; k < recorded; k++)
+				broker_audit(self, BLO_AUDIT_SESSION, NULL, NULL, 0, "%s", what);
 		}
 	} while ((n == sizeof(r) / sizeof(r[0]) || dropped > 0) && ++rounds < 16);
 }

@@ -102,6 +102,34 @@ static void test_a_new_window_starts_with_a_new_burst_and_keeps_the_old_summary(
 	blo_audit_limit_destroy(&l);
 }
 
+static void test_a_count_takes_what_is_left_of_the_burst(void **state)
+{
+	blo_audit_limit_t *l = NULL;
+	seen_t seen = {0};
+
+	(void)state;
+	E(blo_audit_limit_new(&l, 5, 1000));
+	assert_true(blo_audit_limit_take(l, "(unregistered keys)", 0, "one with its details"));
+	assert_int_equal(blo_audit_limit_take_n(l, "(unregistered keys)", 10, 3, "dropped"), 3);
+	/* One left of the burst: the first of 10 is recorded, 9 counted. */
+	assert_int_equal(blo_audit_limit_take_n(l, "(unregistered keys)", 20, 10, "dropped"), 1);
+	assert_int_equal(blo_audit_limit_take_n(l, "(unregistered keys)", 30, 7, "dropped again"), 0);
+	assert_false(blo_audit_limit_take(l, "(unregistered keys)", 40, NULL));
+	assert_int_equal(blo_audit_limit_take_n(l, "(unregistered keys)", 50, 0, "none"), 0);
+	assert_int_equal(blo_audit_limit_suppressed(l), 17);
+	/* Another principal's budget is untouched. */
+	assert_int_equal(blo_audit_limit_take_n(l, "abuser", 60, 2, NULL), 2);
+	blo_audit_limit_flush(l, 1000, on_summary, &seen);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.principal[0], "(unregistered keys)");
+	assert_int_equal(seen.s[0].suppressed, 17);
+	assert_string_equal(seen.last[0], "dropped again");
+	/* A new window: a new burst. */
+	assert_int_equal(blo_audit_limit_take_n(l, "(unregistered keys)", 1000, 8, NULL), 5);
+	assert_int_equal(blo_audit_limit_suppressed(l), 20);
+	blo_audit_limit_destroy(&l);
+}
+
 static void test_a_limiter_needs_a_burst_and_a_window(void **state)
 {
 	blo_audit_limit_t *l = NULL;
@@ -121,6 +149,7 @@ int main(void)
 		cmocka_unit_test(test_principals_have_their_own_budget),
 		cmocka_unit_test(test_a_window_that_left_something_out_is_summed_up_once),
 		cmocka_unit_test(test_a_new_window_starts_with_a_new_burst_and_keeps_the_old_summary),
+		cmocka_unit_test(test_a_count_takes_what_is_left_of_the_burst),
 		cmocka_unit_test(test_a_limiter_needs_a_burst_and_a_window),
 	};
 
