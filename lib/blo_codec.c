@@ -807,9 +807,38 @@ static bool utf8_is_valid(const char *s)
 	return true;
 }
 
-/* Walks every field of msg: strings must be UTF-8 and enums known values.
- * Protobuf bytes carry neither guarantee. */
-static int validate_generic(const ProtobufCMessage *msg, const char *path, blo_err_t *err)
+/* Where a field is: its name (with its index if repeated) under the field
+ * up of the message holding it. Written out only when an error names it:
+ * formatting every path of every alert cost more than decoding it. */
+typedef struct path {
+	const struct path *up; /* NULL: a field of the alert itself */
+	const char *name;
+	size_t index;
+	bool repeated;
+} path_t;
+
+/* Writes p as "a.b[2].c" into out (at most size bytes, always ended);
+ * returns the length written. */
+static size_t path_format(const path_t *p, char *out, size_t size)
+{
+	size_t n = p->up != NULL ? path_format(p->up, out, size) : 0;
+	int w;
+
+	if (n >= size)
+		return n;
+	if (p->repeated)
+		w = snprintf(out + n, size - n, "%s%s[%zu]", n > 0 ? "." : "", p->name, p->index);
+	else
+		w = snprintf(out + n, size - n, "%s%s", n > 0 ? "." : "", p->name);
+	if (w < 0)
+		return n;
+	return n + (size_t)w < size ? n + (size_t)w : size - 1;
+}
+
+/* Walks every field of msg (the message at path up, NULL for the alert):
+ * strings must be UTF-8 and enums known values. Protobuf bytes carry
+ * neither guarantee. */
+static int validate_generic(const ProtobufCMessage *msg, const path_t *up, blo_err_t *err)
 {
 	const ProtobufCMessageDescriptor *desc = msg->descriptor;
 
@@ -818,6 +847,7 @@ static int validate_generic(const ProtobufCMessage *msg, const char *path, blo_e
 		size_t n = 1;
 		const char *base = (const char *)msg + f->offset;
 		size_t elem = scalar_size(f->type);
+		path_t here = {.up = up, .name = f->name, .repeated = f->label == PROTOBUF_C_LABEL_REPEATED};
 		char sub[PATH_MAX_LEN];
 
 		if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_ENUM &&
@@ -833,26 +863,26 @@ static int validate_generic(const ProtobufCMessage *msg, const char *path, blo_e
 		for (size_t k = 0; k < n; k++) {
 			const void *p = base + k * elem;
 
-			if (f->label == PROTOBUF_C_LABEL_REPEATED)
-				snprintf(sub, sizeof(sub), "%s%s%s[%zu]", path, path[0] ? "." : "",
-					 f->name, k);
-			else
-				snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "", f->name);
+			here.index = k;
 			if (f->type == PROTOBUF_C_TYPE_STRING) {
 				const char *s = *(const char *const *)p;
 
-				if (s != NULL && !utf8_is_valid(s))
+				if (s != NULL && !utf8_is_valid(s)) {
+					path_format(&here, sub, sizeof(sub));
 					return invalid(err, sub, "not valid UTF-8");
+				}
 			} else if (f->type == PROTOBUF_C_TYPE_ENUM) {
-				if (blo_enum_name(f->descriptor, *(const int *)p) == NULL)
+				if (blo_enum_name(f->descriptor, *(const int *)p) == NULL) {
+					path_format(&here, sub, sizeof(sub));
 					return invalid(err, sub, "%d is not a %s value", *(const int *)p,
 						       ((const ProtobufCEnumDescriptor *)f->descriptor)
 							       ->short_name);
+				}
 			} else {
 				const ProtobufCMessage *m = *(const ProtobufCMessage *const *)p;
 				int rc;
 
-				if (m != NULL && (rc = validate_generic(m, sub, err)) != 0)
+				if (m != NULL && (rc = validate_generic(m, &here, err)) != 0)
 					return rc;
 			}
 		}
@@ -860,13 +890,24 @@ static int validate_generic(const ProtobufCMessage *msg, const char *path, blo_e
 	return 0;
 }
 
-static int check_country(const char *cc, const char *field, bool required, blo_err_t *err)
+static bool country_ok(const char *cc, bool required)
 {
 	if (cc == NULL || cc[0] == '\0')
-		return required ? invalid(err, field, "missing") : 0;
-	if (!blo_country_is_valid(cc))
-		return invalid(err, field, "\"%.16s\" is not an ISO 3166 alpha-2 country code", cc);
-	return 0;
+		return !required;
+	return blo_country_is_valid(cc);
+}
+
+/* The error for a country code that is not country_ok. */
+static int country_invalid(blo_err_t *err, const char *field, const char *cc)
+{
+	if (cc == NULL || cc[0] == '\0')
+		return invalid(err, field, "missing");
+	return invalid(err, field, "\"%.16s\" is not an ISO 3166 alpha-2 country code", cc);
+}
+
+static int check_country(const char *cc, const char *field, bool required, blo_err_t *err)
+{
+	return country_ok(cc, required) ? 0 : country_invalid(err, field, cc);
 }
 
 static bool is_blank(const char *s)
@@ -893,21 +934,23 @@ static int validate_handling(const Blonet__Alert *a, blo_err_t *err)
 {
 	const Blonet__Handling *h = a->handling;
 	char field[64];
-	int rc;
 
 	if (h == NULL)
 		return invalid(err, "handling", "missing");
 	if (h->tlp == BLONET__TLP__TLP_UNSPECIFIED)
 		return invalid(err, "handling.tlp", "missing");
+	/* Field names are written out only for an error (see path_t). */
 	for (size_t i = 0; i < h->n_releasable_to; i++) {
-		snprintf(field, sizeof(field), "handling.releasable_to[%zu]", i);
-		if ((rc = check_country(h->releasable_to[i], field, true, err)) != 0)
-			return rc;
+		if (!country_ok(h->releasable_to[i], true)) {
+			snprintf(field, sizeof(field), "handling.releasable_to[%zu]", i);
+			return country_invalid(err, field, h->releasable_to[i]);
+		}
 	}
 	for (size_t i = 0; i < h->n_addressed_to; i++) {
-		snprintf(field, sizeof(field), "handling.addressed_to[%zu]", i);
-		if (is_blank(h->addressed_to[i]))
+		if (is_blank(h->addressed_to[i])) {
+			snprintf(field, sizeof(field), "handling.addressed_to[%zu]", i);
 			return invalid(err, field, "empty");
+		}
 	}
 	if (h->tlp == BLONET__TLP__TLP_RED && h->n_addressed_to == 0)
 		return invalid(err, "handling.addressed_to",
@@ -949,44 +992,53 @@ static int validate_location(const Blonet__Location *l, blo_err_t *err)
 static int validate_what(const Blonet__Alert *a, blo_err_t *err)
 {
 	char field[96];
-	int rc;
 
+	/* Field names are written out only for an error (see path_t). */
 	for (size_t i = 0; i < a->n_subjects; i++) {
 		const Blonet__Subject *s = a->subjects[i];
 
-		snprintf(field, sizeof(field), "subjects[%zu].kind", i);
-		if (s->kind == BLONET__SUBJECT_KIND__SUBJECT_UNSPECIFIED)
+		if (s->kind == BLONET__SUBJECT_KIND__SUBJECT_UNSPECIFIED) {
+			snprintf(field, sizeof(field), "subjects[%zu].kind", i);
 			return invalid(err, field, "missing");
-		snprintf(field, sizeof(field), "subjects[%zu].nationality", i);
-		if ((rc = check_country(s->nationality, field, false, err)) != 0)
-			return rc;
+		}
+		if (!country_ok(s->nationality, false)) {
+			snprintf(field, sizeof(field), "subjects[%zu].nationality", i);
+			return country_invalid(err, field, s->nationality);
+		}
 		for (size_t k = 0; k < s->n_identifiers; k++) {
-			snprintf(field, sizeof(field), "subjects[%zu].identifiers[%zu].value", i, k);
-			if (is_blank(s->identifiers[k]->value))
+			if (is_blank(s->identifiers[k]->value)) {
+				snprintf(field, sizeof(field), "subjects[%zu].identifiers[%zu].value", i,
+					 k);
 				return invalid(err, field, "missing");
+			}
 		}
 	}
 	for (size_t i = 0; i < a->n_commodities; i++) {
 		const Blonet__Commodity *c = a->commodities[i];
 
-		snprintf(field, sizeof(field), "commodities[%zu].kind", i);
-		if (c->kind == BLONET__COMMODITY_KIND__COMMODITY_UNSPECIFIED)
+		if (c->kind == BLONET__COMMODITY_KIND__COMMODITY_UNSPECIFIED) {
+			snprintf(field, sizeof(field), "commodities[%zu].kind", i);
 			return invalid(err, field, "missing");
-		snprintf(field, sizeof(field), "commodities[%zu].quantity", i);
-		if (!(c->quantity >= 0.0) || isinf(c->quantity))
+		}
+		if (!(c->quantity >= 0.0) || isinf(c->quantity)) {
+			snprintf(field, sizeof(field), "commodities[%zu].quantity", i);
 			return invalid(err, field, "%g is not a quantity", c->quantity);
-		snprintf(field, sizeof(field), "commodities[%zu].unit", i);
-		if (c->quantity > 0.0 && c->unit == BLONET__UNIT__UNIT_UNSPECIFIED)
+		}
+		if (c->quantity > 0.0 && c->unit == BLONET__UNIT__UNIT_UNSPECIFIED) {
+			snprintf(field, sizeof(field), "commodities[%zu].unit", i);
 			return invalid(err, field, "a quantity needs its unit");
-		snprintf(field, sizeof(field), "commodities[%zu].hs_code", i);
-		if (!is_blank(c->hs_code) && !hs_code_is_valid(c->hs_code))
+		}
+		if (!is_blank(c->hs_code) && !hs_code_is_valid(c->hs_code)) {
+			snprintf(field, sizeof(field), "commodities[%zu].hs_code", i);
 			return invalid(err, field, "\"%.16s\" is not a 6- to 10-digit HS code",
 				       c->hs_code);
+		}
 	}
 	for (size_t i = 0; i < a->n_attributes; i++) {
-		snprintf(field, sizeof(field), "attributes[%zu].key", i);
-		if (is_blank(a->attributes[i]->key))
+		if (is_blank(a->attributes[i]->key)) {
+			snprintf(field, sizeof(field), "attributes[%zu].key", i);
 			return invalid(err, field, "missing");
+		}
 	}
 	return 0;
 }
@@ -997,7 +1049,7 @@ int blo_alert_validate(const Blonet__Alert *a, blo_err_t *err)
 	char field[64];
 	int rc;
 
-	if ((rc = validate_generic(&a->base, "", err)) != 0)
+	if ((rc = validate_generic(&a->base, NULL, err)) != 0)
 		return rc;
 	if (a->id.len == 0)
 		return invalid(err, "id", "missing");
@@ -1027,10 +1079,11 @@ int blo_alert_validate(const Blonet__Alert *a, blo_err_t *err)
 		return invalid(err, "expires_ms", "expires before it was sent");
 
 	for (size_t i = 0; i < a->n_references; i++) {
-		snprintf(field, sizeof(field), "references[%zu]", i);
-		if (a->references[i].len != BLO_ID_BYTES)
+		if (a->references[i].len != BLO_ID_BYTES) {
+			snprintf(field, sizeof(field), "references[%zu]", i);
 			return invalid(err, field, "must be %d bytes, not %zu", BLO_ID_BYTES,
 				       a->references[i].len);
+		}
 	}
 	if ((t == BLONET__MESSAGE_TYPE__UPDATE || t == BLONET__MESSAGE_TYPE__CANCEL ||
 	     t == BLONET__MESSAGE_TYPE__ACK || t == BLONET__MESSAGE_TYPE__RESPONSE) &&

@@ -647,6 +647,22 @@ static void test_validate_refuses_invalid_utf8(void **state)
 	blo_alert_free(&a);
 }
 
+static void test_validate_names_a_field_two_repeated_levels_down(void **state)
+{
+	Blonet__Alert *a = alert_from_golden("alert_full");
+	blo_err_t err = {0};
+	char *old;
+
+	(void)state;
+	old = a->subjects[1]->identifiers[0]->issuer;
+	a->subjects[1]->identifiers[0]->issuer = strdup("\xed\xa0\x80"); /* a surrogate */
+	free(old);
+	assert_int_equal(blo_alert_validate(a, &err), BLO_EVALIDATE);
+	assert_string_equal(err.msg,
+			    "alert: field \"subjects[1].identifiers[0].issuer\": not valid UTF-8");
+	blo_alert_free(&a);
+}
+
 /* ---------------------------------------------------------------- ids */
 
 static void test_derived_id_is_deterministic_and_distinct(void **state)
@@ -703,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_validate_checks_content_fields),
 		cmocka_unit_test(test_validate_refuses_unknown_enum_values_from_bytes),
 		cmocka_unit_test(test_validate_refuses_invalid_utf8),
+		cmocka_unit_test(test_validate_names_a_field_two_repeated_levels_down),
 		cmocka_unit_test(test_derived_id_is_deterministic_and_distinct),
 		cmocka_unit_test(test_random_ids_differ),
 	};
