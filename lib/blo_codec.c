@@ -847,7 +847,8 @@ static int validate_generic(const ProtobufCMessage *msg, const path_t *up, blo_e
 		size_t n = 1;
 		const char *base = (const char *)msg + f->offset;
 		size_t elem = scalar_size(f->type);
-		path_t here = {.up = up, .name = f->name, .repeated = f->label == PROTOBUF_C_LABEL_REPEATED};
+		path_t here = {.up = up, .name = f->name,
+			       .repeated = f->label == PROTOBUF_C_LABEL_REPEATED};
 		char sub[PATH_MAX_LEN];
 
 		if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_ENUM &&
