@@ -969,9 +969,10 @@ static void comparison(void)
  * itself. Here the broker and its clients share the cores, so costs add:
  * every alert costs at least one verification, its 512-byte CURVE message
  * into the broker (encrypted by the publisher, decrypted by the broker) and
- * its synced store; a delivery one more CURVE message out. Counting only
- * these, and nothing for acks, parsing, routing or hand-offs between
- * threads, no broker with its clients on these cores gets past
+ * its synced store (in commits of 64, about the broker's batch under
+ * load); a delivery one more CURVE message out. Counting only these, and
+ * nothing for acks, parsing, routing or hand-offs between threads, a
+ * broker with its clients on these cores reaches at most about
  *   [1] ingest:   cores / (verify + CURVE + store)
  *   [2] delivery: cores / (verify + 2 CURVE + store)
  * per second, verify being the CPU per verification with every core

@@ -1,7 +1,8 @@
 /*
  * bench_util.h: what the benchmarks that drive real brokers share, written
  * once: clocks, the limits of this machine (raw libzmq CURVE, Ed25519
- * verify, a synced journal commit), CPU use per thread from /proc, the
+ * verify, a synced journal commit, the CPU of CURVE and of a synced store
+ * per alert), CPU use per thread from /proc, the
  * broker's status.json, running the programs (blonet-provision,
  * blonet-broker) as child processes, a provisioned principal's keys, signed
  * 512-byte bench alerts, and a publisher thread on lib/blo_client.
@@ -464,12 +465,13 @@ BENCH_FN void *curve_sender(void *arg)
 	return NULL;
 }
 
-/* CPU time of this process, every thread, in seconds. */
-BENCH_FN double process_cpu_s(void)
+/* CPU time so far, user and system, in seconds: of this process, every
+ * thread (RUSAGE_SELF), or of the calling thread (RUSAGE_THREAD). */
+BENCH_FN double cpu_time_s(int who)
 {
 	struct rusage ru;
 
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
+	if (getrusage(who, &ru) != 0)
 		return 0;
 	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
@@ -513,11 +515,11 @@ BENCH_FN double measure_curve(size_t n, double *cpu_us)
 			break;
 		if (got == 999) {
 			t_first = now_ns();
-			cpu_first = process_cpu_s();
+			cpu_first = cpu_time_s(RUSAGE_SELF);
 		}
 	}
 	t_last = now_ns();
-	cpu_last = process_cpu_s();
+	cpu_last = cpu_time_s(RUSAGE_SELF);
 	pthread_join(th, NULL);
 	zmq_close(pull);
 	zmq_ctx_term(ctx);
@@ -1154,7 +1156,6 @@ BENCH_FN pcts_t measure_commit_latency(const char *work)
 	return p;
 }
 
-
 /* The CPU a durable broker spends per alert to store it: synced commits of
  * STORE_BATCH entries, each with its accept audit record (the chain hash
  * included), into a scratch journal WORK/store-probe, on the calling
@@ -1171,9 +1172,8 @@ BENCH_FN double measure_store_cpu(const char *work)
 	static uint8_t data[ALERT_BYTES + 70], ids[STORE_BATCH][BLO_JOURNAL_ID_BYTES];
 	blo_journal_entry_t e[STORE_BATCH];
 	blo_audit_record_t audit[STORE_BATCH];
-	struct rusage r0, r1;
 	int64_t t0;
-	double cpu, wall;
+	double cpu0, cpu, wall;
 	int c = 0;
 
 	snprintf(dir, sizeof(dir), "%s/store-probe", work);
@@ -1182,7 +1182,7 @@ BENCH_FN double measure_store_cpu(const char *work)
 		return 0;
 	}
 	randombytes_buf(data, sizeof(data));
-	getrusage(RUSAGE_THREAD, &r0);
+	cpu0 = cpu_time_s(RUSAGE_THREAD);
 	t0 = now_ns();
 	for (; c < COMMITS; c++) {
 		blo_journal_batch_t batch = {.entries = e, .n_entries = STORE_BATCH, .audit = audit,
@@ -1203,15 +1203,11 @@ BENCH_FN double measure_store_cpu(const char *work)
 		}
 	}
 	wall = secs(now_ns() - t0);
-	getrusage(RUSAGE_THREAD, &r1);
+	cpu = cpu_time_s(RUSAGE_THREAD) - cpu0;
 	blo_journal_close(&j);
 	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	if (c < COMMITS)
 		return 0;
-	cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec -
-		       r0.ru_stime.tv_sec) +
-	      (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
-		       r0.ru_stime.tv_usec) / 1e6;
 	cpu = cpu * 1e6 / (COMMITS * STORE_BATCH);
 	printf("  synced journal commits of %d alerts with their audit records: %.1f us of CPU per "
 	       "alert, %.3f ms per commit\n",
