@@ -430,16 +430,26 @@ static void summary_detail(char *out, size_t size, const blo_audit_summary_t *sm
 		 sm->suppressed, (sm->to_ms - sm->from_ms) / 1000, sm->last);
 }
 
-/* Whether a refusal is audited one by one: within bucket's budget in limit
- * (no limit: always). Past it, it is only counted (counters.audit_limited),
- * and summed up in one record when the window ends. */
+/* How many of n refusals are audited one by one: those within bucket's
+ * budget in limit (no limit: all). The rest are only counted
+ * (counters.audit_limited), and summed up in one record when the window
+ * ends. */
+static uint64_t budget_take(blo_broker_t *self, blo_audit_limit_t *limit, const char *bucket,
+			    uint64_t n, const char *detail)
+{
+	uint64_t recorded = limit == NULL ? n
+					  : blo_audit_limit_take_n(limit, bucket, blo_now_ms(), n, detail);
+
+	if (recorded < n)
+		atomic_fetch_add(&self->counters.audit_limited, n - recorded);
+	return recorded;
+}
+
+/* Whether one refusal is audited one by one (budget_take). */
 static bool within_budget(blo_broker_t *self, blo_audit_limit_t *limit, const char *bucket,
 			  const char *detail)
 {
-	if (limit == NULL || blo_audit_limit_take(limit, bucket, blo_now_ms(), detail))
-		return true;
-	atomic_fetch_add(&self->counters.audit_limited, 1);
-	return false;
+	return budget_take(self, limit, bucket, 1, detail) == 1;
 }
 
 /* Whether the refusal of a publish or forward is audited one by one, within
@@ -915,12 +925,11 @@ static void audit_handshakes(blo_broker_t *self)
 		/* Not kept by the handler: within the budget of unknown keys,
 		 * recorded without their details; the rest counted into the
 		 * summary. */
-		if (dropped > 0 && self->zap_limit != NULL) {
+		if (dropped > 0) {
 			const char *what = "handshake refused (more than the handler kept)";
-			uint64_t recorded = blo_audit_limit_take_n(self->zap_limit, UNKNOWN_KEY_BUCKET,
-								   blo_now_ms(), dropped, what);
+			uint64_t recorded = budget_take(self, self->zap_limit, UNKNOWN_KEY_BUCKET,
+							dropped, what);
 
-			atomic_fetch_add(&self->counters.audit_limited, dropped - recorded);
 			for (uint64_t k = 0; k < recorded; k++)
 				broker_audit(self, BLO_AUDIT_SESSION, NULL, NULL, 0, "%s", what);
 		}
