@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -654,6 +655,55 @@ static bool audit_may_wait(const batch_t *b)
 	return n < AUDIT_DEFER_MAX;
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t blo_commit_hold_ns(double rate_per_s, size_t publishes, uint64_t coming, int64_t left_ns,
+			   size_t max_batch)
+{
+	double want, expected, wait_ns;
+
+	if (publishes == 0 || publishes >= max_batch || coming == 0 || left_ns <= 0 || !(rate_per_s > 0))
+		return 0;
+	want = (double)(coming < max_batch - publishes ? coming : max_batch - publishes);
+	expected = rate_per_s * (double)left_ns / 1e9;
+	if (expected > want)
+		expected = want;
+	if (expected < BLO_COMMIT_HOLD_MIN_JOIN)
+		return 0;
+	wait_ns = want * 1e9 / rate_per_s;
+	return wait_ns < (double)left_ns ? (int64_t)wait_ns : left_ns;
+}
+
+/* Takes job and what else waits in `in` into b, until max_batch publishes;
+ * a JOB_STOP sets *stop and brings the summaries of refusals left out. */
+static void batch_take(blo_broker_t *self, void *in, batch_t *b, job_t *job, size_t *publishes,
+		       bool *stop)
+{
+	for (; job != NULL; job = *publishes < self->max_batch ? broker_job_recv(in, ZMQ_DONTWAIT) : NULL) {
+		if (job->kind == JOB_STOP) {
+			job_t *sums = writer_summaries(self, INT64_MAX);
+
+			if (sums != NULL && batch_add(b, sums) != 0)
+				broker_job_free(sums);
+			*stop = true;
+			broker_job_free(job);
+			continue;
+		}
+		if (batch_add(b, job) != 0) {
+			broker_job_free(job);
+			continue;
+		}
+		if (is_store_job(job))
+			(*publishes)++;
+	}
+}
+
 static void *writer_main(void *arg)
 {
 	blo_broker_t *self = arg;
@@ -669,6 +719,7 @@ static void *writer_main(void *arg)
 	int64_t next_retention = blo_now_ms(), next_audit = blo_now_ms(), next_summaries = 0;
 	int64_t last_full_warn = 0;
 	int64_t defer_until = 0; /* audit-only batch held back until then; 0: none */
+	int64_t last_take_ns = mono_ns(); /* when the last batch with publishes was taken */
 
 	zmq_setsockopt(in, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(in, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
@@ -679,7 +730,6 @@ static void *writer_main(void *arg)
 	while (!stop) {
 		size_t publishes = 0;
 		blo_err_t err = {0};
-		job_t *job;
 		int rc;
 
 		if (blo_now_ms() >= next_retention) {
@@ -709,27 +759,27 @@ static void *writer_main(void *arg)
 			if (left > 0)
 				zmq_poll(&item, 1, (long)left);
 		}
-		job = broker_job_recv(in, b.n_jobs > 0 ? ZMQ_DONTWAIT : 0);
 		/* Group commit: everything already waiting joins this batch. */
-		for (; job != NULL; job = publishes < self->max_batch ? broker_job_recv(in, ZMQ_DONTWAIT) : NULL) {
-			if (job->kind == JOB_STOP) {
-				job_t *sums = writer_summaries(self, INT64_MAX);
-
-				if (sums != NULL && batch_add(&b, sums) != 0)
-					broker_job_free(sums);
-				stop = true;
-				broker_job_free(job);
-				continue;
-			}
-			if (batch_add(&b, job) != 0) {
-				broker_job_free(job);
-				continue;
-			}
-			if (is_store_job(job))
-				publishes++;
-		}
+		batch_take(self, in, &b, broker_job_recv(in, b.n_jobs > 0 ? ZMQ_DONTWAIT : 0),
+			   &publishes, &stop);
 		if (b.n_jobs == 0)
 			continue; /* timeout or EINTR */
+		if (publishes > 0 && !stop) {
+			/* Busy: let the batch gather (blo_commit_hold_ns). */
+			int64_t now = mono_ns(), until = now + self->commit_hold_ns, wait;
+			double rate = (double)publishes * 1e9 / (double)(now > last_take_ns ? now - last_take_ns : 1);
+
+			while (!stop && (wait = blo_commit_hold_ns(rate, publishes, atomic_load(&self->verifying),
+								   until - now, self->max_batch)) > 0) {
+				struct timespec ts = {.tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000};
+
+				while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+					;
+				batch_take(self, in, &b, broker_job_recv(in, ZMQ_DONTWAIT), &publishes, &stop);
+				now = mono_ns();
+			}
+			last_take_ns = now;
+		}
 		if (publishes == 0 && !stop && audit_may_wait(&b)) {
 			/* Only audit records and cursors: a commit of their own
 			 * would put a second sync in front of the next publish.
@@ -2219,6 +2269,7 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 	}
 	self->max_in_flight = (uint64_t)s->limits.max_in_flight;
 	self->max_batch = (size_t)s->limits.max_batch;
+	self->commit_hold_ns = s->limits.commit_hold_us * 1000;
 	self->max_message_bytes = s->limits.max_message_bytes;
 	self->heartbeat_ms = (int)s->limits.heartbeat_ms;
 	self->retention_age_ms = s->journal.max_age_hours * 3600 * 1000;

@@ -16,6 +16,7 @@
 #include "blo_err.h"
 #include "blo_settings.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct blo_broker blo_broker_t;
@@ -51,5 +52,21 @@ void blo_broker_close(blo_broker_t **self_p);
 /* The endpoints actually bound (after wildcard ports), for logs and tests.
  * Borrowed. */
 const char *blo_broker_endpoint(const blo_broker_t *self, size_t i);
+
+/* Group commit under load. Every synced commit costs far more than the
+ * publishes it carries (copy-on-write pages, two syncs, then the wake-ups
+ * of every thread and client its acks reach), so a busy writer lets its
+ * batch gather before committing. Given the rate at which publishes reached
+ * the writer lately (per second), the publishes in the batch, those `coming`
+ * (handed to the verify workers, not yet in the batch), what is left of the
+ * hold limit and max_batch: how long to wait for more, in ns. 0 (commit
+ * now) unless at least BLO_COMMIT_HOLD_MIN_JOIN more would come in the time
+ * left at that rate: so a quiet broker's publish is never held, nor a batch
+ * once nothing more is on its way (a client that waits for its acks before
+ * sending more). Else the time the rate needs to bring what is coming (up
+ * to max_batch), within the time left. Pure; exposed for its unit test. */
+#define BLO_COMMIT_HOLD_MIN_JOIN 32
+int64_t blo_commit_hold_ns(double rate_per_s, size_t publishes, uint64_t coming, int64_t left_ns,
+			   size_t max_batch);
 
 #endif

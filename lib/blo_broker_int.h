@@ -159,6 +159,7 @@ struct blo_broker {
 	char *registry_path;
 	uint64_t max_in_flight;
 	size_t max_batch;
+	int64_t commit_hold_ns;        /* longest a busy batch gathers (blo_commit_hold_ns) */
 	int64_t max_message_bytes;
 	int heartbeat_ms;
 	int64_t retention_age_ms;

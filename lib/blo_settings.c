@@ -53,6 +53,8 @@ static const blo_cfg_field_t limit_fields[] = {
 	 .min = 1, .max = 65536},
 	{.key = "max_batch", .type = BLO_CFG_INT, .offset = offsetof(blo_limit_settings_t, max_batch),
 	 .min = 1, .max = 100000},
+	{.key = "commit_hold_us", .type = BLO_CFG_INT, .offset = offsetof(blo_limit_settings_t, commit_hold_us),
+	 .min = 0, .max = 1000000},
 	{.key = "verify_threads", .type = BLO_CFG_INT, .offset = offsetof(blo_limit_settings_t, verify_threads),
 	 .min = 0, .max = 256},
 	{.key = "heartbeat_ms", .type = BLO_CFG_INT, .offset = offsetof(blo_limit_settings_t, heartbeat_ms),
@@ -131,6 +133,7 @@ int blo_broker_settings_load(blo_broker_settings_t *out, const char *path, blo_e
 	out->limits.max_message_bytes = 128 * 1024;
 	out->limits.max_in_flight = 256;
 	out->limits.max_batch = 1000;
+	out->limits.commit_hold_us = 4000;
 	out->limits.heartbeat_ms = 1000;
 	out->log_level = BLO_LOG_INFO;
 	if ((rc = blo_config_load(path, broker_fields, out, err)) != 0)

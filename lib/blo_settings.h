@@ -41,6 +41,7 @@ typedef struct {
 	int64_t max_message_bytes; /* ZMQ_MAXMSGSIZE */
 	int64_t max_in_flight;     /* deliveries unacked per subscriber */
 	int64_t max_batch;         /* publishes per commit */
+	int64_t commit_hold_us;    /* longest a busy broker lets a commit gather; 0: never */
 	int64_t verify_threads;    /* 0: one per core */
 	int64_t heartbeat_ms;      /* ZMTP heartbeat interval */
 } blo_limit_settings_t;
@@ -55,7 +56,7 @@ typedef struct {
  *  "audit": {"max_age_hours": 720, "max_records": 0,
  *            "archive_dir": "data/audit-archive"},
  *  "limits": {"max_message_bytes": 131072, "max_in_flight": 256,
- *             "max_batch": 1000, "verify_threads": 0,
+ *             "max_batch": 1000, "commit_hold_us": 4000, "verify_threads": 0,
  *             "heartbeat_ms": 1000},
  *  "peers": [{"id": "la-broker", "endpoint": "tcp://..."}],
  *  "log_level": "info"}

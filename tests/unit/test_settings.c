@@ -105,6 +105,7 @@ static void test_broker_minimal_file_gets_every_default(void **state)
 	assert_int_equal(s.limits.max_message_bytes, 128 * 1024);
 	assert_int_equal(s.limits.max_in_flight, 256);
 	assert_int_equal(s.limits.max_batch, 1000);
+	assert_int_equal(s.limits.commit_hold_us, 4000);
 	assert_int_equal(s.limits.verify_threads, 0);
 	assert_int_equal(s.limits.heartbeat_ms, 1000);
 	assert_int_equal(s.peers.n, 0);
@@ -128,7 +129,7 @@ static void test_broker_full_file_reads_every_key(void **state)
 		" \"audit\": {\"max_age_hours\": 48, \"max_records\": 500000,\n"
 		"           \"archive_dir\": \"/srv/blonet/audit\"},\n"
 		" \"limits\": {\"max_message_bytes\": 65536, \"max_in_flight\": 64, \"max_batch\": 500,\n"
-		"            \"verify_threads\": 2, \"heartbeat_ms\": 250},\n"
+		"            \"commit_hold_us\": 0, \"verify_threads\": 2, \"heartbeat_ms\": 250},\n"
 		" \"peers\": [{\"id\": \"th-broker\", \"endpoint\": \"tcp://192.0.2.1:7400\"},\n"
 		"           {\"id\": \"mm-broker\", \"endpoint\": \"tcp://192.0.2.2:7400\"}],\n"
 		" \"log_level\": \"debug\"}\n");
@@ -150,6 +151,7 @@ static void test_broker_full_file_reads_every_key(void **state)
 	assert_int_equal(s.limits.max_message_bytes, 65536);
 	assert_int_equal(s.limits.max_in_flight, 64);
 	assert_int_equal(s.limits.max_batch, 500);
+	assert_int_equal(s.limits.commit_hold_us, 0);
 	assert_int_equal(s.limits.verify_threads, 2);
 	assert_int_equal(s.limits.heartbeat_ms, 250);
 	assert_int_equal(s.log_level, BLO_LOG_DEBUG);
