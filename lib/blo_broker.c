@@ -655,14 +655,6 @@ static bool audit_may_wait(const batch_t *b)
 	return n < AUDIT_DEFER_MAX;
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int64_t blo_commit_hold_ns(double rate_per_s, size_t publishes, uint64_t coming, int64_t left_ns,
 			   size_t max_batch)
 {
@@ -719,7 +711,7 @@ static void *writer_main(void *arg)
 	int64_t next_retention = blo_now_ms(), next_audit = blo_now_ms(), next_summaries = 0;
 	int64_t last_full_warn = 0;
 	int64_t defer_until = 0; /* audit-only batch held back until then; 0: none */
-	int64_t last_take_ns = mono_ns(); /* when the last batch with publishes was taken */
+	int64_t last_take_ns = blo_mono_ns(); /* when the last batch with publishes was taken */
 
 	zmq_setsockopt(in, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(in, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
@@ -766,7 +758,7 @@ static void *writer_main(void *arg)
 			continue; /* timeout or EINTR */
 		if (publishes > 0 && !stop) {
 			/* Busy: let the batch gather (blo_commit_hold_ns). */
-			int64_t now = mono_ns(), until = now + self->commit_hold_ns, wait;
+			int64_t now = blo_mono_ns(), until = now + self->commit_hold_ns, wait;
 			double rate = (double)publishes * 1e9 / (double)(now > last_take_ns ? now - last_take_ns : 1);
 
 			while (!stop && (wait = blo_commit_hold_ns(rate, publishes, atomic_load(&self->verifying),
@@ -776,7 +768,7 @@ static void *writer_main(void *arg)
 				while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 					;
 				batch_take(self, in, &b, broker_job_recv(in, ZMQ_DONTWAIT), &publishes, &stop);
-				now = mono_ns();
+				now = blo_mono_ns();
 			}
 			last_take_ns = now;
 		}
@@ -1889,6 +1881,28 @@ static void read_results(blo_broker_t *self)
 
 /* ---------------------------------------------------------------- status */
 
+/* "commit_ms": how long the journal's synced commits took since the start,
+ * as cumulative buckets ("le": at most that many ms), with their count, sum
+ * and the slowest. What an ack waits for: a stalling disk shows here. */
+static void commit_times(cJSON *root, blo_journal_t *journal)
+{
+	cJSON *o = cJSON_AddObjectToObject(root, "commit_ms"), *le;
+	blo_hist_snap_t h;
+	uint64_t below = 0;
+
+	blo_journal_commit_times(journal, &h);
+	cJSON_AddNumberToObject(o, "count", (double)h.count);
+	cJSON_AddNumberToObject(o, "sum", h.sum_ms);
+	cJSON_AddNumberToObject(o, "max", h.max_ms);
+	le = cJSON_AddObjectToObject(o, "le");
+	for (int i = 0; i < BLO_HIST_BUCKETS; i++) {
+		char bound[16];
+
+		below += h.n[i];
+		cJSON_AddNumberToObject(le, blo_hist_bound_name(i, bound, sizeof(bound)), (double)below);
+	}
+}
+
 static void write_status(blo_broker_t *self)
 {
 	cJSON *root = cJSON_CreateObject(), *counters, *by_reason, *subs, *journal, *zap;
@@ -1913,6 +1927,7 @@ static void write_status(blo_broker_t *self)
 		cJSON_AddNumberToObject(journal, "map_size", (double)st.map_size);
 		cJSON_AddNumberToObject(journal, "used_bytes", (double)st.used_bytes);
 	}
+	commit_times(root, self->journal);
 	counters = cJSON_AddObjectToObject(root, "counters");
 	cJSON_AddNumberToObject(counters, "accepted", (double)atomic_load(&self->counters.accepted));
 	cJSON_AddNumberToObject(counters, "duplicate", (double)atomic_load(&self->counters.duplicate));

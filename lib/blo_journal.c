@@ -14,6 +14,7 @@
 #include "blo_journal.h"
 
 #include "blo_err.h"
+#include "blo_util.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -95,6 +96,7 @@ struct blo_journal {
 	/* When commits last cleared dead readers (CLOCK_MONOTONIC, ms): see
 	 * reap_dead_readers. */
 	_Atomic int64_t readers_checked_ms;
+	blo_hist_t commit_times; /* of every write transaction: see txn_commit */
 };
 
 /* The append state in meta under "state", 24 bytes big-endian. Times in
@@ -108,6 +110,18 @@ typedef struct {
 } journal_state_t;
 
 #define STATE_BYTES 24
+
+/* Commits a write transaction (synced: the data pages, then the meta page)
+ * and counts how long it took in commit_times. */
+static int txn_commit(blo_journal_t *self, MDB_txn *txn)
+{
+	int64_t start = blo_mono_ns();
+	int rc = mdb_txn_commit(txn);
+
+	if (rc == 0)
+		blo_hist_add(&self->commit_times, blo_mono_ns() - start);
+	return rc;
+}
 
 static const char META_VERSION[] = "version";
 static const char META_STATE[] = "state";
@@ -720,7 +734,7 @@ static int journal_init(blo_journal_t *self, blo_err_t *err)
 		rc = lmdb_fail(self, rc, err, "audit head");
 		goto out;
 	}
-	rc = mdb_txn_commit(txn);
+	rc = txn_commit(self, txn);
 	txn = NULL;
 	if (rc != 0)
 		rc = lmdb_fail(self, rc, err, "commit");
@@ -1158,7 +1172,7 @@ static int commit_txn(blo_journal_t *self, blo_journal_batch_t *b, blo_err_t *er
 	rc = audit_append(self, txn, b, err);
 	if (rc != 0)
 		goto out;
-	rc = mdb_txn_commit(txn);
+	rc = txn_commit(self, txn);
 	txn = NULL;
 	if (rc != 0)
 		rc = lmdb_fail(self, rc, err, "commit");
@@ -1257,12 +1271,9 @@ static void close_reserve(blo_journal_t *self)
 
 static void reap_dead_readers(blo_journal_t *self, bool always)
 {
-	struct timespec ts;
-	int64_t now, last;
+	int64_t now = blo_mono_ns() / 1000000, last;
 	int dead = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	last = atomic_load(&self->readers_checked_ms);
 	if (!always && (now - last < READER_CHECK_EVERY_MS ||
 			!atomic_compare_exchange_strong(&self->readers_checked_ms, &last, now)))
@@ -1611,7 +1622,7 @@ int blo_journal_cursor_delete(blo_journal_t *self, const char *name)
 	rc = mdb_del(txn, self->cursors, &key, NULL);
 	if (rc != 0)
 		goto out;
-	rc = mdb_txn_commit(txn);
+	rc = txn_commit(self, txn);
 	txn = NULL;
 out:
 	if (txn != NULL)
@@ -1711,7 +1722,7 @@ static int touch_state(blo_journal_t *self)
 		rc = state_store(self, txn, &st);
 	if (rc != 0)
 		goto out;
-	rc = mdb_txn_commit(txn);
+	rc = txn_commit(self, txn);
 	txn = NULL;
 out:
 	if (txn != NULL)
@@ -1763,7 +1774,7 @@ int blo_journal_purge(blo_journal_t *self, int64_t older_than_ms, uint64_t keep_
 			rc = purge_some(self, txn, older_than_ms, keep_count, batch, gone,
 					&removed, &done);
 		if (rc == 0 && removed > 0) {
-			rc = mdb_txn_commit(txn);
+			rc = txn_commit(self, txn);
 			txn = NULL;
 			if (rc == 0) {
 				index_lock_exclusive(self);
@@ -1811,6 +1822,12 @@ out:
 	if (purged != NULL)
 		*purged = total;
 	return rc;
+}
+
+void blo_journal_commit_times(blo_journal_t *self, blo_hist_snap_t *out)
+{
+	assert(self != NULL && out != NULL);
+	blo_hist_read(&self->commit_times, out);
 }
 
 int blo_journal_stats(blo_journal_t *self, blo_journal_stats_t *out)
@@ -2100,7 +2117,7 @@ int blo_journal_audit_trim(blo_journal_t *self, uint64_t upto_aseq, const uint8_
 		if (rc != 0) {
 			rc = lmdb_fail(self, rc, err, "trim audit log");
 		} else if ((rc = trim_some(self, txn, upto_aseq, hash, err)) == 0) {
-			rc = mdb_txn_commit(txn);
+			rc = txn_commit(self, txn);
 			txn = NULL;
 			if (rc != 0)
 				rc = lmdb_fail(self, rc, err, "trim audit log");
@@ -2320,7 +2337,7 @@ int blo_journal_meta_put(blo_journal_t *self, const char *name, uint64_t value, 
 	if (rc == 0)
 		rc = mdb_put(txn, self->meta, &key, &val, 0);
 	if (rc == 0) {
-		rc = mdb_txn_commit(txn);
+		rc = txn_commit(self, txn);
 		txn = NULL;
 	}
 	if (txn != NULL)

@@ -15,6 +15,7 @@
 #define BLO_JOURNAL_H
 
 #include "blo_err.h"
+#include "blo_hist.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -228,6 +229,11 @@ int blo_journal_purge(blo_journal_t *self, int64_t older_than_ms, uint64_t keep_
 
 /* Fills *out from one consistent snapshot. */
 int blo_journal_stats(blo_journal_t *self, blo_journal_stats_t *out);
+
+/* How long the commits of this journal's write transactions took since it
+ * was opened, each synced to disk (the data pages, then the meta page): the
+ * wait an acknowledgement cannot avoid. */
+void blo_journal_commit_times(blo_journal_t *self, blo_hist_snap_t *out);
 
 /* The audit log: a hash chain of the records appended by blo_journal_commit,
  * keyed by audit sequence 1, 2, ...; each stored as its text followed by

@@ -186,6 +186,14 @@ int64_t blo_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t blo_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int blo_strlcpy(char *dst, const char *src, size_t dstsz)
 {
 	size_t n = strlen(src);

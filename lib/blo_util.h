@@ -30,6 +30,10 @@ int blo_write_file_atomic(const char *path, const void *data, size_t len, mode_t
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t blo_now_ms(void);
 
+/* Nanoseconds of CLOCK_MONOTONIC: for durations, which a clock step must
+ * not bend. */
+int64_t blo_mono_ns(void);
+
 /* Copies src into dst (size dstsz, NUL-terminated). Returns 0, or
  * BLO_ETOOBIG if src does not fit (dst then holds nothing). */
 int blo_strlcpy(char *dst, const char *src, size_t dstsz);

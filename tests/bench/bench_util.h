@@ -379,12 +379,37 @@ BENCH_FN cJSON *status_load(const char *data_dir)
 	return root;
 }
 
+/* The upper bound of blo_hist bucket i, as text ("+Inf" for the last). */
+BENCH_FN const char *bucket_bound(int i)
+{
+	static char text[BLO_HIST_BUCKETS][16];
+
+	if (i < 0 || i >= BLO_HIST_BUCKETS)
+		return "?";
+	return blo_hist_bound_name(i, text[i], sizeof(text[i]));
+}
+
 /* The broker's counters from DATA_DIR/status.json. With fresh_after_ms,
  * waits (up to 2 s) for a file written after that time. */
 typedef struct {
 	double time_ms, commits, accepted, delivered, redelivered;
+	/* commit_ms.le: the journal's synced commits of at most each bucket's
+	 * bound, cumulative (blo_hist buckets; the last is "+Inf") */
+	double commit_le[BLO_HIST_BUCKETS];
 	bool ok;
 } status_t;
+
+BENCH_FN void status_commit_le(const cJSON *root, double le[BLO_HIST_BUCKETS])
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(root, "commit_ms"), "le");
+
+	for (int i = 0; i < BLO_HIST_BUCKETS; i++) {
+		char bound[16];
+
+		le[i] = json_num(o, blo_hist_bound_name(i, bound, sizeof(bound)));
+	}
+}
 
 BENCH_FN status_t read_status(const char *data_dir, int64_t fresh_after_ms)
 {
@@ -401,6 +426,7 @@ BENCH_FN status_t read_status(const char *data_dir, int64_t fresh_after_ms)
 			st.accepted = json_num(c, "accepted");
 			st.delivered = json_num(c, "delivered");
 			st.redelivered = json_num(c, "redelivered");
+			status_commit_le(root, st.commit_le);
 			st.ok = true;
 		}
 		cJSON_Delete(root);
@@ -411,6 +437,44 @@ BENCH_FN status_t read_status(const char *data_dir, int64_t fresh_after_ms)
 }
 
 /* Journal commits (synced transactions) the broker made between a and b. */
+/* The journal's synced commits between a and b (status.json's commit_ms),
+ * per blo_hist bucket (buckets that double from 64 us). */
+BENCH_FN void commits_between(const status_t *a, const status_t *b, uint64_t n[BLO_HIST_BUCKETS])
+{
+	for (int i = 0; i < BLO_HIST_BUCKETS; i++) {
+		double d = (b->commit_le[i] - (i > 0 ? b->commit_le[i - 1] : 0)) -
+			   (a->commit_le[i] - (i > 0 ? a->commit_le[i - 1] : 0));
+
+		n[i] = d > 0 ? (uint64_t)d : 0;
+	}
+}
+
+/* The bucket of the slowest commit counted in n; -1: none. */
+BENCH_FN int slowest_bucket(const uint64_t n[BLO_HIST_BUCKETS])
+{
+	return blo_hist_quantile_bucket(n, 1.0);
+}
+
+/* How long the synced commits between a and b took: the bound of the bucket
+ * that holds the median, the p99 and the slowest, and how many took over
+ * 4.096 ms. What an ack waits for: a stall of the disk shows here. */
+BENCH_FN void commit_times_report(const status_t *a, const status_t *b)
+{
+	uint64_t n[BLO_HIST_BUCKETS], over4 = 0;
+
+	commits_between(a, b, n);
+	if (slowest_bucket(n) < 0)
+		return;
+	for (int i = 0; i < BLO_HIST_BUCKETS; i++)
+		if (blo_hist_bound_ms(i) < 0 || blo_hist_bound_ms(i) > 4.096)
+			over4 += n[i];
+	printf("    its synced commits (status.json commit_ms): p50 <= %s ms, p99 <= %s ms, "
+	       "slowest <= %s ms; %" PRIu64 " over 4.096 ms\n",
+	       bucket_bound(blo_hist_quantile_bucket(n, 0.5)),
+	       bucket_bound(blo_hist_quantile_bucket(n, 0.99)), bucket_bound(slowest_bucket(n)),
+	       over4);
+}
+
 BENCH_FN void status_report(const status_t *a, const status_t *b)
 {
 	double dt = (b->time_ms - a->time_ms) / 1000.0;
@@ -423,6 +487,7 @@ BENCH_FN void status_report(const status_t *a, const status_t *b)
 	       "accepted (%.1f per commit), %.0f delivered, %.0f redelivered\n",
 	       dt, commits, commits / dt, accepted, commits > 0 ? accepted / commits : 0,
 	       b->delivered - a->delivered, b->redelivered - a->redelivered);
+	commit_times_report(a, b);
 }
 
 /* ---------------------------------------------------------------- limits */

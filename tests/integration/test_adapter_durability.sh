@@ -18,7 +18,12 @@ adapter_bg() {
 	PIDS[$1]=$!
 }
 journal_refs() { ctl th-broker journal | grep -o '"source_ref":"[^"]*"' | cut -d'"' -f4; }
-journal_count() { status_field th-broker count; }
+# The journal's record count ("count" of the status's "journal" object; the
+# status has other counts).
+journal_count() {
+	ctl th-broker status | tr -d '\t\n ' | grep -o '"journal":{[^}]*}' |
+		grep -o '"count":[0-9]*' | cut -d: -f2
+}
 
 # many FILE COPIES: COPIES copies of the customs samples with distinct
 # seizure references.

@@ -58,6 +58,19 @@ check "durable subscriber resumes after its acks" [ ! -s "$WORK/maesai2.out" ]
 	>"$WORK/forge.out" 2>&1
 check "publishing as another principal is rejected NOT_ORIGIN" grep -q '"reason":"NOT_ORIGIN"' "$WORK/forge.out"
 
+# The journal's synced commits are timed in the status: every commit in
+# the buckets ("+Inf" is cumulative), at least the writer's commits.
+commit_times_hold() {
+	local st count inf commits
+	st=$(ctl th-broker status | tr -d '\t\n ')
+	count=$(printf '%s' "$st" | grep -o '"commit_ms":{"count":[0-9]*' | cut -d: -f3)
+	inf=$(printf '%s' "$st" | grep -o '"+Inf":[0-9]*' | cut -d: -f2)
+	commits=$(printf '%s' "$st" | grep -o '"commits":[0-9]*' | cut -d: -f2)
+	[ -n "$count" ] && [ -n "$commits" ] && [ "$commits" -ge 1 ] &&
+		[ "$count" -ge "$commits" ] && [ "$inf" = "$count" ]
+}
+check "status.json times every synced commit of the journal" wait_for 5 commit_times_hold
+
 # 6. Refused clients: unknown key, no CURVE, PLAIN, wrong server key.
 for mode in unknown nocurve plain wrongkey; do
 	check "client with $mode is refused" sh -c '"$0" refused -c "$1" --mode "$2" >"$3"' \

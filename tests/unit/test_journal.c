@@ -270,6 +270,32 @@ static void test_append_empty_batch_does_nothing(void **state)
 	free(dir);
 }
 
+static void test_every_commit_is_timed(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = open_at(dir, 0);
+	blo_hist_snap_t before, after;
+	uint64_t in_buckets = 0;
+
+	(void)state;
+	blo_journal_commit_times(j, &before);
+	append_range(j, 1, 10);
+	append_range(j, 11, 10);
+	append_range(j, 21, 10);
+	E(blo_journal_append(j, NULL, 0, NULL)); /* nothing to commit */
+	blo_journal_commit_times(j, &after);
+	assert_int_equal(after.count - before.count, 3);
+	for (int i = 0; i < BLO_HIST_BUCKETS; i++)
+		in_buckets += after.n[i];
+	assert_int_equal(in_buckets, after.count);
+	/* A synced commit takes some time, and the slowest is among them. */
+	assert_true(after.sum_ms > before.sum_ms);
+	assert_true(after.max_ms > 0 && after.max_ms <= after.sum_ms);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
 static void test_get_unknown_seq_is_not_found(void **state)
 {
 	char *dir = blo_test_mkdtemp();
@@ -1855,6 +1881,7 @@ int main(void)
 		cmocka_unit_test(test_get_optional_outputs_may_be_null),
 		cmocka_unit_test(test_append_empty_and_large_envelopes_round_trip),
 		cmocka_unit_test(test_append_empty_batch_does_nothing),
+		cmocka_unit_test(test_every_commit_is_timed),
 		cmocka_unit_test(test_get_unknown_seq_is_not_found),
 		cmocka_unit_test(test_sequence_is_monotonic_across_batches),
 		cmocka_unit_test(test_sequence_continues_after_reopen),
