@@ -1331,12 +1331,20 @@ static void delivered_add(delivered_t *d, uint64_t seq)
 
 static void pump_sub(blo_broker_t *self, sub_t *s, uint64_t last)
 {
-	const blo_principal_t *p = blo_registry_find(broker_registry(self), s->principal);
+	const blo_principal_t *p;
 	size_t budget = PUMP_BUDGET;
 	bool gone = false;
 	delivered_t done = {0};
 
-	if (s->session == NULL || p == NULL)
+	/* Every turn of the loop comes here for every subscriber: one with
+	 * nothing to send and no cursor to move costs no registry lookup. */
+	if (s->session == NULL)
+		return;
+	if ((s->n_inflight >= s->credit || s->next_seq > last) &&
+	    !(s->n_inflight == 0 && s->acked < s->next_seq - 1))
+		return;
+	p = blo_registry_find(broker_registry(self), s->principal);
+	if (p == NULL)
 		return;
 	while (s->n_inflight < s->credit && s->next_seq <= last && budget-- > 0) {
 		cached_t *c = broker_cache_get(self, s->next_seq);
