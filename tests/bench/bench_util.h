@@ -436,7 +436,6 @@ BENCH_FN status_t read_status(const char *data_dir, int64_t fresh_after_ms)
 	}
 }
 
-/* Journal commits (synced transactions) the broker made between a and b. */
 /* The journal's synced commits between a and b (status.json's commit_ms),
  * per blo_hist bucket (buckets that double from 64 us). */
 BENCH_FN void commits_between(const status_t *a, const status_t *b, uint64_t n[BLO_HIST_BUCKETS])
@@ -475,6 +474,7 @@ BENCH_FN void commit_times_report(const status_t *a, const status_t *b)
 	       over4);
 }
 
+/* Journal commits (synced transactions) the broker made between a and b. */
 BENCH_FN void status_report(const status_t *a, const status_t *b)
 {
 	double dt = (b->time_ms - a->time_ms) / 1000.0;
