@@ -53,8 +53,9 @@
  *      when the server or compare_brokers is missing.
  * For each phase the CPU used by each broker thread, by this process (the
  * clients) and by the whole machine is printed, with CPU time and context
- * switches per alert and the broker's synced commits (from status.json),
- * to show what limits it.
+ * switches per alert and the broker's synced commits with how long they
+ * took (status.json's counters.commits and commit_ms), to show what limits
+ * it; the summary puts the latency phase's slowest commit beside its p99.
  *
  * Figures are printed, never asserted: exit 0 whether targets are met or
  * not; 1 only if the bench itself could not run (provisioning failed, the
