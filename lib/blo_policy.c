@@ -26,52 +26,42 @@ static bool is_reply(const Blonet__Alert *a)
 	return a->type == BLONET__MESSAGE_TYPE__ACK || a->type == BLONET__MESSAGE_TYPE__RESPONSE;
 }
 
-/* Does some addressee of h sit in country? Principal ids count for RED;
- * principal ids and sites for AMBER+STRICT. */
-static bool addressee_in_country(const Blonet__Handling *h, const blo_registry_t *reg,
-				 const char *country, bool sites_count)
+static bool is_reader(const blo_principal_t *q)
 {
-	for (size_t i = 0; i < h->n_addressed_to; i++) {
-		const blo_principal_t *q = blo_registry_find(reg, h->addressed_to[i]);
-
-		if (q != NULL) {
-			if (!q->revoked && strcmp(q->country, country) == 0)
-				return true;
-		} else if (sites_count && blo_registry_site_in_country(reg, h->addressed_to[i], country)) {
-			return true;
-		}
-	}
-	return false;
+	return !q->revoked && (q->role == BLO_ROLE_CONSOLE || q->role == BLO_ROLE_COMMITTEE);
 }
 
-/* Rules 3-5 for a peer broker: it may hold the alert if someone it serves
- * may receive it. */
+/* Rules 3-5 for a peer broker: it may hold the alert when its country is
+ * the origin's (the origin's own country holds whatever its principals
+ * publish, and its brokers store and relay it whatever the marking), or
+ * when some console or committee of its country may receive it. Whoever
+ * else the alert names (a revoked principal, an agent, an administrator, the
+ * broker itself) opens no country to it.
+ * One way through: a reply released to a country may cross it on its way
+ * back to the originator (VN's answer to TH through LA, VN having released
+ * it to LA), when it is marked no stricter than AMBER and its operation, if
+ * any, has a console or committee of that country among its members. */
 static bool broker_may_receive(const Blonet__Alert *a, const blo_principal_t *p,
 			       const blo_registry_t *reg, const Blonet__Origin *ref)
 {
 	const Blonet__Handling *h = a->handling;
-	bool of_ref_country = ref != NULL && strcmp(p->country, ref->country) == 0;
+	bool member_here = is_blank(h->operation);
 
 	if (h->tlp < BLONET__TLP__TLP_CLEAR || h->tlp > BLONET__TLP__TLP_RED)
 		return false;
-	/* The origin's own country holds whatever its principals publish: its
-	 * brokers store and relay it whatever the marking. */
 	if (strcmp(p->country, a->origin->country) == 0)
 		return true;
-	if (!is_blank(h->operation) && !blo_registry_operation_has_country(reg, h->operation, p->country))
-		return false;
-	switch (h->tlp) {
-	case BLONET__TLP__TLP_CLEAR:
-	case BLONET__TLP__TLP_GREEN:
-	case BLONET__TLP__TLP_AMBER:
-		return true;
-	case BLONET__TLP__TLP_AMBER_STRICT:
-		return (is_reply(a) && of_ref_country) || addressee_in_country(h, reg, p->country, true);
-	case BLONET__TLP__TLP_RED:
-		return (is_reply(a) && of_ref_country) || addressee_in_country(h, reg, p->country, false);
-	default:
-		return false;
+	for (size_t i = 0, n = blo_registry_count(reg); i < n; i++) {
+		const blo_principal_t *q = blo_registry_at(reg, i);
+
+		if (!is_reader(q) || strcmp(q->country, p->country) != 0)
+			continue;
+		if (blo_policy_may_receive(a, q, reg, ref))
+			return true;
+		if (!member_here && blo_registry_is_member(reg, h->operation, q->id))
+			member_here = true;
 	}
+	return is_reply(a) && h->tlp <= BLONET__TLP__TLP_AMBER && member_here;
 }
 
 bool blo_policy_may_receive(const Blonet__Alert *a, const blo_principal_t *p,

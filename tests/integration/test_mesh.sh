@@ -27,10 +27,11 @@ sleep 0.5
 cat >"$WORK/a.jsonl" <<'JSON'
 {"type":"ALERT","status":"EXERCISE","source_ref":"mesh-la","assessment":{"category":"DRUGS"},"handling":{"tlp":"TLP_AMBER","releasable_to":["LA"]},"headline":"released to LA only"}
 {"type":"ALERT","status":"EXERCISE","source_ref":"mesh-la-mm","assessment":{"category":"WILDLIFE"},"handling":{"tlp":"TLP_GREEN","releasable_to":["LA","MM"]},"headline":"released to LA and MM"}
+{"type":"ALERT","status":"EXERCISE","source_ref":"mesh-red-unread","assessment":{"category":"DRUGS"},"handling":{"tlp":"TLP_RED","releasable_to":["LA"],"addressed_to":["la-broker","la-customs-houayxai"]},"headline":"RED no Lao reader may read"}
 {"type":"ALERT","status":"EXERCISE","source_ref":"mesh-red","assessment":{"category":"TRAFFICKING_IN_PERSONS"},"handling":{"tlp":"TLP_RED","releasable_to":["LA"],"addressed_to":["la-console-houayxai"]},"headline":"RED for Houay Xai"}
 JSON
 pub th-customs-maesai "$WORK/a.jsonl" >"$WORK/a.res" 2>&1
-check "three alerts accepted at TH" [ "$(count_lines "$WORK/a.res" '"status":"accepted"')" = 3 ]
+check "four alerts accepted at TH" [ "$(count_lines "$WORK/a.res" '"status":"accepted"')" = 4 ]
 wait $SUB_PIDS
 has() { grep -q "$2" "$WORK/$1.a.out"; }
 check "LA consoles and committee get the alert released to LA" \
@@ -40,6 +41,10 @@ check "MM gets only the alert released to it" \
 check "MM's journal never holds what was not released to MM" \
 	bash -c '! "$0" -c "$1" journal | grep -q -e "released to LA only" -e "RED for Houay Xai"' "$BIN/blonetctl" "$WORK/d/mm-broker/config.json"
 check "RED reaches its addressee" has la-console-houayxai "RED for Houay Xai"
+# Forwarded in order: once LA has the later RED, it was asked about this one.
+check "LA's journal never holds a RED addressed to Lao principals none of whom may read it" \
+	bash -c '"$0" -c "$1" journal >"$2" && grep -q "RED for Houay Xai" "$2" && ! grep -q "RED no Lao reader" "$2"' \
+	"$BIN/blonetctl" "$WORK/d/la-broker/config.json" "$WORK/la-journal.out"
 check "RED reaches no one else" \
 	bash -c '! grep -q "RED for Houay Xai" "$0/la-console-tonpheung.a.out" "$0/la-committee.a.out" "$0/mm-console-tachileik.a.out"' "$WORK"
 check "the hop trace shows the TH broker" grep -q '"trace":\[{"broker":"th-broker"' "$WORK/la-console-houayxai.a.out"

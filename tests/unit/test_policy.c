@@ -35,6 +35,8 @@ static blo_registry_t *registry;
 
 /* The operation's members: the Thai publisher and one Lao console. */
 #define OP "OP-MEKONG-26"
+/* Its Lao member is revoked. */
+#define OP_REVOKED "OP-REVOKED-26"
 
 static int setup_registry(void **state)
 {
@@ -76,6 +78,12 @@ static int setup_registry(void **state)
 	cJSON_AddStringToObject(op, "code", OP);
 	cJSON_AddItemToArray(members, cJSON_CreateString("th-customs-maesai"));
 	cJSON_AddItemToArray(members, cJSON_CreateString("la-console-tonpheung"));
+	cJSON_AddItemToArray(ops, op);
+	op = cJSON_CreateObject();
+	members = cJSON_AddArrayToObject(op, "members");
+	cJSON_AddStringToObject(op, "code", OP_REVOKED);
+	cJSON_AddItemToArray(members, cJSON_CreateString("th-customs-maesai"));
+	cJSON_AddItemToArray(members, cJSON_CreateString("la-console-revoked"));
 	cJSON_AddItemToArray(ops, op);
 
 	E(blo_identity_generate(&authority, "authority"));
@@ -328,12 +336,17 @@ static void test_replies_reach_originator_its_site_console_and_committees(void *
 	assert_false(blo_policy_may_receive(&t.alert, P("la-console-houayxai"), registry, &ref));
 	assert_false(blo_policy_may_receive(&t.alert, P("mm-console-tachileik"), registry, &ref));
 	/* Brokers: the originator's country, the replier's, and a third
-	 * country only if the reply was released to it (a path through it). */
+	 * country only if the reply was released to it (a path through it),
+	 * though no one there may read it (MM has no committee here). */
 	assert_true(blo_policy_may_receive(&t.alert, P("th-broker"), registry, &ref));
 	assert_true(blo_policy_may_receive(&t.alert, P("la-broker"), registry, &ref));
 	assert_false(blo_policy_may_receive(&t.alert, P("mm-broker"), registry, &ref));
 	release_to(&t, "MM");
 	assert_true(blo_policy_may_receive(&t.alert, P("mm-broker"), registry, &ref));
+	/* Not in an operation without a console or committee of MM. */
+	t.handling.operation = OP;
+	assert_false(blo_policy_may_receive(&t.alert, P("mm-broker"), registry, &ref));
+	t.handling.operation = NULL;
 	t.handling.n_releasable_to = 0;
 	/* A reply whose alert is unknown goes nowhere. */
 	assert_false(blo_policy_may_receive(&t.alert, P("th-console-maesai"), registry, NULL));
@@ -403,6 +416,48 @@ static void test_broker_operation_only_toward_member_countries(void **state)
 	t.handling.operation = OP;
 	assert_true(blo_policy_may_receive(&t.alert, P("la-console-tonpheung"), registry, NULL));
 	assert_false(blo_policy_may_receive(&t.alert, P("la-console-houayxai"), registry, NULL));
+}
+
+/* A broker holds an alert only for someone of its country who may read it:
+ * each console or committee is asked the whole policy. An addressee outside
+ * the alert's operation, a revoked member, and principals who receive
+ * nothing (an administrator, an agent, the broker itself) open no country. */
+static void test_broker_holds_only_what_someone_of_its_country_may_read(void **state)
+{
+	static const char *const no_readers[] = {"la-admin", "la-immigration-tonpheung", "la-broker",
+						 "la-console-revoked"};
+	test_alert_t t;
+
+	(void)state;
+	alert_init(&t, BLONET__MESSAGE_TYPE__ALERT, BLONET__TLP__TLP_RED, "th-customs-maesai", "TH",
+		   "TH-MAESAI");
+	release_to(&t, "LA");
+	t.handling.operation = OP;
+	address_to(&t, "la-console-houayxai"); /* addressed, not a member */
+	assert_false(blo_policy_may_receive(&t.alert, P("la-console-houayxai"), registry, NULL));
+	assert_false(blo_policy_may_receive(&t.alert, P("la-console-tonpheung"), registry, NULL));
+	assert_false(blo_policy_may_receive(&t.alert, P("la-broker"), registry, NULL));
+	address_to(&t, "la-console-tonpheung"); /* and a member */
+	assert_true(blo_policy_may_receive(&t.alert, P("la-broker"), registry, NULL));
+
+	t.handling.n_addressed_to = 0;
+	t.handling.tlp = BLONET__TLP__TLP_AMBER;
+	t.handling.operation = OP_REVOKED;
+	assert_false(blo_policy_may_receive(&t.alert, P("la-console-revoked"), registry, NULL));
+	assert_false(blo_policy_may_receive(&t.alert, P("la-broker"), registry, NULL));
+	assert_true(blo_policy_may_receive(&t.alert, P("th-broker"), registry, NULL));
+
+	t.handling.operation = "";
+	t.handling.tlp = BLONET__TLP__TLP_RED;
+	for (size_t i = 0; i < sizeof(no_readers) / sizeof(no_readers[0]); i++) {
+		t.handling.n_addressed_to = 0;
+		address_to(&t, no_readers[i]);
+		if (blo_policy_may_receive(&t.alert, P("la-broker"), registry, NULL))
+			fail_msg("RED addressed to %s opened LA's broker", no_readers[i]);
+	}
+	t.handling.n_addressed_to = 0;
+	address_to(&t, "la-committee");
+	assert_true(blo_policy_may_receive(&t.alert, P("la-broker"), registry, NULL));
 }
 
 static void test_unset_or_unknown_tlp_is_refused(void **state)
@@ -476,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_broker_country_gate_has_no_transit),
 		cmocka_unit_test(test_broker_red_and_strict_only_toward_addressee_countries),
 		cmocka_unit_test(test_broker_operation_only_toward_member_countries),
+		cmocka_unit_test(test_broker_holds_only_what_someone_of_its_country_may_read),
 		cmocka_unit_test(test_unset_or_unknown_tlp_is_refused),
 		cmocka_unit_test(test_filter_narrows_by_category_severity_type_site_country),
 	};
