@@ -174,36 +174,91 @@ static bool role_may_send(blo_role_t role, Blonet__MessageType type)
 	}
 }
 
-/* Loads the origin of the stored alert with this id into *out (strings
- * copied into the buffers). */
-int broker_referenced_origin(blo_journal_t *journal, const uint8_t *id, char *principal,
-			     char *country, char *site)
+/* The stored alert with this id, parsed, in *out (free with
+ * blo_alert_free). BLO_ENOTFOUND when the journal does not hold it. */
+static int stored_alert(blo_journal_t *journal, const uint8_t *id, Blonet__Alert **out)
 {
 	Blonet__Envelope *env = NULL;
-	Blonet__Alert *alert = NULL;
 	uint8_t *data = NULL;
 	size_t len = 0;
 	uint64_t seq;
 	int rc;
 
+	*out = NULL;
 	if ((rc = blo_journal_find_id(journal, id, &seq)) != 0)
 		return rc;
 	if ((rc = blo_journal_get(journal, seq, &data, &len, NULL, NULL)) != 0)
 		return rc;
 	rc = blo_envelope_parse(&env, data, len, NULL);
 	if (rc == 0)
-		rc = blo_alert_parse(&alert, env->alert.data, env->alert.len, NULL);
-	if (rc == 0 && alert->origin != NULL) {
-		blo_strlcpy(principal, alert->origin->principal, BLO_PRINCIPAL_ID_MAX);
-		blo_strlcpy(country, alert->origin->country, 3);
-		blo_strlcpy(site, alert->origin->site, BLO_SITE_MAX);
-	} else if (rc == 0) {
+		rc = blo_alert_parse(out, env->alert.data, env->alert.len, NULL);
+	if (rc == 0 && (*out)->origin == NULL) {
+		blo_alert_free(out);
 		rc = BLO_ECORRUPT;
 	}
-	blo_alert_free(&alert);
 	blo_envelope_free(&env);
 	free(data);
 	return rc;
+}
+
+/* Loads the origin of the stored alert with this id into *out (strings
+ * copied into the buffers). */
+int broker_referenced_origin(blo_journal_t *journal, const uint8_t *id, char *principal,
+			     char *country, char *site)
+{
+	Blonet__Alert *alert = NULL;
+	int rc = stored_alert(journal, id, &alert);
+
+	if (rc == 0) {
+		blo_strlcpy(principal, alert->origin->principal, BLO_PRINCIPAL_ID_MAX);
+		blo_strlcpy(country, alert->origin->country, 3);
+		blo_strlcpy(site, alert->origin->site, BLO_SITE_MAX);
+	}
+	blo_alert_free(&alert);
+	return rc;
+}
+
+/* Whether `me` may publish `reply`, which refers to the stored alert
+ * references[0]: that alert is its own, or `reply` answers it (ACK,
+ * RESPONSE) and the delivery policy lets `me` receive it. An UPDATE or
+ * CANCEL may touch only one's own alerts. The answer is the same for an
+ * alert not stored and one `me` may not refer to: a reference must not tell
+ * anyone that an alert exists, or whose it is. */
+static bool may_refer_to(blo_broker_t *self, const blo_registry_t *reg, const blo_principal_t *me,
+			 const Blonet__Alert *reply)
+{
+	Blonet__Alert *r = NULL;
+	Blonet__Origin ref = BLONET__ORIGIN__INIT;
+	char ref_principal[BLO_PRINCIPAL_ID_MAX], ref_country[3], ref_site[BLO_SITE_MAX];
+	bool has_ref = false, own, ok = false;
+
+	if (stored_alert(self->journal, reply->references[0].data, &r) != 0)
+		return false;
+	own = strcmp(r->origin->principal, me->id) == 0;
+	if (!own && (reply->type == BLONET__MESSAGE_TYPE__ACK ||
+		     reply->type == BLONET__MESSAGE_TYPE__RESPONSE)) {
+		/* The stored alert may itself be a reply: the policy needs the
+		 * origin of what it answers, as for its delivery. */
+		if (r->n_references > 0 &&
+		    (r->type == BLONET__MESSAGE_TYPE__ACK || r->type == BLONET__MESSAGE_TYPE__RESPONSE) &&
+		    broker_referenced_origin(self->journal, r->references[0].data, ref_principal,
+					     ref_country, ref_site) == 0) {
+			ref.principal = ref_principal;
+			ref.country = ref_country;
+			ref.site = ref_site;
+			has_ref = true;
+		}
+		ok = blo_policy_may_receive(r, me, reg, has_ref ? &ref : NULL);
+	}
+	blo_alert_free(&r);
+	return own || ok;
+}
+
+static const char *agency_name(Blonet__AgencyKind agency)
+{
+	const char *name = blo_enum_name(&blonet__agency_kind__descriptor, (int)agency);
+
+	return name != NULL ? name : "(unknown)";
 }
 
 static void verify_publish(blo_broker_t *self, const blo_registry_t *reg, job_t *job)
@@ -250,6 +305,17 @@ static void verify_publish(blo_broker_t *self, const blo_registry_t *reg, job_t 
 		       peek->origin != NULL ? peek->origin->principal : "", job->principal);
 		goto out;
 	}
+	/* Its site and agency too: replies go back to the origin's site, and
+	 * ids derive from the origin's agency. */
+	if (strcmp(peek->origin->site != NULL ? peek->origin->site : "", me->site) != 0 ||
+	    peek->origin->agency != me->agency) {
+		broker_reject(job, BLONET__REJECT_REASON__NOT_ORIGIN,
+		       "origin site \"%.32s\" and agency %s are not %s's (site \"%s\", agency %s)",
+		       peek->origin->site != NULL ? peek->origin->site : "",
+		       agency_name(peek->origin->agency), job->principal, me->site,
+		       agency_name(me->agency));
+		goto out;
+	}
 	if (env->n_trace != 0) {
 		broker_reject(job, BLONET__REJECT_REASON__INVALID, "a client may not send a hop trace");
 		goto out;
@@ -276,22 +342,17 @@ static void verify_publish(blo_broker_t *self, const blo_registry_t *reg, job_t 
 	if (peek->n_references > 0 &&
 	    (peek->type == BLONET__MESSAGE_TYPE__ACK || peek->type == BLONET__MESSAGE_TYPE__RESPONSE ||
 	     peek->type == BLONET__MESSAGE_TYPE__UPDATE || peek->type == BLONET__MESSAGE_TYPE__CANCEL)) {
-		char principal[BLO_PRINCIPAL_ID_MAX], country[3], site[BLO_SITE_MAX];
 		char hex[2 * BLO_ID_BYTES + 1];
 
 		blo_hex_encode(hex, sizeof(hex), peek->references[0].data, BLO_ID_BYTES);
-		rc = broker_referenced_origin(self->journal, peek->references[0].data, principal, country, site);
-		if (rc != 0) {
+		if (!may_refer_to(self, reg, me, peek)) {
 			broker_reject(job, BLONET__REJECT_REASON__UNKNOWN_REFERENCE,
-			       "references[0] %s is not an alert this broker holds", hex);
-			goto out;
-		}
-		if ((peek->type == BLONET__MESSAGE_TYPE__UPDATE ||
-		     peek->type == BLONET__MESSAGE_TYPE__CANCEL) &&
-		    strcmp(principal, job->principal) != 0) {
-			broker_reject(job, BLONET__REJECT_REASON__ROLE_FORBIDDEN,
-			       "%s may only update or cancel its own alerts; %s is %s's",
-			       job->principal, hex, principal);
+			       "references[0] %s is not an alert of this broker that %s may %s", hex,
+			       job->principal,
+			       peek->type == BLONET__MESSAGE_TYPE__UPDATE ||
+					       peek->type == BLONET__MESSAGE_TYPE__CANCEL
+				       ? "update or cancel (only its own)"
+				       : "answer");
 			goto out;
 		}
 	}
@@ -1070,18 +1131,25 @@ static session_t *find_session(blo_broker_t *self, size_t router, const uint8_t 
 	return NULL;
 }
 
+static void session_drop(blo_broker_t *self, session_t *s, const char *why);
+
 static session_t *get_session(blo_broker_t *self, size_t router, const uint8_t *rid, size_t len,
 			      const char *principal)
 {
 	session_t *s = find_session(self, router, rid, len);
 
+	if (s != NULL && strcmp(s->principal, principal) != 0) {
+		/* A routing id is the peer's to choose: once the connection of
+		 * the session's principal is gone, another principal may take
+		 * the id. The session, its subscriptions and the acks owed to it
+		 * stay the first principal's: end it, and start a new one. */
+		blo_warn("session.rid_taken",
+			 "routing id of %s's session now comes from %s: that session is closed",
+			 s->principal, principal);
+		session_drop(self, s, "its routing id was taken by another principal");
+		s = NULL;
+	}
 	if (s != NULL) {
-		/* libzmq reuses routing ids only for the same peer; a different
-		 * principal means a new peer took the id. */
-		if (strcmp(s->principal, principal) != 0) {
-			s->welcomed = false;
-			blo_strlcpy(s->principal, principal, sizeof(s->principal));
-		}
 		s->last_ms = blo_now_ms();
 		return s;
 	}
@@ -1097,6 +1165,7 @@ static session_t *get_session(blo_broker_t *self, size_t router, const uint8_t *
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
+	s->serial = ++self->last_session_serial;
 	memcpy(s->rid, rid, len);
 	s->rid_len = len;
 	s->router = router;
@@ -1607,8 +1676,7 @@ static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **f
 	if (job == NULL)
 		return;
 	job->kind = kind;
-	memcpy(job->rid, session->rid, session->rid_len);
-	job->rid_len = session->rid_len;
+	job->session = session->serial;
 	job->correlation = f->correlation;
 	blo_strlcpy(job->principal, session->principal, sizeof(job->principal));
 	job->received_ms = blo_now_ms();
@@ -1643,10 +1711,13 @@ static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **f
 	self->publishes_in_flight++;
 }
 
-static session_t *session_of_rid(blo_broker_t *self, const uint8_t *rid, size_t len)
+/* The session a job came from, or NULL when it has ended: its answer then
+ * goes nowhere (the routing id may be another peer's by now), and the
+ * publisher, once back, sends again and is answered as a duplicate. */
+static session_t *session_of_job(blo_broker_t *self, const job_t *job)
 {
 	for (size_t i = 0; i < self->n_sessions; i++)
-		if (self->sessions[i]->rid_len == len && memcmp(self->sessions[i]->rid, rid, len) == 0)
+		if (self->sessions[i]->serial == job->session)
 			return self->sessions[i];
 	return NULL;
 }
@@ -1655,7 +1726,7 @@ static void on_forward_done(blo_broker_t *self, job_t *job)
 {
 	Blonet__Frame rf = BLONET__FRAME__INIT;
 	Blonet__ForwardAck a = BLONET__FORWARD_ACK__INIT;
-	session_t *s = session_of_rid(self, job->rid, job->rid_len);
+	session_t *s = session_of_job(self, job);
 
 	if (job->status == BLONET__PUBLISH_STATUS__ACCEPTED) {
 		atomic_fetch_add(&self->counters.received, 1);
@@ -1670,7 +1741,8 @@ static void on_forward_done(blo_broker_t *self, job_t *job)
 	a.text = job->text;
 	rf.body_case = BLONET__FRAME__BODY_FORWARD_ACK;
 	rf.forward_ack = &a;
-	broker_send_to(self, s != NULL ? s->router : 0, job->rid, job->rid_len, &rf);
+	if (s != NULL)
+		broker_send_to(self, s->router, s->rid, s->rid_len, &rf);
 	broker_job_free(job);
 }
 
@@ -1711,10 +1783,8 @@ static void on_publish_done(blo_broker_t *self, job_t *job)
 	rf.correlation = job->correlation;
 	rf.body_case = BLONET__FRAME__BODY_PUBLISH_ACK;
 	rf.publish_ack = &a;
-	/* The session may be gone; the routing id still reaches the peer if
-	 * it is connected. */
-	s = session_of_rid(self, job->rid, job->rid_len);
-	broker_send_to(self, s != NULL ? s->router : 0, job->rid, job->rid_len, &rf);
+	if ((s = session_of_job(self, job)) != NULL)
+		broker_send_to(self, s->router, s->rid, s->rid_len, &rf);
 	broker_job_free(job);
 }
 

@@ -55,8 +55,7 @@ typedef struct {
 typedef struct job {
 	job_kind_t kind;
 	/* JOB_PUBLISH */
-	uint8_t rid[ROUTING_ID_MAX];
-	size_t rid_len;
+	uint64_t session;       /* serial of the session it came from */
 	uint64_t correlation;
 	char principal[BLO_PRINCIPAL_ID_MAX];
 	int64_t received_ms;
@@ -117,6 +116,7 @@ typedef struct sub {
 } sub_t;
 
 struct session {
+	uint64_t serial;               /* never reused: a job names its session so */
 	uint8_t rid[ROUTING_ID_MAX];
 	size_t rid_len;
 	size_t router;                 /* which listen socket */
@@ -205,6 +205,7 @@ struct blo_broker {
 	/* I/O thread only */
 	session_t **sessions;
 	size_t n_sessions, cap_sessions;
+	uint64_t last_session_serial;
 	sub_t **subs;
 	size_t n_subs;
 	cached_t *cache;

@@ -22,6 +22,12 @@
  *   blonet-probe garbage -c CONFIG -n N
  *       opens N raw TCP connections to the broker and writes random bytes
  *       (no ZMTP, no CURVE); exit 0 when done
+ *   blonet-probe rid -c CONFIG --rid TEXT [--durable NAME] [--wait MS]
+ *       connects with the routing id TEXT (a peer may choose its own),
+ *       says Hello, subscribes as NAME when given, then counts the
+ *       deliveries that reach it within --wait ms without acknowledging
+ *       them, and leaves. Says "welcomed" on stderr as soon as it is, and
+ *       prints the count; exit 0 if welcomed (and subscribed)
  */
 #include "test_client.h"
 
@@ -207,6 +213,80 @@ static int cmd_frames(tc_setup_t *st, long n)
 	return pong ? 0 : 1;
 }
 
+/* The next frame of sock within ms, or NULL. */
+static Blonet__Frame *recv_frame(void *sock, int ms)
+{
+	zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+	Blonet__Frame *f = NULL;
+	zmq_msg_t msg;
+
+	if (zmq_poll(&item, 1, ms) <= 0)
+		return NULL;
+	zmq_msg_init(&msg);
+	if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0 || blo_wire_decode(&msg, &f, NULL) != 0)
+		f = NULL;
+	zmq_msg_close(&msg);
+	return f;
+}
+
+static int cmd_rid(tc_setup_t *st, const char *rid, const char *durable, int wait_ms)
+{
+	void *ctx = zmq_ctx_new();
+	void *sock = tc_dealer(ctx);
+	bool welcomed = false, subscribed = false;
+	long delivered = 0;
+	Blonet__Frame *f;
+
+	zmq_setsockopt(sock, ZMQ_ROUTING_ID, rid, strlen(rid));
+	if (tc_curve(sock, st->identity, st->broker->curve_public, PROG) != 0)
+		return 2;
+	zmq_connect(sock, st->s.broker.endpoint);
+	/* Hello again and again: while the broker still holds the id for a
+	 * connection that is going, libzmq drops a new one that claims it. */
+	for (int64_t end = blo_now_ms() + 5000, next = 0; !welcomed && blo_now_ms() < end;) {
+		if (blo_now_ms() >= next) {
+			send_hello(sock);
+			next = blo_now_ms() + 300;
+		}
+		if ((f = recv_frame(sock, 100)) != NULL) {
+			welcomed = f->body_case == BLONET__FRAME__BODY_WELCOME;
+			blo_message_free((ProtobufCMessage **)&f);
+		}
+	}
+	if (welcomed)
+		fprintf(stderr, PROG ": welcomed as %s\n", blo_identity_id(st->identity));
+	if (welcomed && durable != NULL) {
+		Blonet__Frame sf = BLONET__FRAME__INIT;
+		Blonet__Subscribe sub = BLONET__SUBSCRIBE__INIT;
+
+		sub.durable = (char *)durable;
+		sub.credit = 100;
+		sf.correlation = 7;
+		sf.body_case = BLONET__FRAME__BODY_SUBSCRIBE;
+		sf.subscribe = &sub;
+		blo_wire_send(sock, &sf, 0);
+		for (int64_t end = blo_now_ms() + 5000; !subscribed && blo_now_ms() < end;) {
+			if ((f = recv_frame(sock, 100)) != NULL) {
+				subscribed = f->body_case == BLONET__FRAME__BODY_SUBSCRIBED;
+				blo_message_free((ProtobufCMessage **)&f);
+			}
+		}
+	}
+	for (int64_t end = blo_now_ms() + wait_ms; welcomed && blo_now_ms() < end;) {
+		if ((f = recv_frame(sock, 50)) != NULL) {
+			delivered += f->body_case == BLONET__FRAME__BODY_DELIVER;
+			blo_message_free((ProtobufCMessage **)&f);
+		}
+	}
+	printf("{\"probe\":\"rid\",\"principal\":\"%s\",\"welcomed\":%s,\"subscribed\":%s,"
+	       "\"delivered\":%ld}\n",
+	       blo_identity_id(st->identity), welcomed ? "true" : "false",
+	       subscribed ? "true" : "false", delivered);
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	return welcomed && (durable == NULL || subscribed) ? 0 : 1;
+}
+
 static int cmd_garbage(tc_setup_t *st, long n)
 {
 	const char *ep = st->s.broker.endpoint;
@@ -339,17 +419,22 @@ int main(int argc, char **argv)
 		{"wait", required_argument, NULL, 'w'},
 		{"to", required_argument, NULL, 't'},
 		{"signer", required_argument, NULL, 's'},
+		{"rid", required_argument, NULL, 'r'},
+		{"durable", required_argument, NULL, 'd'},
 		{0},
 	};
 	const char *config = NULL, *mode = "unknown", *origin = NULL, *cmd, *to = NULL, *signer = NULL;
+	const char *rid = NULL, *durable = NULL;
 	long n = 1000;
 	int wait_ms = 1500, opt, rc;
 	tc_setup_t st = {0};
 
-	while ((opt = getopt_long(argc, argv, "c:m:o:w:n:t:s:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:m:o:w:n:t:s:r:d:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 't': to = optarg; break;
 		case 's': signer = optarg; break;
+		case 'r': rid = optarg; break;
+		case 'd': durable = optarg; break;
 		case 'c': config = optarg; break;
 		case 'm': mode = optarg; break;
 		case 'o': origin = optarg; break;
@@ -359,7 +444,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (config == NULL || optind != argc - 1) {
-		fprintf(stderr, "usage: blonet-probe refused|forge|frames|garbage -c CONFIG ...\n");
+		fprintf(stderr, "usage: blonet-probe refused|forge|frames|garbage|rid|forward -c CONFIG ...\n");
 		return 2;
 	}
 	cmd = argv[optind];
@@ -377,6 +462,8 @@ int main(int argc, char **argv)
 		rc = cmd_frames(&st, n);
 	else if (strcmp(cmd, "garbage") == 0)
 		rc = cmd_garbage(&st, n);
+	else if (strcmp(cmd, "rid") == 0 && rid != NULL && rid[0] != '\0')
+		rc = cmd_rid(&st, rid, durable, wait_ms);
 	else
 		rc = 2;
 	tc_unload(&st);

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Need-to-know at the broker's door: a routing id another principal takes
+# over brings it nothing of the first one's; a reference to an alert tells
+# nobody that it exists or whose it is unless they may see it; an alert's
+# origin is its publisher's site and agency, as the registry has them.
+. "$(dirname "$0")/lib.sh"
+
+provision "$SRC/tests/integration/topology_single.json" || { fail provision; finish; }
+start_broker th-broker || { fail "broker starts"; finish; }
+
+# pub_field FILE FIELD: FIELD of the first result line of blonet-pub.
+pub_field() { grep -o "\"$2\":\"[^\"]*\"" "$1" | head -n 1 | cut -d'"' -f4; }
+
+# 1. A routing id is the peer's to choose. th-console-maesai subscribes
+# with one and leaves; th-console-chiangkhong connects with the same id
+# before the broker has noticed; a RED alert for Mae Sai follows.
+"$PROBE" rid -c "$WORK/d/th-console-maesai/config.json" --rid blo-probe-rid --durable kept \
+	--wait 100 >"$WORK/rid-a.out" 2>&1
+check "the first principal subscribes under its chosen routing id" \
+	grep -q '"subscribed":true' "$WORK/rid-a.out"
+"$PROBE" rid -c "$WORK/d/th-console-chiangkhong/config.json" --rid blo-probe-rid \
+	--wait 3000 >"$WORK/rid-b.out" 2>"$WORK/rid-b.err" &
+TAKER=$!
+taker_welcomed() { grep -q welcomed "$WORK/rid-b.err"; }
+check "the second principal is served under the same routing id" wait_for 5 taker_welcomed
+printf '%s\n' '{"type":"ALERT","status":"EXERCISE","source_ref":"rid-red-1","assessment":{"category":"TRAFFICKING_IN_PERSONS"},"handling":{"tlp":"TLP_RED","addressed_to":["th-console-maesai"]},"headline":"RED for Mae Sai, routing id case"}' >"$WORK/rid-red.jsonl"
+pub th-customs-maesai "$WORK/rid-red.jsonl" >"$WORK/rid-red.res" 2>&1
+check "a RED alert for the first principal is accepted" grep -q '"status":"accepted"' "$WORK/rid-red.res"
+wait $TAKER
+check "the principal that took the routing id was served as itself" \
+	grep -q '"principal":"th-console-chiangkhong","welcomed":true' "$WORK/rid-b.out"
+check "it received none of the first principal's deliveries" grep -q '"delivered":0' "$WORK/rid-b.out"
+check "the broker ended the first principal's session, and logged why" \
+	grep -q '"session.rid_taken"' "$WORK/th-broker.log"
+sub th-console-maesai --durable kept --timeout 2 >"$WORK/kept.out" 2>&1
+check "the addressee gets the alert on its durable subscription when it returns" \
+	[ "$(count_lines "$WORK/kept.out" 'RED for Mae Sai, routing id case')" = 1 ]
+
+# 2. References. A RED alert for th-console-maesai; th-console-chiangkhong
+# may not see it, so answering it is refused exactly as answering an alert
+# that was never stored; nor may another agent update or cancel it.
+printf '%s\n' '{"type":"ALERT","status":"EXERCISE","source_ref":"ref-red-1","assessment":{"category":"DRUGS"},"handling":{"tlp":"TLP_RED","addressed_to":["th-console-maesai"]},"headline":"RED, referenced"}' >"$WORK/ref-red.jsonl"
+pub th-customs-maesai "$WORK/ref-red.jsonl" >"$WORK/ref-red.res" 2>&1
+RED_ID=$(pub_field "$WORK/ref-red.res" id)
+NONE_ID=$(printf '%s' "$RED_ID" | tr '0-9a-f' 'f0-9a-e')
+check "the referenced alert is stored" [ -n "$RED_ID" -a "$RED_ID" != "$NONE_ID" ]
+ack() { printf '{"type":"ACK","status":"EXERCISE","references":["%s"],"ack_status":"RECEIVED","handling":{"tlp":"TLP_AMBER"}}\n' "$1"; }
+ack "$RED_ID" >"$WORK/ack-red.jsonl"
+ack "$NONE_ID" >"$WORK/ack-none.jsonl"
+pub th-console-chiangkhong "$WORK/ack-red.jsonl" >"$WORK/ack-red.res" 2>&1
+pub th-console-chiangkhong "$WORK/ack-none.jsonl" >"$WORK/ack-none.res" 2>&1
+check "answering an alert one may not see is refused UNKNOWN_REFERENCE" \
+	grep -q '"status":"rejected".*"reason":"UNKNOWN_REFERENCE"' "$WORK/ack-red.res"
+red_text=$(pub_field "$WORK/ack-red.res" text | sed "s/$RED_ID/ID/")
+none_text=$(pub_field "$WORK/ack-none.res" text | sed "s/$NONE_ID/ID/")
+check "in the same words as answering an alert that does not exist" \
+	[ -n "$red_text" -a "$red_text" = "$none_text" ]
+pub th-console-maesai "$WORK/ack-red.jsonl" >"$WORK/ack-ok.res" 2>&1
+check "the addressee may answer it" grep -q '"status":"accepted"' "$WORK/ack-ok.res"
+printf '{"type":"CANCEL","status":"EXERCISE","references":["%s"],"handling":{"tlp":"TLP_AMBER"}}\n' \
+	"$RED_ID" >"$WORK/cancel.jsonl"
+printf '{"type":"CANCEL","status":"EXERCISE","references":["%s"],"handling":{"tlp":"TLP_AMBER"}}\n' \
+	"$NONE_ID" >"$WORK/cancel-none.jsonl"
+pub th-customs-chiangkhong "$WORK/cancel.jsonl" >"$WORK/cancel.res" 2>&1
+pub th-customs-chiangkhong "$WORK/cancel-none.jsonl" >"$WORK/cancel-none.res" 2>&1
+check "cancelling another's alert is refused UNKNOWN_REFERENCE" \
+	grep -q '"status":"rejected".*"reason":"UNKNOWN_REFERENCE"' "$WORK/cancel.res"
+cancel_text=$(pub_field "$WORK/cancel.res" text | sed "s/$RED_ID/ID/")
+cancel_none_text=$(pub_field "$WORK/cancel-none.res" text | sed "s/$NONE_ID/ID/")
+check "in the same words as cancelling one that does not exist" \
+	[ -n "$cancel_text" -a "$cancel_text" = "$cancel_none_text" ]
+check "naming no owner" [ "$(count_lines "$WORK/cancel.res" th-customs-maesai)" = 0 ]
+pub th-customs-maesai "$WORK/cancel.jsonl" >"$WORK/cancel-own.res" 2>&1
+check "its originator may cancel it" grep -q '"status":"accepted"' "$WORK/cancel-own.res"
+
+# 3. The origin is the publisher, with its registry site and agency.
+printf '%s\n' '{"type":"ALERT","status":"EXERCISE","source_ref":"site-1","origin":{"site":"TH-CHIANGKHONG"},"assessment":{"category":"DRUGS"},"handling":{"tlp":"TLP_AMBER"},"headline":"another site"}' >"$WORK/site.jsonl"
+printf '%s\n' '{"type":"ALERT","status":"EXERCISE","source_ref":"agency-1","origin":{"agency":"IMMIGRATION"},"assessment":{"category":"DRUGS"},"handling":{"tlp":"TLP_AMBER"},"headline":"another agency"}' >"$WORK/agency.jsonl"
+pub th-customs-maesai "$WORK/site.jsonl" >"$WORK/site.res" 2>&1
+pub th-customs-maesai "$WORK/agency.jsonl" >"$WORK/agency.res" 2>&1
+check "an origin site that is not the publisher's is refused NOT_ORIGIN" \
+	grep -q '"status":"rejected".*"reason":"NOT_ORIGIN"' "$WORK/site.res"
+check "an origin agency that is not the publisher's is refused NOT_ORIGIN" \
+	grep -q '"status":"rejected".*"reason":"NOT_ORIGIN"' "$WORK/agency.res"
+# The status is written every second.
+not_origin_counted() { [ "$(status_field th-broker NOT_ORIGIN)" = 2 ]; }
+check "the refusals are counted by reason" wait_for 5 not_origin_counted
+
+check "the broker stops cleanly" stop_broker th-broker
+finish
