@@ -2037,6 +2037,7 @@ static void write_status(blo_broker_t *self)
 	cJSON_AddNumberToObject(zap, "denied_unknown_key", (double)zs.denied_unknown_key);
 	cJSON_AddNumberToObject(zap, "denied_revoked", (double)zs.denied_revoked);
 	cJSON_AddNumberToObject(zap, "denied_role", (double)zs.denied_role);
+	cJSON_AddNumberToObject(zap, "denied_country", (double)zs.denied_country);
 	cJSON_AddNumberToObject(zap, "denied_domain", (double)zs.denied_domain);
 	cJSON_AddNumberToObject(zap, "denied_mechanism", (double)zs.denied_mechanism);
 	cJSON_AddNumberToObject(zap, "malformed", (double)zs.malformed);
@@ -2140,6 +2141,20 @@ static const char *registry_refuses_me(const blo_broker_t *self, const blo_regis
 	return NULL;
 }
 
+/* Only brokers come from other countries: the agents, consoles, committees
+ * and administrators a broker serves are of its own. */
+static int serve_home_country(blo_broker_t *self, const blo_registry_t *reg)
+{
+	const blo_principal_t *me = blo_registry_find(reg, self->id);
+
+	if (me == NULL)
+		return BLO_ENOTFOUND;
+	return blo_zap_home_country(self->zap, me->country,
+				    BLO_ZAP_ROLE(BLO_ROLE_AGENT) | BLO_ZAP_ROLE(BLO_ROLE_CONSOLE) |
+					    BLO_ZAP_ROLE(BLO_ROLE_COMMITTEE) |
+					    BLO_ZAP_ROLE(BLO_ROLE_ADMIN));
+}
+
 /* Why a principal live in the old registry (was) may no longer use what it
  * authenticated with, given its entry in the new one (now, NULL if gone);
  * NULL when nothing changed for it. A session is tied to the CURVE key it
@@ -2156,6 +2171,8 @@ static const char *access_lost(const blo_principal_t *was, const blo_principal_t
 		return "principal's key changed: reconnect with the new key";
 	if (now->role != was->role)
 		return "principal's role changed";
+	if (strcmp(now->country, was->country) != 0)
+		return "principal's country changed";
 	return NULL;
 }
 
@@ -2253,10 +2270,11 @@ static void reload_registry(blo_broker_t *self)
 	self->reg_current = r;
 	pthread_mutex_unlock(&self->reg_lock);
 	blo_zap_set_registry(self->zap, reg);
+	serve_home_country(self, reg); /* registry_refuses_me found us in it */
 	old_reg = old->reg; /* still held by the I/O thread's reference */
 
 	/* Every principal that lost what it authenticated with: revoked,
-	 * removed, another CURVE key or another role. */
+	 * removed, another CURVE key, another role or another country. */
 	for (size_t i = 0; i < blo_registry_count(old_reg); i++) {
 		const blo_principal_t *was = blo_registry_at(old_reg, i);
 
@@ -2445,6 +2463,10 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 					       BLO_ZAP_ROLE(BLO_ROLE_ADMIN) |
 					       BLO_ZAP_ROLE(BLO_ROLE_BROKER))) != 0) {
 		blo_err_set(err, rc, "ZAP domain: %s", blo_strerror(rc));
+		goto out;
+	}
+	if ((rc = serve_home_country(self, self->reg_current->reg)) != 0) {
+		blo_err_set(err, rc, "ZAP home country: %s", blo_strerror(rc));
 		goto out;
 	}
 

@@ -49,6 +49,8 @@ struct blo_zap {
 	const blo_registry_t *registry;   /* borrowed */
 	struct domain_rule domains[BLO_ZAP_MAX_DOMAINS];
 	size_t n_domains;
+	char home_country[3];             /* "" until blo_zap_home_country */
+	unsigned home_mask;               /* roles that must be of home_country */
 	blo_zap_stats_t stats;
 	blo_zap_refusal_t refusals[REFUSALS_MAX];
 	size_t refusals_head, refusals_n;
@@ -165,6 +167,12 @@ static void decide(blo_zap_t *self, zmq_msg_t *body, size_t n, verdict_t *v)
 	if (principal->role <= BLO_ROLE_NONE || principal->role > BLO_ROLE_ADMIN ||
 	    (rule->role_mask & BLO_ZAP_ROLE(principal->role)) == 0) {
 		refuse(v, "400", "role not allowed on this domain", &self->stats.denied_role);
+		v->refused_principal = principal->id;
+		return;
+	}
+	if ((self->home_mask & BLO_ZAP_ROLE(principal->role)) != 0 &&
+	    strcmp(principal->country, self->home_country) != 0) {
+		refuse(v, "400", "principal of another country", &self->stats.denied_country);
 		v->refused_principal = principal->id;
 		return;
 	}
@@ -415,6 +423,18 @@ int blo_zap_allow_domain(blo_zap_t *self, const char *domain, unsigned role_mask
 out:
 	pthread_mutex_unlock(&self->lock);
 	return rc;
+}
+
+int blo_zap_home_country(blo_zap_t *self, const char *country, unsigned role_mask)
+{
+	assert(self != NULL && country != NULL);
+	if (strlen(country) != 2 || (role_mask & ~(unsigned)BLO_ZAP_ROLES_ALL) != 0)
+		return BLO_EINVAL;
+	pthread_mutex_lock(&self->lock);
+	memcpy(self->home_country, country, 3);
+	self->home_mask = role_mask;
+	pthread_mutex_unlock(&self->lock);
+	return 0;
 }
 
 void blo_zap_set_registry(blo_zap_t *self, const blo_registry_t *registry)

@@ -83,6 +83,7 @@ typedef struct {
 	uint64_t denied_unknown_key; /* 400: no principal has this CURVE key */
 	uint64_t denied_revoked;     /* 400 "revoked" */
 	uint64_t denied_role;        /* 400: role not allowed on the domain */
+	uint64_t denied_country;     /* 400: of another country (blo_zap_home_country) */
 	uint64_t denied_domain;      /* 400: domain never allowed */
 	uint64_t denied_mechanism;   /* 400: NULL, PLAIN, GSSAPI, anything not CURVE */
 	uint64_t malformed;          /* 500: bad frames, version, key size */
@@ -110,6 +111,14 @@ int blo_zap_start(blo_zap_t **out, void *zmq_ctx, const blo_registry_t *registry
  * (empty or too long domain, mask empty or naming no role); BLO_ETOOBIG
  * (BLO_ZAP_MAX_DOMAINS already allowed). */
 int blo_zap_allow_domain(blo_zap_t *self, const char *domain, unsigned role_mask);
+
+/* Refuses principals whose role is in role_mask unless they are of country
+ * (ISO 3166 alpha-2), on every domain: a broker serves the agents,
+ * consoles, committees and administrators of its own country, while peer
+ * brokers come from anywhere. Until it is called, any country. Calling it
+ * again replaces both. Thread-safe. Returns 0; BLO_EINVAL (country not two
+ * letters, mask naming no role). */
+int blo_zap_home_country(blo_zap_t *self, const char *country, unsigned role_mask);
 
 /* Replaces the registry used for new handshakes (SIGHUP reload). Sessions
  * already authenticated are not affected: the broker drops those of keys now

@@ -13,6 +13,17 @@ done
 check "TH sees its LA link up" wait_for 10 peer_is th-broker la-broker connected true
 check "TH sees its MM link up" wait_for 10 peer_is th-broker mm-broker connected true
 
+# A broker serves its own country's clients only: a Lao console that points
+# at the Thai broker is refused at the handshake, and counted.
+TH_EP=$(grep -o '"listen": *\["[^"]*"' "$WORK/d/th-broker/config.json" | cut -d'"' -f4)
+sed -e 's/"id": "la-broker"/"id": "th-broker"/' -e "s#\"endpoint\": \"[^\"]*\"#\"endpoint\": \"$TH_EP\"#" \
+	"$WORK/d/la-console-houayxai/config.json" >"$WORK/d/la-console-houayxai/to-th.json"
+check "a console is served by its own country's broker" \
+	sh -c '! "$0" refused -c "$1" --mode self >/dev/null' "$PROBE" "$WORK/d/la-console-houayxai/config.json"
+check "another country's broker refuses it" \
+	"$PROBE" refused -c "$WORK/d/la-console-houayxai/to-th.json" --mode self
+check "and counts the refusal" [ "$(status_field th-broker denied_country)" -ge 1 ]
+
 SUBS="la-console-houayxai la-console-tonpheung la-committee mm-console-tachileik th-console-maesai th-console-chiangkhong"
 SUB_PIDS=""
 start_subs() {

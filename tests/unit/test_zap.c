@@ -448,6 +448,43 @@ static void test_revoked_key_is_refused(void **state)
 	rig_stop(&rig);
 }
 
+/* A broker serves its own country's agents, consoles, committees and
+ * administrators; brokers of any country may come. */
+static void test_home_country_refuses_other_countries_but_brokers(void **state)
+{
+	rig_t rig;
+	char user_id[BLO_PRINCIPAL_ID_MAX];
+	const unsigned served = BLO_ZAP_ROLE(BLO_ROLE_AGENT) | BLO_ZAP_ROLE(BLO_ROLE_CONSOLE) |
+				BLO_ZAP_ROLE(BLO_ROLE_COMMITTEE) | BLO_ZAP_ROLE(BLO_ROLE_ADMIN);
+
+	(void)state;
+	rig_start(&rig, "blonet", true);
+	assert_int_equal(blo_zap_home_country(rig.zap, "THA", served), BLO_EINVAL);
+	assert_int_equal(blo_zap_home_country(rig.zap, "TH", 1u << 30), BLO_EINVAL);
+	E(blo_zap_home_country(rig.zap, "TH", served));
+	rig_curve_client(&rig, LA_ADMIN, curve_public(TH_BROKER), "foreign admin", false);
+	expect_event(&rig, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, 400);
+	assert_int_equal(stats_of(&rig).denied_country, 1);
+	assert_server_has_nothing(&rig);
+	{
+		blo_zap_refusal_t r[4];
+
+		assert_int_equal(blo_zap_take_refusals(rig.zap, r, 4, NULL), 1);
+		assert_string_equal(r[0].reason, "principal of another country");
+		assert_string_equal(r[0].principal, "la-admin");
+	}
+	rig_curve_client(&rig, TH_CONSOLE, curve_public(TH_BROKER), "home console", true);
+	expect_event(&rig, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0);
+	server_receive(&rig, "home console", user_id, sizeof(user_id));
+	assert_string_equal(user_id, "th-console-maesai");
+	rig_curve_client(&rig, LA_BROKER, curve_public(TH_BROKER), "peer broker", true);
+	expect_event(&rig, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0);
+	server_receive(&rig, "peer broker", user_id, sizeof(user_id));
+	assert_string_equal(user_id, "la-broker");
+	assert_int_equal(stats_of(&rig).allowed, 2);
+	rig_stop(&rig);
+}
+
 static void test_mesh_domain_refuses_console_and_admits_broker(void **state)
 {
 	rig_t rig;
@@ -1262,6 +1299,7 @@ int main(void)
 		cmocka_unit_test(test_every_role_is_admitted_on_the_blonet_domain),
 		cmocka_unit_test(test_unknown_key_is_refused),
 		cmocka_unit_test(test_revoked_key_is_refused),
+		cmocka_unit_test(test_home_country_refuses_other_countries_but_brokers),
 		cmocka_unit_test(test_mesh_domain_refuses_console_and_admits_broker),
 		cmocka_unit_test(test_domain_never_allowed_is_refused),
 		cmocka_unit_test(test_handler_with_no_domain_allowed_refuses_everyone),
