@@ -298,6 +298,7 @@ static void verify_publish(blo_broker_t *self, const blo_registry_t *reg, job_t 
 		memcpy(job->id, peek->id.data, BLO_ID_BYTES);
 		job->has_id = true;
 	}
+	blo_strlcpy(job->origin, job->principal, sizeof(job->origin));
 	/* Who publishes is who authenticated: never what the alert says. */
 	if (peek->origin == NULL || strcmp(peek->origin->principal, job->principal) != 0) {
 		broker_reject(job, BLONET__REJECT_REASON__NOT_ORIGIN,
@@ -559,6 +560,25 @@ static job_t *writer_summaries(blo_broker_t *self, int64_t now)
 
 /* Builds the journal batch from the jobs: with_entries false leaves out the
  * publishes (after the journal was full) and audits them as refused. */
+/* blo_journal_entry_t.same: whether the stored envelope is job's alert again
+ * (a duplicate) or another origin's under the same id. What does not decode
+ * is no duplicate of anything. */
+static bool same_origin(const uint8_t *stored, size_t stored_len, void *arg)
+{
+	const job_t *job = arg;
+	Blonet__Envelope *env = NULL;
+	Blonet__Alert *alert = NULL;
+	bool same = false;
+
+	if (blo_envelope_parse(&env, stored, stored_len, NULL) == 0 &&
+	    blo_alert_parse(&alert, env->alert.data, env->alert.len, NULL) == 0)
+		same = alert->origin != NULL && alert->origin->principal != NULL &&
+		       strcmp(alert->origin->principal, job->origin) == 0;
+	blo_alert_free(&alert);
+	blo_envelope_free(&env);
+	return same;
+}
+
 static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_err_t *err)
 {
 	size_t n_entries = 0, n_audit = 0, n_cursors = 0, n_audit_max = 0, n_cursor_max = 0;
@@ -605,6 +625,8 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_e
 				e->data = env->data;
 				e->len = env->len;
 				e->time_ms = job->received_ms;
+				e->same = same_origin;
+				e->same_arg = job;
 				b->entry_of_job[i] = (int)n_entries;
 				/* A forward received is audited as such, with its sender. */
 				r->event = job->kind == JOB_FORWARD ? BLO_AUDIT_RECEIVE : BLO_AUDIT_ACCEPT;
@@ -902,6 +924,14 @@ static void *writer_main(void *arg)
 				j->seq = b.entries[e].seq;
 				if (b.entries[e].result == BLO_EDUPLICATE) {
 					j->status = BLONET__PUBLISH_STATUS__DUPLICATE;
+				} else if (b.entries[e].result == BLO_ECONFLICT) {
+					char hex[2 * BLO_ID_BYTES + 1];
+
+					blo_hex_encode(hex, sizeof(hex), j->id, BLO_ID_BYTES);
+					broker_reject(j, BLONET__REJECT_REASON__ID_CONFLICT,
+						      "alert id %s is already stored for another "
+						      "origin's alert: give this one its own id",
+						      hex);
 				} else {
 					atomic_fetch_add(&self->counters.committed_entries, 1);
 					if (j->seq > last)

@@ -62,6 +62,7 @@ typedef struct job {
 	Blonet__Frame *frame; /* owns the envelope bytes */
 	uint8_t id[BLO_ID_BYTES];
 	bool has_id;
+	char origin[BLO_PRINCIPAL_ID_MAX]; /* the alert's origin principal, once verified */
 	Blonet__PublishStatus status;
 	Blonet__RejectReason reason;
 	char text[256];

@@ -28,6 +28,7 @@ static const char *const blo_messages[] = {
 	[-(BLO_EOLDER - BLO_E_FIRST)] = "registry is older than the one in force",
 	[-(BLO_EPERM - BLO_E_FIRST)] = "not permitted",
 	[-(BLO_ENOSPACE - BLO_E_FIRST)] = "the journal's filesystem has no space left",
+	[-(BLO_ECONFLICT - BLO_E_FIRST)] = "the alert id is stored for another alert",
 };
 
 const char *blo_strerror(int rc)

@@ -32,7 +32,8 @@ enum {
 	BLO_EOLDER = -42015,      /* a registry older than the one in force */
 	BLO_EPERM = -42016,       /* the principal may not do this */
 	BLO_ENOSPACE = -42017,    /* the journal's filesystem has no space left */
-	BLO_E_LAST = -42018
+	BLO_ECONFLICT = -42018,   /* the id is stored for another alert */
+	BLO_E_LAST = -42019
 };
 
 /* A human-readable message that says what went wrong and where, for callers

@@ -955,6 +955,19 @@ static int append_one(blo_journal_t *self, MDB_txn *txn, MDB_cursor *records,
 	rc = id_lookup(self, txn, e->id, fp, &e->seq);
 	if (rc == 0) {
 		e->result = BLO_EDUPLICATE;
+		if (e->same != NULL) {
+			put_be64(seq_be, e->seq);
+			rc = mdb_get(txn, self->records, &key, &val);
+			if (rc != 0)
+				return rc == MDB_NOTFOUND ? BLO_ECORRUPT : rc; /* idlog has it */
+			if (val.mv_size < HDR_BYTES)
+				return BLO_ECORRUPT;
+			if (!e->same((const uint8_t *)val.mv_data + HDR_BYTES, val.mv_size - HDR_BYTES,
+				     e->same_arg)) {
+				e->result = BLO_ECONFLICT;
+				e->seq = 0;
+			}
+		}
 		return 0;
 	}
 	if (rc != MDB_NOTFOUND)
@@ -1099,6 +1112,7 @@ static int audit_append(blo_journal_t *self, MDB_txn *txn, const blo_journal_bat
 		rc = mdb_cursor_open(txn, self->audit, &cur);
 	for (size_t i = 0; rc == 0 && i < b->n_audit; i++) {
 		const blo_audit_record_t *r = &b->audit[i];
+		blo_audit_record_t conflict;
 		blo_audit_event_t event = r->event;
 		const uint8_t *alert = r->alert_id;
 		uint64_t seq = r->seq;
@@ -1112,7 +1126,13 @@ static int audit_append(blo_journal_t *self, MDB_txn *txn, const blo_journal_bat
 				alert = e->id;
 			if (event == BLO_AUDIT_ACCEPT || event == BLO_AUDIT_DUPLICATE)
 				event = e->result == BLO_EDUPLICATE ? BLO_AUDIT_DUPLICATE
-								    : BLO_AUDIT_ACCEPT;
+					: e->result == BLO_ECONFLICT ? BLO_AUDIT_REJECT
+								     : BLO_AUDIT_ACCEPT;
+			if (e->result == BLO_ECONFLICT && r->detail == NULL) {
+				conflict = *r;
+				conflict.detail = "alert id already stored for another alert";
+				r = &conflict;
+			}
 		}
 		aseq++;
 		len = audit_format(self->audit_text, aseq, r, event, alert, seq);

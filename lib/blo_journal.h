@@ -42,9 +42,18 @@ typedef struct {
 	size_t len;
 	int64_t time_ms;     /* when the broker received it */
 	uint64_t seq;        /* out: new sequence, or the stored one if duplicate;
-			      * 0 when the batch failed */
-	int result;          /* out: 0 stored, BLO_EDUPLICATE already stored, or
-			      * the batch's error code when the batch failed */
+			      * 0 when the batch failed or for a conflict */
+	int result;          /* out: 0 stored, BLO_EDUPLICATE already stored,
+			      * BLO_ECONFLICT the id is another alert's (nothing
+			      * stored), or the batch's error code when the batch
+			      * failed */
+	/* Optional: asked when the id is already stored (or earlier in the
+	 * batch), with that record's envelope, whether it is this entry's
+	 * alert again (true: BLO_EDUPLICATE) or another alert under the same
+	 * id (false: BLO_ECONFLICT). NULL: every stored id is a duplicate.
+	 * Called inside the write transaction: it must not call the journal. */
+	bool (*same)(const uint8_t *stored, size_t stored_len, void *arg);
+	void *same_arg;
 } blo_journal_entry_t;
 
 /* One durable cursor to set: the subscriber or peer called name (1 to

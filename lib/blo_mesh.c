@@ -653,6 +653,7 @@ void blo_mesh_verify_forward(blo_broker_t *broker, const blo_registry_t *reg, jo
 	}
 	memcpy(job->id, alert->id.data, BLO_ID_BYTES);
 	job->has_id = true;
+	blo_strlcpy(job->origin, alert->origin->principal, sizeof(job->origin));
 	if (alert->n_references > 0 &&
 	    (alert->type == BLONET__MESSAGE_TYPE__ACK || alert->type == BLONET__MESSAGE_TYPE__RESPONSE)) {
 		if (broker_referenced_origin(broker->journal, alert->references[0].data, ref_principal,

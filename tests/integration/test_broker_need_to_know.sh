@@ -2,7 +2,8 @@
 # Need-to-know at the broker's door: a routing id another principal takes
 # over brings it nothing of the first one's; a reference to an alert tells
 # nobody that it exists or whose it is unless they may see it; an alert's
-# origin is its publisher's site and agency, as the registry has them.
+# origin is its publisher's site and agency, as the registry has them; an
+# id names one alert, and another origin's alert under it is refused.
 . "$(dirname "$0")/lib.sh"
 
 provision "$SRC/tests/integration/topology_single.json" || { fail provision; finish; }
@@ -85,6 +86,41 @@ check "an origin agency that is not the publisher's is refused NOT_ORIGIN" \
 # The status is written every second.
 not_origin_counted() { [ "$(status_field th-broker NOT_ORIGIN)" = 2 ]; }
 check "the refusals are counted by reason" wait_for 5 not_origin_counted
+
+# 4. One id, one alert. Ids derive from country, agency and source_ref, so
+# two customs posts with the same register number meet on one id: the
+# second is refused ID_CONFLICT, never acknowledged as a duplicate of an
+# alert it is not. Nor may anyone take an id first and so make the real
+# alert a "duplicate".
+sz() { printf '{"type":"ALERT","status":"EXERCISE","source_ref":"%s","assessment":{"category":"DRUGS"},"handling":{"tlp":"TLP_AMBER"},"headline":"seizure %s at %s"}\n' "$1" "$1" "$2"; }
+sz SZ-0001 maesai >"$WORK/sz-maesai.jsonl"
+sz SZ-0001 chiangkhong >"$WORK/sz-chiangkhong.jsonl"
+pub th-customs-maesai "$WORK/sz-maesai.jsonl" >"$WORK/sz-maesai.res" 2>&1
+pub th-customs-chiangkhong "$WORK/sz-chiangkhong.jsonl" >"$WORK/sz-chiangkhong.res" 2>&1
+pub th-customs-maesai "$WORK/sz-maesai.jsonl" >"$WORK/sz-again.res" 2>&1
+check "the first post's record is accepted" grep -q '"status":"accepted"' "$WORK/sz-maesai.res"
+check "the second post's record under the same id is refused ID_CONFLICT" \
+	grep -q '"status":"rejected".*"reason":"ID_CONFLICT"' "$WORK/sz-chiangkhong.res"
+check "the first post's again is a duplicate" grep -q '"status":"duplicate"' "$WORK/sz-again.res"
+SZ1=$(pub_field "$WORK/sz-maesai.res" id)
+check "the refusal is in the audit log" \
+	sh -c '"$0" -c "$1" audit | grep "\"event\":\"reject\"" | grep "th-customs-chiangkhong" | grep -q "$2"' \
+	"$BIN/blonetctl" "$WORK/d/th-broker/config.json" "$SZ1"
+# The id SZ-0002 will have, learnt from a publish refused for its site.
+printf '%s\n' '{"type":"ALERT","status":"EXERCISE","source_ref":"SZ-0002","origin":{"site":"TH-CHIANGKHONG"},"assessment":{"category":"DRUGS"},"handling":{"tlp":"TLP_AMBER"},"headline":"probe"}' >"$WORK/sz2-probe.jsonl"
+pub th-customs-maesai "$WORK/sz2-probe.jsonl" >"$WORK/sz2-probe.res" 2>&1
+SZ2=$(pub_field "$WORK/sz2-probe.res" id)
+printf '{"id":"%s","type":"ALERT","status":"EXERCISE","assessment":{"category":"DRUGS"},"handling":{"tlp":"TLP_AMBER"},"headline":"squatting"}\n' \
+	"$SZ2" >"$WORK/squat.jsonl"
+pub th-narcotics-maesai "$WORK/squat.jsonl" >"$WORK/squat.res" 2>&1
+sz SZ-0002 maesai >"$WORK/sz2.jsonl"
+pub th-customs-maesai "$WORK/sz2.jsonl" >"$WORK/sz2.res" 2>&1
+check "an id taken first by another principal is refused ID_CONFLICT, not acknowledged" \
+	grep -q '"status":"rejected".*"reason":"ID_CONFLICT"' "$WORK/sz2.res"
+sub th-committee --durable sz --from-seq 1 --timeout 2 >"$WORK/sz-committee.out" 2>&1
+check "the committee holds the first post's seizure once, and not the second's" \
+	[ "$(count_lines "$WORK/sz-committee.out" 'seizure SZ-0001 at maesai')" = 1 -a \
+	  "$(count_lines "$WORK/sz-committee.out" 'seizure SZ-0001 at chiangkhong')" = 0 ]
 
 check "the broker stops cleanly" stop_broker th-broker
 finish

@@ -414,6 +414,68 @@ static void test_append_duplicate_id_within_batch_is_not_stored_twice(void **sta
 	free(dir);
 }
 
+/* blo_journal_entry_t.same for the tests: the stored envelope is "the same
+ * alert" when its first byte equals *arg; it records what it was shown. */
+typedef struct {
+	uint8_t first;
+	size_t calls;
+	size_t last_len;
+} same_probe_t;
+
+static bool same_first_byte(const uint8_t *stored, size_t stored_len, void *arg)
+{
+	same_probe_t *p = arg;
+
+	p->calls++;
+	p->last_len = stored_len;
+	return stored_len > 0 && stored[0] == p->first;
+}
+
+/* A stored id met again is a duplicate only if `same` says it is the same
+ * alert; otherwise a conflict: nothing stored, no sequence, and the stored
+ * record untouched. Within a batch too. */
+static void test_same_id_of_another_alert_is_a_conflict(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = open_at(dir, 0);
+	batch_t b;
+	blo_journal_stats_t st;
+	same_probe_t yes, no;
+
+	(void)state;
+	append_range(j, 1, 2);
+	batch_make(&b, 1, 4); /* ids 1, 2 stored; 3, 4 new */
+	yes = (same_probe_t){.first = b.data[0][0]};
+	no = (same_probe_t){.first = (uint8_t)(b.data[1][0] + 1)};
+	b.entries[0].same = same_first_byte;
+	b.entries[0].same_arg = &yes;
+	b.entries[1].same = same_first_byte;
+	b.entries[1].same_arg = &no;
+	b.entries[3].id = b.ids[2]; /* repeats the third's id in the batch */
+	b.entries[3].same = same_first_byte;
+	b.entries[3].same_arg = &no;
+	E(blo_journal_append(j, b.entries, b.n, NULL));
+	assert_int_equal(b.entries[0].result, BLO_EDUPLICATE);
+	assert_int_equal(b.entries[0].seq, 1);
+	assert_int_equal(yes.calls, 1);
+	assert_int_equal(yes.last_len, len_of(1));
+	assert_int_equal(b.entries[1].result, BLO_ECONFLICT);
+	assert_int_equal(b.entries[1].seq, 0);
+	assert_int_equal(b.entries[2].result, 0);
+	assert_int_equal(b.entries[2].seq, 3);
+	assert_int_equal(b.entries[3].result, BLO_ECONFLICT);
+	assert_int_equal(b.entries[3].seq, 0);
+	assert_int_equal(no.calls, 2);
+	batch_free(&b);
+	E(blo_journal_stats(j, &st));
+	assert_int_equal(st.count, 3);
+	assert_record_is(j, 2, 2);
+	assert_record_is(j, 3, 3);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
 static void test_duplicate_id_is_detected_after_reopen(void **state)
 {
 	char *dir = blo_test_mkdtemp();
@@ -1884,6 +1946,7 @@ int main(void)
 		cmocka_unit_test(test_append_duplicate_id_in_later_batch_is_not_stored_twice),
 		cmocka_unit_test(test_append_duplicate_id_within_batch_is_not_stored_twice),
 		cmocka_unit_test(test_duplicate_id_is_detected_after_reopen),
+		cmocka_unit_test(test_same_id_of_another_alert_is_a_conflict),
 		cmocka_unit_test(test_ids_with_equal_fingerprints_are_told_apart),
 		cmocka_unit_test(test_id_index_survives_growth_purges_and_reopen),
 		cmocka_unit_test(test_scan_from_seq_visits_records_in_order_up_to_max),
