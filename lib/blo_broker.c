@@ -2621,8 +2621,10 @@ int blo_broker_run(blo_broker_t *self)
 		pump(self);
 		blo_mesh_pump(self->mesh, atomic_load(&self->last_seq));
 		now = blo_now_ms();
+		/* Every turn: a refused forward goes again limits.mesh_resend_ms
+		 * after it was sent, not at the next whole second. */
+		blo_mesh_tick(self->mesh, now);
 		if (now >= next_status) {
-			blo_mesh_tick(self->mesh, now);
 			redeliver_overdue(self);
 			for (size_t i = 0; i < self->n_sessions;) {
 				session_t *sess = self->sessions[i];

@@ -34,8 +34,7 @@
 #define MESH_PUMP_BUDGET 1024    /* records examined per peer per turn */
 #define MESH_PING_MS 1000        /* a quiet link is pinged this often */
 #define MESH_DEAD_MS 5000        /* no word from a peer this long: down */
-#define MESH_RESEND_MS 10000     /* an unacknowledged forward goes again */
-#define MESH_MAX_TRIES 60        /* a forward refused for now: given up after */
+#define MESH_GIVE_UP_MS (3600 * 1000) /* a refusal that may be final: retried this long */
 
 typedef struct {
 	char id[BLO_PRINCIPAL_ID_MAX];
@@ -65,6 +64,8 @@ struct blo_mesh {
 	blo_broker_t *broker;
 	peer_t *peers;
 	size_t n_peers;
+	int64_t resend_ms;   /* limits.mesh_resend_ms */
+	uint32_t max_tries;  /* MESH_GIVE_UP_MS of resends */
 };
 
 /* ---------------------------------------------------------------- sending */
@@ -218,14 +219,27 @@ static int cmp_seq(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Refusals that time can cure: the peer's journal is full, it is stopping
- * or failed, or the alert a reply answers has not reached it yet. */
-static bool retry_later(Blonet__RejectReason reason)
+/* Refusals that time cures: the peer's journal is full, it is stopping, or
+ * it failed. The alert waits for the peer however long that takes, as it
+ * would for a link that is down. */
+static bool retry_always(Blonet__RejectReason reason)
 {
 	return reason == BLONET__REJECT_REASON__JOURNAL_FULL ||
 	       reason == BLONET__REJECT_REASON__SHUTTING_DOWN ||
-	       reason == BLONET__REJECT_REASON__INTERNAL ||
-	       reason == BLONET__REJECT_REASON__UNKNOWN_REFERENCE;
+	       reason == BLONET__REJECT_REASON__INTERNAL;
+}
+
+/* Refusals that time may cure: the alert a reply answers has not reached
+ * the peer yet, or the peer's registry is not ours yet (a new principal, a
+ * rotated key, a changed operation: registries reach the countries one by
+ * one). Retried for MESH_GIVE_UP_MS, then final. */
+static bool retry_a_while(Blonet__RejectReason reason)
+{
+	return reason == BLONET__REJECT_REASON__UNKNOWN_REFERENCE ||
+	       reason == BLONET__REJECT_REASON__UNKNOWN_PRINCIPAL ||
+	       reason == BLONET__REJECT_REASON__BAD_SIGNATURE ||
+	       reason == BLONET__REJECT_REASON__NOT_ENTITLED ||
+	       reason == BLONET__REJECT_REASON__BAD_TRACE;
 }
 
 static void on_forward_ack(blo_mesh_t *self, peer_t *p, const Blonet__ForwardAck *ack)
@@ -236,9 +250,10 @@ static void on_forward_ack(blo_mesh_t *self, peer_t *p, const Blonet__ForwardAck
 
 	if (hit == NULL)
 		return; /* from before a rewind: already counted, or it comes again */
-	if (ack->status == BLONET__PUBLISH_STATUS__REJECTED && retry_later(ack->reason) &&
-	    ++hit->tries < MESH_MAX_TRIES) {
-		/* Left in flight: MESH_RESEND_MS from now the link rewinds to it. */
+	if (ack->status == BLONET__PUBLISH_STATUS__REJECTED &&
+	    (retry_always(ack->reason) ||
+	     (retry_a_while(ack->reason) && ++hit->tries < self->max_tries))) {
+		/* Left in flight: resend_ms from now the link rewinds to it. */
 		hit->sent_ms = blo_now_ms();
 		p->deferred_seq = hit->seq;
 		p->deferred_tries = hit->tries;
@@ -406,7 +421,7 @@ void blo_mesh_tick(blo_mesh_t *self, int64_t now)
 			peer_send(p, &f);
 			p->last_ping_ms = now;
 		}
-		if (p->n_inflight > 0 && now - p->inflight[0].sent_ms > MESH_RESEND_MS)
+		if (p->n_inflight > 0 && now - p->inflight[0].sent_ms > self->resend_ms)
 			peer_rewind(p);
 		peer_save(self, p);
 	}
@@ -562,6 +577,8 @@ int blo_mesh_open(blo_mesh_t **out, blo_broker_t *broker, const blo_broker_setti
 	if (self == NULL)
 		return blo_err_set(err, BLO_ENOMEM, "out of memory");
 	self->broker = broker;
+	self->resend_ms = s->limits.mesh_resend_ms > 0 ? s->limits.mesh_resend_ms : 10000;
+	self->max_tries = (uint32_t)(MESH_GIVE_UP_MS / self->resend_ms);
 	self->peers = calloc(s->peers.n + 1, sizeof(peer_t));
 	if (self->peers == NULL) {
 		free(self);

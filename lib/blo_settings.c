@@ -59,6 +59,8 @@ static const blo_cfg_field_t limit_fields[] = {
 	 .min = 0, .max = 256},
 	{.key = "heartbeat_ms", .type = BLO_CFG_INT, .offset = offsetof(blo_limit_settings_t, heartbeat_ms),
 	 .min = 100, .max = 600000},
+	{.key = "mesh_resend_ms", .type = BLO_CFG_INT, .offset = offsetof(blo_limit_settings_t, mesh_resend_ms),
+	 .min = 100, .max = 600000},
 	{0},
 };
 
@@ -135,6 +137,7 @@ int blo_broker_settings_load(blo_broker_settings_t *out, const char *path, blo_e
 	out->limits.max_batch = 1000;
 	out->limits.commit_hold_us = 4000;
 	out->limits.heartbeat_ms = 1000;
+	out->limits.mesh_resend_ms = 10000;
 	out->log_level = BLO_LOG_INFO;
 	if ((rc = blo_config_load(path, broker_fields, out, err)) != 0)
 		return rc;

@@ -44,6 +44,7 @@ typedef struct {
 	int64_t commit_hold_us;    /* longest a busy broker lets a commit gather; 0: never */
 	int64_t verify_threads;    /* 0: one per core */
 	int64_t heartbeat_ms;      /* ZMTP heartbeat interval */
+	int64_t mesh_resend_ms;    /* an unacknowledged or refused-for-now forward goes again */
 } blo_limit_settings_t;
 
 /*
@@ -57,7 +58,7 @@ typedef struct {
  *            "archive_dir": "data/audit-archive"},
  *  "limits": {"max_message_bytes": 131072, "max_in_flight": 256,
  *             "max_batch": 1000, "commit_hold_us": 4000, "verify_threads": 0,
- *             "heartbeat_ms": 1000},
+ *             "heartbeat_ms": 1000, "mesh_resend_ms": 10000},
  *  "peers": [{"id": "la-broker", "endpoint": "tcp://..."}],
  *  "log_level": "info"}
  * Paths are relative to the file's folder. "authority" is the hex Ed25519

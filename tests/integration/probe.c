@@ -22,6 +22,12 @@
  *   blonet-probe garbage -c CONFIG -n N
  *       opens N raw TCP connections to the broker and writes random bytes
  *       (no ZMTP, no CURVE); exit 0 when done
+ *   blonet-probe peer-full -c BROKER_CONFIG --wait MS
+ *       stands in for the broker of BROKER_CONFIG (its keys, its first
+ *       listen endpoint) while that broker is stopped, and answers every
+ *       Forward REJECTED JOURNAL_FULL, as a broker with a full journal
+ *       does, for MS ms; prints how many forwards it refused; exit 0 if at
+ *       least one
  *   blonet-probe rid -c CONFIG --rid TEXT [--durable NAME] [--wait MS]
  *       connects with the routing id TEXT (a peer may choose its own),
  *       says Hello, subscribes as NAME when given, then counts the
@@ -211,6 +217,86 @@ static int cmd_frames(tc_setup_t *st, long n)
 	zmq_close(sock);
 	zmq_ctx_term(ctx);
 	return pong ? 0 : 1;
+}
+
+static int cmd_peer_full(const char *broker_config, int wait_ms)
+{
+	blo_broker_settings_t bs;
+	blo_identity_t *me = NULL;
+	blo_err_t err = {0};
+	void *ctx = NULL, *sock = NULL;
+	int one = 1, zero = 0, rc = 2;
+	long refused = 0;
+
+	memset(&bs, 0, sizeof(bs));
+	if (blo_broker_settings_load(&bs, broker_config, &err) != 0 ||
+	    blo_identity_load(&me, bs.identity, &err) != 0) {
+		fprintf(stderr, PROG ": %s\n", err.msg);
+		goto out;
+	}
+	ctx = zmq_ctx_new();
+	sock = zmq_socket(ctx, ZMQ_ROUTER);
+	zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof(one));
+	zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, blo_identity_curve_secret(me), BLO_CURVE_KEY_BYTES);
+	if (bs.listen.n == 0 || zmq_bind(sock, bs.listen.v[0]) != 0) {
+		fprintf(stderr, PROG ": cannot bind %s: %s\n", bs.listen.n > 0 ? bs.listen.v[0] : "(none)",
+			zmq_strerror(errno));
+		goto out;
+	}
+	for (int64_t end = blo_now_ms() + wait_ms; blo_now_ms() < end;) {
+		zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+		Blonet__Frame rf = BLONET__FRAME__INIT, *f = NULL;
+		Blonet__Welcome w = BLONET__WELCOME__INIT;
+		Blonet__ForwardAck a = BLONET__FORWARD_ACK__INIT;
+		Blonet__Pong pong = BLONET__PONG__INIT;
+		zmq_msg_t rid, body;
+
+		if (zmq_poll(&item, 1, 100) <= 0)
+			continue;
+		zmq_msg_init(&rid);
+		zmq_msg_init(&body);
+		if (zmq_msg_recv(&rid, sock, 0) < 0 || !zmq_msg_more(&rid) ||
+		    zmq_msg_recv(&body, sock, 0) < 0 || blo_wire_decode(&body, &f, NULL) != 0)
+			goto next;
+		rf.correlation = f->correlation;
+		if (f->body_case == BLONET__FRAME__BODY_HELLO) {
+			w.protocol = 1;
+			w.broker = bs.id;
+			rf.body_case = BLONET__FRAME__BODY_WELCOME;
+			rf.welcome = &w;
+		} else if (f->body_case == BLONET__FRAME__BODY_FORWARD) {
+			a.seq = f->forward->seq;
+			a.status = BLONET__PUBLISH_STATUS__REJECTED;
+			a.reason = BLONET__REJECT_REASON__JOURNAL_FULL;
+			a.text = "journal full (blonet-probe peer-full)";
+			rf.body_case = BLONET__FRAME__BODY_FORWARD_ACK;
+			rf.forward_ack = &a;
+			refused++;
+		} else if (f->body_case == BLONET__FRAME__BODY_PING) {
+			pong.sent_ms = f->ping->sent_ms;
+			rf.body_case = BLONET__FRAME__BODY_PONG;
+			rf.pong = &pong;
+		} else {
+			goto next;
+		}
+		zmq_send(sock, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE);
+		blo_wire_send(sock, &rf, ZMQ_DONTWAIT);
+next:
+		blo_message_free((ProtobufCMessage **)&f);
+		zmq_msg_close(&rid);
+		zmq_msg_close(&body);
+	}
+	printf("{\"probe\":\"peer-full\",\"broker\":\"%s\",\"refused\":%ld}\n", bs.id, refused);
+	rc = refused > 0 ? 0 : 1;
+out:
+	if (sock != NULL)
+		zmq_close(sock);
+	if (ctx != NULL)
+		zmq_ctx_term(ctx);
+	blo_identity_destroy(&me);
+	blo_broker_settings_free(&bs);
+	return rc;
 }
 
 /* The next frame of sock within ms, or NULL. */
@@ -444,7 +530,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (config == NULL || optind != argc - 1) {
-		fprintf(stderr, "usage: blonet-probe refused|forge|frames|garbage|rid|forward -c CONFIG ...\n");
+		fprintf(stderr, "usage: blonet-probe refused|forge|frames|garbage|rid|forward|peer-full -c CONFIG ...\n");
 		return 2;
 	}
 	cmd = argv[optind];
@@ -454,6 +540,8 @@ int main(int argc, char **argv)
 		return origin != NULL ? cmd_forge(config, origin) : 2;
 	if (strcmp(cmd, "forward") == 0)
 		return to != NULL && signer != NULL ? cmd_forward(config, to, signer, mode) : 2;
+	if (strcmp(cmd, "peer-full") == 0)
+		return cmd_peer_full(config, wait_ms);
 	if ((rc = tc_load(&st, PROG, config, NULL)) != 0)
 		return rc;
 	if (strcmp(cmd, "refused") == 0)
