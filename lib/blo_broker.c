@@ -1562,6 +1562,14 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 			   "durable name: up to 64 of A-Z a-z 0-9 . _ -");
 		return;
 	}
+	/* Its cursor is "sub/PRINCIPAL/DURABLE": cut short, two names would
+	 * share one cursor and one's acks would skip the other's alerts. */
+	if (5 + strlen(session->principal) + strlen(req->durable) >= BLO_CURSOR_NAME_MAX) {
+		broker_send_error(self, session->router, session->rid, session->rid_len, f->correlation,
+			   BLONET__ERROR_CODE__ERROR_MALFORMED,
+			   "durable name: with the principal id, at most 122 characters");
+		return;
+	}
 	s = find_sub(self, session->principal, req->durable, session);
 	if (s == NULL) {
 		s = calloc(1, sizeof(*s));

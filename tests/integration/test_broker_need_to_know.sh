@@ -122,5 +122,17 @@ check "the committee holds the first post's seizure once, and not the second's" 
 	[ "$(count_lines "$WORK/sz-committee.out" 'seizure SZ-0001 at maesai')" = 1 -a \
 	  "$(count_lines "$WORK/sz-committee.out" 'seizure SZ-0001 at chiangkhong')" = 0 ]
 
+# 5. A durable cursor is named "sub/PRINCIPAL/DURABLE": a name that would
+# not fit is refused, not cut short (two cut alike would share a cursor).
+LONG=th-console-maesai-border-liaison-office-night-desk-for-tests-xx
+D59=$(printf 'd%.0s' $(seq 1 59))
+D60=$(printf 'd%.0s' $(seq 1 60))
+check "a 63-character principal subscribes as a 59-character durable name" \
+	sh -c '"$0" rid -c "$1" --rid long-59 --durable "$2" --wait 100 >/dev/null 2>&1' \
+	"$PROBE" "$WORK/d/$LONG/config.json" "$D59"
+check "but not as a 60-character one, whose cursor name would not fit" \
+	sh -c '! "$0" rid -c "$1" --rid long-60 --durable "$2" --wait 100 >/dev/null 2>&1' \
+	"$PROBE" "$WORK/d/$LONG/config.json" "$D60"
+
 check "the broker stops cleanly" stop_broker th-broker
 finish
