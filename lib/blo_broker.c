@@ -1342,6 +1342,23 @@ cached_t *broker_cache_get(blo_broker_t *self, uint64_t seq)
 	return c;
 }
 
+bool broker_record_gone(blo_broker_t *self, uint64_t seq)
+{
+	blo_journal_stats_t st;
+	int64_t now = blo_now_ms();
+
+	if (blo_journal_stats(self->journal, &st) == 0 && (st.count == 0 || seq < st.first_seq))
+		return true;
+	if (now - self->read_warned_ms >= 60000) {
+		blo_warn("journal.read_failed",
+			 "record %" PRIu64 " is stored but could not be read; its deliveries and "
+			 "forwards wait for it",
+			 seq);
+		self->read_warned_ms = now;
+	}
+	return false;
+}
+
 /* ---------------------------------------------------------------- delivery */
 
 static uint64_t sub_cursor_after_ack(const sub_t *s)
@@ -1449,6 +1466,8 @@ static void pump_sub(blo_broker_t *self, sub_t *s, uint64_t last)
 		cached_t *c = broker_cache_get(self, s->next_seq);
 
 		if (c == NULL) {
+			if (!broker_record_gone(self, s->next_seq))
+				break;
 			/* Purged by retention before this subscriber got to it. */
 			atomic_fetch_add(&self->counters.expired, 1);
 			s->next_seq++;

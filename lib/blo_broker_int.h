@@ -207,6 +207,7 @@ struct blo_broker {
 	session_t **sessions;
 	size_t n_sessions, cap_sessions;
 	uint64_t last_session_serial;
+	int64_t read_warned_ms;        /* broker_record_gone's last warning */
 	sub_t **subs;
 	size_t n_subs;
 	cached_t *cache;
@@ -233,6 +234,11 @@ const blo_registry_t *broker_registry(blo_broker_t *self);
 /* The journal record at seq, decoded and cached; NULL if not held. I/O
  * thread only. */
 cached_t *broker_cache_get(blo_broker_t *self, uint64_t seq);
+/* For a record broker_cache_get did not bring: true when retention purged
+ * it (gone for good); false when it is stored but could not be read just
+ * now (out of memory, no reader slot): leave it for a later turn. Warns of
+ * the second at most once a minute. */
+bool broker_record_gone(blo_broker_t *self, uint64_t seq);
 /* One frame to a ROUTER peer; -EHOSTUNREACH when it is gone. */
 int broker_send_to(blo_broker_t *self, size_t router, const uint8_t *rid, size_t rid_len,
 		   const Blonet__Frame *f);

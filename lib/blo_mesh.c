@@ -55,6 +55,7 @@ typedef struct {
 	inflight_t inflight[MESH_WINDOW];
 	size_t n_inflight;
 	uint64_t forwarded, duplicates, rejected;
+	uint64_t expired;        /* purged by retention before they could go */
 	uint64_t deferred_seq;   /* the last forward refused for now, and */
 	uint32_t deferred_tries; /* how often: kept across rewinds */
 	char last_error[256];
@@ -163,6 +164,9 @@ static int forward_one(blo_mesh_t *self, peer_t *p, const cached_t *c, Blonet__E
 	f.forward = &fw;
 	rc = peer_send(p, &f);
 	free(bytes);
+	if (rc != 0 && rc != -EAGAIN)
+		snprintf(p->last_error, sizeof(p->last_error), "seq %" PRIu64 ": send: %s", c->seq,
+			 blo_strerror(rc));
 	return rc;
 }
 
@@ -181,12 +185,26 @@ static void pump_peer(blo_mesh_t *self, peer_t *p, uint64_t last, int64_t now)
 		cached_t *c = broker_cache_get(self->broker, p->next_seq);
 		Blonet__Envelope *env = NULL;
 
-		if (c != NULL && should_forward(self, p, c, &env)) {
+		if (c == NULL) {
+			if (!broker_record_gone(self->broker, p->next_seq))
+				break;
+			p->expired++;
+		} else if (should_forward(self, p, c, &env)) {
 			int rc = forward_one(self, p, c, env);
 
 			blo_envelope_free(&env);
-			if (rc == -EAGAIN)
-				break;
+			if (rc == -EAGAIN || rc == BLO_ENOMEM)
+				break; /* the link is full, or memory short: again later */
+			if (rc != 0) {
+				/* It cannot go as it is (its hop trace is full, say):
+				 * given up for this peer, and said so. */
+				p->rejected++;
+				blo_warn("mesh.forward_failed", "seq %" PRIu64 " not forwarded to %s: %s",
+					 c->seq, p->id, p->last_error);
+				broker_audit(self->broker, BLO_AUDIT_REJECT, p->id,
+					     c->alert != NULL ? c->alert->id.data : NULL, c->seq,
+					     "not forwarded: %s", p->last_error);
+			}
 			if (rc == 0) {
 				p->inflight[p->n_inflight].seq = c->seq;
 				p->inflight[p->n_inflight].sent_ms = now;
@@ -450,6 +468,7 @@ void blo_mesh_status(blo_mesh_t *self, cJSON *root, uint64_t last_seq)
 		cJSON_AddNumberToObject(o, "forwarded", (double)p->forwarded);
 		cJSON_AddNumberToObject(o, "duplicates", (double)p->duplicates);
 		cJSON_AddNumberToObject(o, "rejected", (double)p->rejected);
+		cJSON_AddNumberToObject(o, "expired", (double)p->expired);
 		if (p->last_error[0])
 			cJSON_AddStringToObject(o, "last_error", p->last_error);
 		cJSON_AddItemToArray(peers, o);

@@ -3,8 +3,9 @@
 # journal stays full keeps being asked, however long (here: more than the
 # 60 tries after which forwards were once given up); a peer whose registry
 # is behind ours (it does not know the alert's origin yet) is asked again
-# until it catches up. TH and LA of the multi-hop topology, TH re-sending
-# every 300 ms (limits.mesh_resend_ms) to keep the test short.
+# until it catches up; what retention purges before it could go is counted.
+# TH and LA of the multi-hop topology, TH re-sending every 300 ms
+# (limits.mesh_resend_ms) to keep the test short.
 . "$(dirname "$0")/lib.sh"
 
 TOPO="$SRC/tests/integration/topology_multihop.json"
@@ -56,6 +57,25 @@ sub la-console-dansavanh --durable r --timeout 15 --count 1 >"$WORK/la2.out" 2>&
 check "once LA has the new registry, it receives the alert" \
 	grep -q "from an agent LA does not know yet" "$WORK/la2.out"
 check "TH gave up nothing" [ "$(peer_field th-broker la-broker rejected)" = 0 ]
+
+# 3. What retention purges before the link is back is counted for the
+# peer (peers[].expired), not skipped unseen: LA down for 20 alerts, TH
+# restarted to keep the newest 5 only.
+check "la-broker stops cleanly" stop_broker la-broker
+gen_alerts purge 20 '{"tlp":"TLP_AMBER","releasable_to":["LA"]}' >"$WORK/purge.jsonl"
+pub th-customs-mukdahan "$WORK/purge.jsonl" >"$WORK/purge.res" 2>&1
+check "20 more accepted at TH while LA is down" \
+	[ "$(count_lines "$WORK/purge.res" '"status":"accepted"')" = 20 ]
+check "th-broker stops cleanly" stop_broker th-broker
+sed -i 's/"data_dir": "data",/"data_dir": "data", "journal": {"max_count": 5},/' \
+	"$WORK/d/th-broker/config.json"
+start_broker th-broker || { fail "th-broker starts again"; finish; }
+start_broker la-broker || { fail "la-broker starts again"; finish; }
+sub la-console-dansavanh --durable r --timeout 15 --count 5 >"$WORK/la3.out" 2>&1
+check "LA receives the 5 alerts TH still holds" \
+	[ "$(grep -o '"source_ref":"purge-[0-9]*"' "$WORK/la3.out" | sort -u | wc -l)" = 5 ]
+expired_counted() { [ "$(peer_field th-broker la-broker expired)" = 15 ]; }
+check "TH counts the 15 it purged before they could go to LA" wait_for 5 expired_counted
 
 check "th-broker stops cleanly" stop_broker th-broker
 check "la-broker stops cleanly" stop_broker la-broker
