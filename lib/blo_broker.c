@@ -558,8 +558,6 @@ static job_t *writer_summaries(blo_broker_t *self, int64_t now)
 	return ws.job;
 }
 
-/* Builds the journal batch from the jobs: with_entries false leaves out the
- * publishes (after the journal was full) and audits them as refused. */
 /* blo_journal_entry_t.same: whether the stored envelope is job's alert again
  * (a duplicate) or another origin's under the same id. What does not decode
  * is no duplicate of anything. */
@@ -579,6 +577,8 @@ static bool same_origin(const uint8_t *stored, size_t stored_len, void *arg)
 	return same;
 }
 
+/* Builds the journal batch from the jobs: with_entries false leaves out the
+ * publishes (after the journal was full) and audits them as refused. */
 static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_err_t *err)
 {
 	size_t n_entries = 0, n_audit = 0, n_cursors = 0, n_audit_max = 0, n_cursor_max = 0;
@@ -1344,16 +1344,24 @@ cached_t *broker_cache_get(blo_broker_t *self, uint64_t seq)
 
 bool broker_record_gone(blo_broker_t *self, uint64_t seq)
 {
-	blo_journal_stats_t st;
+	uint8_t *data = NULL;
+	size_t len = 0;
 	int64_t now = blo_now_ms();
+	int rc = blo_journal_get(self->journal, seq, &data, &len, NULL, NULL);
 
-	if (blo_journal_stats(self->journal, &st) == 0 && (st.count == 0 || seq < st.first_seq))
+	free(data);
+	if (rc == BLO_ENOTFOUND)
+		return true; /* purged */
+	if (rc == BLO_ECORRUPT) {
+		/* Nobody can be given it: waiting would stop everyone behind it. */
+		blo_error("journal.record_corrupt", "record %" PRIu64 " is corrupt: skipped", seq);
 		return true;
+	}
 	if (now - self->read_warned_ms >= 60000) {
 		blo_warn("journal.read_failed",
-			 "record %" PRIu64 " is stored but could not be read; its deliveries and "
-			 "forwards wait for it",
-			 seq);
+			 "record %" PRIu64 " is stored but could not be read (%s); its deliveries "
+			 "and forwards wait for it",
+			 seq, rc == 0 ? "out of memory" : blo_strerror(rc));
 		self->read_warned_ms = now;
 	}
 	return false;
@@ -1823,7 +1831,7 @@ static void on_publish_done(blo_broker_t *self, job_t *job)
 		break;
 	default:
 		atomic_fetch_add(&self->counters.rejected, 1);
-		if ((size_t)job->reason < 16)
+		if ((size_t)job->reason < REJECT_REASONS)
 			atomic_fetch_add(&self->counters.rejected_by[job->reason], 1);
 		blo_warn("publish.rejected", "%s: %s: %s", job->principal, broker_reason_name(job->reason),
 			 job->text);
@@ -2068,7 +2076,7 @@ static void write_status(blo_broker_t *self)
 	cJSON_AddNumberToObject(counters, "duplicate", (double)atomic_load(&self->counters.duplicate));
 	cJSON_AddNumberToObject(counters, "rejected", (double)atomic_load(&self->counters.rejected));
 	by_reason = cJSON_AddObjectToObject(counters, "rejected_by_reason");
-	for (int r = 1; r < 16; r++) {
+	for (int r = 1; r < REJECT_REASONS; r++) {
 		uint64_t n = atomic_load(&self->counters.rejected_by[r]);
 
 		if (n > 0)

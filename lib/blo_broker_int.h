@@ -29,6 +29,7 @@
 #define MAX_VERIFY_THREADS 64
 #define ROUTING_ID_MAX 256
 #define DURABLE_MAX 64
+#define REJECT_REASONS 32 /* rejected_by: above the highest RejectReason */
 
 /* ---------------------------------------------------------------- jobs */
 
@@ -97,6 +98,7 @@ typedef struct {
 	uint64_t seq;
 	int64_t sent_ms;
 	uint32_t tries;               /* mesh: times refused for now */
+	bool deferred;                /* mesh: refused for now, goes again alone */
 } inflight_t;
 
 typedef struct sub {
@@ -143,7 +145,7 @@ typedef struct {
 typedef struct {
 	atomic_uint_fast64_t accepted, duplicate, rejected, delivered, redelivered, malformed,
 		forbidden, expired;
-	atomic_uint_fast64_t rejected_by[16];
+	atomic_uint_fast64_t rejected_by[REJECT_REASONS];
 	atomic_uint_fast64_t commits, committed_entries;
 	atomic_uint_fast64_t received, received_rejected; /* forwards from peers */
 	atomic_uint_fast64_t audit_limited; /* refusals summed up, not recorded one by one */
@@ -235,9 +237,9 @@ const blo_registry_t *broker_registry(blo_broker_t *self);
  * thread only. */
 cached_t *broker_cache_get(blo_broker_t *self, uint64_t seq);
 /* For a record broker_cache_get did not bring: true when retention purged
- * it (gone for good); false when it is stored but could not be read just
- * now (out of memory, no reader slot): leave it for a later turn. Warns of
- * the second at most once a minute. */
+ * it, or it is corrupt (logged): gone for good; false when it is stored but
+ * could not be read just now (out of memory, no reader slot): leave it for
+ * a later turn. Warns of the second at most once a minute. */
 bool broker_record_gone(blo_broker_t *self, uint64_t seq);
 /* One frame to a ROUTER peer; -EHOSTUNREACH when it is gone. */
 int broker_send_to(blo_broker_t *self, size_t router, const uint8_t *rid, size_t rid_len,

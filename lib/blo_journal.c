@@ -1126,9 +1126,11 @@ static int audit_append(blo_journal_t *self, MDB_txn *txn, const blo_journal_bat
 				alert = e->id;
 			if (event == BLO_AUDIT_ACCEPT || event == BLO_AUDIT_DUPLICATE)
 				event = e->result == BLO_EDUPLICATE ? BLO_AUDIT_DUPLICATE
-					: e->result == BLO_ECONFLICT ? BLO_AUDIT_REJECT
-								     : BLO_AUDIT_ACCEPT;
-			if (e->result == BLO_ECONFLICT && r->detail == NULL) {
+								    : BLO_AUDIT_ACCEPT;
+			if (e->result == BLO_ECONFLICT) {
+				/* Refused, whatever the record was to say (an accept,
+				 * a forward received). */
+				event = BLO_AUDIT_REJECT;
 				conflict = *r;
 				conflict.detail = "alert id already stored for another alert";
 				r = &conflict;

@@ -34,7 +34,6 @@
 #define MESH_PUMP_BUDGET 1024    /* records examined per peer per turn */
 #define MESH_PING_MS 1000        /* a quiet link is pinged this often */
 #define MESH_DEAD_MS 5000        /* no word from a peer this long: down */
-#define MESH_GIVE_UP_MS (3600 * 1000) /* a refusal that may be final: retried this long */
 
 typedef struct {
 	char id[BLO_PRINCIPAL_ID_MAX];
@@ -66,7 +65,7 @@ struct blo_mesh {
 	peer_t *peers;
 	size_t n_peers;
 	int64_t resend_ms;   /* limits.mesh_resend_ms */
-	uint32_t max_tries;  /* MESH_GIVE_UP_MS of resends */
+	uint32_t max_tries;  /* limits.mesh_give_up_s of resends */
 };
 
 /* ---------------------------------------------------------------- sending */
@@ -170,6 +169,22 @@ static int forward_one(blo_mesh_t *self, peer_t *p, const cached_t *c, Blonet__E
 	return rc;
 }
 
+/* After forward_one failed with rc: true when the record cannot go as it is
+ * (its hop trace is full, it will not serialize): given up for this peer,
+ * counted, logged and audited. False for what passes (the link is full,
+ * memory short, a send error): try again later. */
+static bool forward_failed_for_good(blo_mesh_t *self, peer_t *p, const cached_t *c, int rc)
+{
+	if (rc != BLO_ETOOBIG && rc != BLO_EINVAL && rc != BLO_EPARSE)
+		return false;
+	p->rejected++;
+	blo_warn("mesh.forward_failed", "seq %" PRIu64 " not forwarded to %s: %s", c->seq, p->id,
+		 p->last_error);
+	broker_audit(self->broker, BLO_AUDIT_REJECT, p->id, c->alert != NULL ? c->alert->id.data : NULL,
+		     c->seq, "not forwarded: %s", p->last_error);
+	return true;
+}
+
 static uint32_t tries_of(const peer_t *p, uint64_t seq)
 {
 	return seq == p->deferred_seq ? p->deferred_tries : 0;
@@ -193,22 +208,13 @@ static void pump_peer(blo_mesh_t *self, peer_t *p, uint64_t last, int64_t now)
 			int rc = forward_one(self, p, c, env);
 
 			blo_envelope_free(&env);
-			if (rc == -EAGAIN || rc == BLO_ENOMEM)
+			if (rc != 0 && !forward_failed_for_good(self, p, c, rc))
 				break; /* the link is full, or memory short: again later */
-			if (rc != 0) {
-				/* It cannot go as it is (its hop trace is full, say):
-				 * given up for this peer, and said so. */
-				p->rejected++;
-				blo_warn("mesh.forward_failed", "seq %" PRIu64 " not forwarded to %s: %s",
-					 c->seq, p->id, p->last_error);
-				broker_audit(self->broker, BLO_AUDIT_REJECT, p->id,
-					     c->alert != NULL ? c->alert->id.data : NULL, c->seq,
-					     "not forwarded: %s", p->last_error);
-			}
 			if (rc == 0) {
 				p->inflight[p->n_inflight].seq = c->seq;
 				p->inflight[p->n_inflight].sent_ms = now;
 				p->inflight[p->n_inflight].tries = tries_of(p, c->seq);
+				p->inflight[p->n_inflight].deferred = false;
 				p->n_inflight++;
 			}
 		}
@@ -271,8 +277,10 @@ static void on_forward_ack(blo_mesh_t *self, peer_t *p, const Blonet__ForwardAck
 	if (ack->status == BLONET__PUBLISH_STATUS__REJECTED &&
 	    (retry_always(ack->reason) ||
 	     (retry_a_while(ack->reason) && ++hit->tries < self->max_tries))) {
-		/* Left in flight: resend_ms from now the link rewinds to it. */
+		/* Left in flight: resend_ms from now it goes again, alone
+		 * (resend_deferred); the peer's cursor waits before it. */
 		hit->sent_ms = blo_now_ms();
+		hit->deferred = true;
 		p->deferred_seq = hit->seq;
 		p->deferred_tries = hit->tries;
 		snprintf(p->last_error, sizeof(p->last_error), "seq %" PRIu64 " deferred: %s: %s",
@@ -409,6 +417,62 @@ void blo_mesh_on_ready(blo_mesh_t *self, const zmq_pollitem_t *items, size_t n)
 	}
 }
 
+static void drop_inflight(peer_t *p, size_t k)
+{
+	memmove(&p->inflight[k], &p->inflight[k + 1], (p->n_inflight - k - 1) * sizeof(p->inflight[0]));
+	p->n_inflight--;
+}
+
+/* Forwards the peer refused for now go again one by one, resend_ms after
+ * their refusal; what the peer took after them is not sent again. */
+static void resend_deferred(blo_mesh_t *self, peer_t *p, int64_t now)
+{
+	for (size_t k = 0; k < p->n_inflight;) {
+		inflight_t *e = &p->inflight[k];
+		cached_t *c;
+		Blonet__Envelope *env = NULL;
+		int rc;
+
+		if (!e->deferred || now - e->sent_ms <= self->resend_ms) {
+			k++;
+			continue;
+		}
+		c = broker_cache_get(self->broker, e->seq);
+		if (c == NULL && !broker_record_gone(self->broker, e->seq)) {
+			k++; /* stored, not readable just now */
+			continue;
+		}
+		if (c == NULL || !should_forward(self, p, c, &env)) {
+			/* Purged meanwhile, or no longer the peer's to hold. */
+			if (c == NULL)
+				p->expired++;
+			drop_inflight(p, k);
+			continue;
+		}
+		rc = forward_one(self, p, c, env);
+		blo_envelope_free(&env);
+		if (rc != 0 && !forward_failed_for_good(self, p, c, rc))
+			break;
+		if (rc != 0) {
+			drop_inflight(p, k);
+			continue;
+		}
+		e->sent_ms = now;
+		k++;
+	}
+	peer_advance(p);
+}
+
+/* Whether a forward that was not refused has had no answer for resend_ms:
+ * the link lost it, so the link starts again after its cursor. */
+static bool unanswered(const blo_mesh_t *self, const peer_t *p, int64_t now)
+{
+	for (size_t k = 0; k < p->n_inflight; k++)
+		if (!p->inflight[k].deferred)
+			return now - p->inflight[k].sent_ms > self->resend_ms;
+	return false;
+}
+
 void blo_mesh_tick(blo_mesh_t *self, int64_t now)
 {
 	if (self == NULL)
@@ -439,8 +503,10 @@ void blo_mesh_tick(blo_mesh_t *self, int64_t now)
 			peer_send(p, &f);
 			p->last_ping_ms = now;
 		}
-		if (p->n_inflight > 0 && now - p->inflight[0].sent_ms > self->resend_ms)
+		if (unanswered(self, p, now))
 			peer_rewind(p);
+		else if (peer_up(p, now))
+			resend_deferred(self, p, now);
 		peer_save(self, p);
 	}
 }
@@ -597,7 +663,10 @@ int blo_mesh_open(blo_mesh_t **out, blo_broker_t *broker, const blo_broker_setti
 		return blo_err_set(err, BLO_ENOMEM, "out of memory");
 	self->broker = broker;
 	self->resend_ms = s->limits.mesh_resend_ms > 0 ? s->limits.mesh_resend_ms : 10000;
-	self->max_tries = (uint32_t)(MESH_GIVE_UP_MS / self->resend_ms);
+	self->max_tries = (uint32_t)((s->limits.mesh_give_up_s > 0 ? s->limits.mesh_give_up_s : 3600) *
+				     1000 / self->resend_ms);
+	if (self->max_tries < 1)
+		self->max_tries = 1;
 	self->peers = calloc(s->peers.n + 1, sizeof(peer_t));
 	if (self->peers == NULL) {
 		free(self);

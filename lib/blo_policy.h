@@ -22,22 +22,24 @@
  *    releasable_to. An empty releasable_to means the origin country only.
  *    An ACK or RESPONSE also passes toward the country of the referenced
  *    originator (rule 4): a reply goes back where its alert came from.
- * 3. Operation: if a names an operation, p is a member of it (a broker: its
- *    country has a member).
+ * 3. Operation: if a names an operation, p is a member of it.
  * 4. ACK and RESPONSE go back to the originator of the referenced alert:
  *    referenced_origin is the origin of the alert that a->references[0]
  *    names (NULL if unknown: then nobody may receive it). Recipients are that
- *    originator, consoles at its site, and committees; a broker past the
- *    country gate (its country's committee may receive the reply, and a
- *    reply reaches the originator through it only if the replier released
- *    it to that country).
+ *    originator, consoles at its site, and committees.
  * 5. TLP: RED reaches only principals named in addressed_to (and, for ACK and
  *    RESPONSE, the originator of rule 4); AMBER+STRICT only principals named
  *    in addressed_to or sitting at a site named there (same addition);
- *    AMBER, GREEN and CLEAR everyone past rules 1-4. A broker passes RED and
- *    AMBER+STRICT only if an addressee is in its country.
- * A broker of the alert's origin country passes rules 3-5 always: its
- * country holds what its own principals publish (and relays it onward).
+ *    AMBER, GREEN and CLEAR everyone past rules 1-4.
+ * A broker past the country gate passes rules 3-5 when its country is the
+ * alert's origin country (its country holds what its own principals
+ * publish, and relays it onward), or when some live console or committee of
+ * its country passes rules 1-5: a country none of whose readers may read
+ * the alert holds nothing of it, whoever else it names (an administrator,
+ * an agent, a revoked principal, the broker itself). One way through: a
+ * reply (rule 4) marked no stricter than AMBER crosses a country it was
+ * released to on its way back to the originator, when its operation, if
+ * any, has a console or committee of that country among its members.
  *    (TLP:CLEAR still stops at the country gate: the marking governs what a
  *    recipient may do with the alert, releasability who may receive it.)
  */

@@ -61,6 +61,8 @@ static const blo_cfg_field_t limit_fields[] = {
 	 .min = 100, .max = 600000},
 	{.key = "mesh_resend_ms", .type = BLO_CFG_INT, .offset = offsetof(blo_limit_settings_t, mesh_resend_ms),
 	 .min = 100, .max = 600000},
+	{.key = "mesh_give_up_s", .type = BLO_CFG_INT, .offset = offsetof(blo_limit_settings_t, mesh_give_up_s),
+	 .min = 1, .max = 30 * 86400},
 	{0},
 };
 
@@ -138,6 +140,7 @@ int blo_broker_settings_load(blo_broker_settings_t *out, const char *path, blo_e
 	out->limits.commit_hold_us = 4000;
 	out->limits.heartbeat_ms = 1000;
 	out->limits.mesh_resend_ms = 10000;
+	out->limits.mesh_give_up_s = 3600;
 	out->log_level = BLO_LOG_INFO;
 	if ((rc = blo_config_load(path, broker_fields, out, err)) != 0)
 		return rc;

@@ -116,8 +116,9 @@ int blo_zap_allow_domain(blo_zap_t *self, const char *domain, unsigned role_mask
  * (ISO 3166 alpha-2), on every domain: a broker serves the agents,
  * consoles, committees and administrators of its own country, while peer
  * brokers come from anywhere. Until it is called, any country. Calling it
- * again replaces both. Thread-safe. Returns 0; BLO_EINVAL (country not two
- * letters, mask naming no role). */
+ * again replaces both (a mask of 0: no role is restricted). Thread-safe.
+ * Returns 0; BLO_EINVAL (country not two letters, a mask bit naming no
+ * role). */
 int blo_zap_home_country(blo_zap_t *self, const char *country, unsigned role_mask);
 
 /* Replaces the registry used for new handshakes (SIGHUP reload). Sessions

@@ -32,8 +32,9 @@
  *       connects with the routing id TEXT (a peer may choose its own),
  *       says Hello, subscribes as NAME when given, then counts the
  *       deliveries that reach it within --wait ms without acknowledging
- *       them, and leaves. Says "welcomed" on stderr as soon as it is, and
- *       prints the count; exit 0 if welcomed (and subscribed)
+ *       them, and leaves. Says "welcomed" on stderr as soon as it is (and
+ *       why, when the subscription is refused), and prints the count;
+ *       exit 0 if welcomed (and subscribed)
  */
 #include "test_client.h"
 
@@ -354,6 +355,10 @@ static int cmd_rid(tc_setup_t *st, const char *rid, const char *durable, int wai
 		for (int64_t end = blo_now_ms() + 5000; !subscribed && blo_now_ms() < end;) {
 			if ((f = recv_frame(sock, 100)) != NULL) {
 				subscribed = f->body_case == BLONET__FRAME__BODY_SUBSCRIBED;
+				if (f->body_case == BLONET__FRAME__BODY_ERROR) {
+					fprintf(stderr, PROG ": subscribe refused: %s\n", f->error->text);
+					end = 0;
+				}
 				blo_message_free((ProtobufCMessage **)&f);
 			}
 		}

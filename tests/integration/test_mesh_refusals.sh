@@ -3,20 +3,22 @@
 # journal stays full keeps being asked, however long (here: more than the
 # 60 tries after which forwards were once given up); a peer whose registry
 # is behind ours (it does not know the alert's origin yet) is asked again
-# until it catches up; what retention purges before it could go is counted.
-# TH and LA of the multi-hop topology, TH re-sending every 300 ms
-# (limits.mesh_resend_ms) to keep the test short.
+# until it catches up, and given up only after limits.mesh_give_up_s; what
+# retention purges before it could go is counted. TH and LA of the
+# multi-hop topology, TH re-sending every 300 ms (limits.mesh_resend_ms) and
+# giving up after 10 s (limits.mesh_give_up_s) to keep the test short.
 . "$(dirname "$0")/lib.sh"
 
 TOPO="$SRC/tests/integration/topology_multihop.json"
 provision "$TOPO" || { fail provision; finish; }
-sed -i 's/"data_dir": "data",/"data_dir": "data", "limits": {"mesh_resend_ms": 300},/' \
-	"$WORK/d/th-broker/config.json"
+SHORT='"limits": {"mesh_resend_ms": 300, "mesh_give_up_s": 10},'
+sed -i "s/\"data_dir\": \"data\",/\"data_dir\": \"data\", $SHORT/" "$WORK/d/th-broker/config.json"
 check "TH's config sets a short re-send" grep -q '"mesh_resend_ms": 300' "$WORK/d/th-broker/config.json"
 start_broker th-broker || { fail "th-broker starts"; finish; }
 
 # 1. LA's journal is full (a stand-in answers every forward JOURNAL_FULL,
-# as LA does then) for 30 s: about 100 refusals. Then the real LA starts.
+# as LA does then) for 30 s, three times the give-up time of refusals that
+# may be final: about 100 refusals. Then the real LA starts.
 "$PROBE" peer-full -c "$WORK/d/la-broker/config.json" --wait 30000 >"$WORK/full.out" 2>&1 &
 FULL=$!
 check "TH links to the stand-in" wait_for 10 peer_is th-broker la-broker connected true
@@ -39,8 +41,7 @@ check "LA receives it once its journal has room" grep -q "waits out a full journ
 sed 's/"principals": \[/"principals": [\n    {"id": "th-customs-mukdahan2", "role": "agent", "country": "TH", "agency": "IMMIGRATION", "site": "TH-MUKDAHAN", "broker": "th-broker"},/' \
 	"$TOPO" >"$WORK/topology2.json"
 provision "$WORK/topology2.json" || fail "provision with a new agent"
-sed -i 's/"data_dir": "data",/"data_dir": "data", "limits": {"mesh_resend_ms": 300},/' \
-	"$WORK/d/th-broker/config.json"
+sed -i "s/\"data_dir\": \"data\",/\"data_dir\": \"data\", $SHORT/" "$WORK/d/th-broker/config.json"
 kill -HUP "${PIDS[th-broker]}"
 th_reloaded() { grep -q '"registry.reloaded"' "$WORK/th-broker.log"; }
 check "TH reloads the registry with the new agent" wait_for 10 th_reloaded
@@ -51,12 +52,38 @@ pub th-customs-mukdahan2 "$WORK/new.jsonl" >"$WORK/new.res" 2>&1
 check "the new agent's alert is accepted at TH" grep -q '"status":"accepted"' "$WORK/new.res"
 la_refuses() { ctl th-broker status | grep -q 'deferred: UNKNOWN_PRINCIPAL'; }
 check "LA, on the old registry, refuses it for now" wait_for 10 la_refuses
-sleep 2
+# Meanwhile the rest flows, and is not sent again with the refused one.
+gen_alerts flow 5 '{"tlp":"TLP_AMBER","releasable_to":["LA"]}' >"$WORK/flow.jsonl"
+pub th-customs-mukdahan "$WORK/flow.jsonl" >"$WORK/flow.res" 2>&1
+flowed() { [ "$(peer_field th-broker la-broker forwarded)" -ge 6 ]; }
+check "alerts after the refused one reach LA meanwhile" wait_for 10 flowed
+sleep 2 # several re-sends of the refused one
+check "none of them is sent again with it" [ "$(peer_field th-broker la-broker duplicates)" = 0 ]
 kill -HUP "${PIDS[la-broker]}"
-sub la-console-dansavanh --durable r --timeout 15 --count 1 >"$WORK/la2.out" 2>&1
+sub la-console-dansavanh --durable r --timeout 15 --count 6 >"$WORK/la2.out" 2>&1
 check "once LA has the new registry, it receives the alert" \
 	grep -q "from an agent LA does not know yet" "$WORK/la2.out"
+check "and the 5 that flowed meanwhile, each once" \
+	[ "$(grep -o '"source_ref":"flow-[0-9]*"' "$WORK/la2.out" | sort -u | wc -l)" = 5 -a \
+	  "$(grep -c '"source_ref":"flow-' "$WORK/la2.out")" = 5 ]
 check "TH gave up nothing" [ "$(peer_field th-broker la-broker rejected)" = 0 ]
+
+# 2b. The same with another new agent, but LA never catches up: after
+# mesh_give_up_s the refusal is final, said and counted.
+sed 's/"principals": \[/"principals": [\n    {"id": "th-customs-mukdahan3", "role": "agent", "country": "TH", "agency": "NARCOTICS_POLICE", "site": "TH-MUKDAHAN", "broker": "th-broker"},/' \
+	"$WORK/topology2.json" >"$WORK/topology3.json"
+provision "$WORK/topology3.json" || fail "provision with a third agent"
+sed -i "s/\"data_dir\": \"data\",/\"data_dir\": \"data\", $SHORT/" "$WORK/d/th-broker/config.json"
+kill -HUP "${PIDS[th-broker]}"
+th_reloaded_twice() { [ "$(grep -c '"registry.reloaded"' "$WORK/th-broker.log")" -ge 2 ]; }
+check "TH reloads the registry with the third agent" wait_for 10 th_reloaded_twice
+sed 's/new-1/new-3/; s/does not know yet/never knows/' "$WORK/new.jsonl" >"$WORK/new3.jsonl"
+pub th-customs-mukdahan3 "$WORK/new3.jsonl" >"$WORK/new3.res" 2>&1
+check "the third agent's alert is accepted at TH" grep -q '"status":"accepted"' "$WORK/new3.res"
+given_up() { grep -q '"mesh.forward_refused".*UNKNOWN_PRINCIPAL' "$WORK/th-broker.log"; }
+check "after mesh_give_up_s TH gives it up for LA, and says so" wait_for 20 given_up
+rejected_once() { [ "$(peer_field th-broker la-broker rejected)" = 1 ]; }
+check "and counts it" wait_for 5 rejected_once
 
 # 3. What retention purges before the link is back is counted for the
 # peer (peers[].expired), not skipped unseen: LA down for 20 alerts, TH
