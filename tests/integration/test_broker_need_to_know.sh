@@ -46,32 +46,34 @@ RED_ID=$(pub_field "$WORK/ref-red.res" id)
 NONE_ID=$(printf '%s' "$RED_ID" | tr '0-9a-f' 'f0-9a-e')
 check "the referenced alert is stored" [ -n "$RED_ID" -a "$RED_ID" != "$NONE_ID" ]
 ack() { printf '{"type":"ACK","status":"EXERCISE","references":["%s"],"ack_status":"RECEIVED","handling":{"tlp":"TLP_AMBER"}}\n' "$1"; }
-ack "$RED_ID" >"$WORK/ack-red.jsonl"
-ack "$NONE_ID" >"$WORK/ack-none.jsonl"
-pub th-console-chiangkhong "$WORK/ack-red.jsonl" >"$WORK/ack-red.res" 2>&1
-pub th-console-chiangkhong "$WORK/ack-none.jsonl" >"$WORK/ack-none.res" 2>&1
+cancel() { printf '{"type":"CANCEL","status":"EXERCISE","references":["%s"],"handling":{"tlp":"TLP_AMBER"}}\n' "$1"; }
+# refer KIND AS: AS publishes a KIND (ack, cancel) of the RED alert and one
+# of an id never stored, into $WORK/KIND-red.res and $WORK/KIND-none.res.
+refer() {
+	"$1" "$RED_ID" >"$WORK/$1-red.jsonl"
+	"$1" "$NONE_ID" >"$WORK/$1-none.jsonl"
+	pub "$2" "$WORK/$1-red.jsonl" >"$WORK/$1-red.res" 2>&1
+	pub "$2" "$WORK/$1-none.jsonl" >"$WORK/$1-none.res" 2>&1
+}
+# same_words KIND: both refusals read alike once the ids are masked.
+same_words() {
+	local red none
+	red=$(pub_field "$WORK/$1-red.res" text | sed "s/$RED_ID/ID/")
+	none=$(pub_field "$WORK/$1-none.res" text | sed "s/$NONE_ID/ID/")
+	[ -n "$red" ] && [ "$red" = "$none" ]
+}
+refer ack th-console-chiangkhong
 check "answering an alert one may not see is refused UNKNOWN_REFERENCE" \
 	grep -q '"status":"rejected".*"reason":"UNKNOWN_REFERENCE"' "$WORK/ack-red.res"
-red_text=$(pub_field "$WORK/ack-red.res" text | sed "s/$RED_ID/ID/")
-none_text=$(pub_field "$WORK/ack-none.res" text | sed "s/$NONE_ID/ID/")
-check "in the same words as answering an alert that does not exist" \
-	[ -n "$red_text" -a "$red_text" = "$none_text" ]
+check "in the same words as answering an alert that does not exist" same_words ack
 pub th-console-maesai "$WORK/ack-red.jsonl" >"$WORK/ack-ok.res" 2>&1
 check "the addressee may answer it" grep -q '"status":"accepted"' "$WORK/ack-ok.res"
-printf '{"type":"CANCEL","status":"EXERCISE","references":["%s"],"handling":{"tlp":"TLP_AMBER"}}\n' \
-	"$RED_ID" >"$WORK/cancel.jsonl"
-printf '{"type":"CANCEL","status":"EXERCISE","references":["%s"],"handling":{"tlp":"TLP_AMBER"}}\n' \
-	"$NONE_ID" >"$WORK/cancel-none.jsonl"
-pub th-customs-chiangkhong "$WORK/cancel.jsonl" >"$WORK/cancel.res" 2>&1
-pub th-customs-chiangkhong "$WORK/cancel-none.jsonl" >"$WORK/cancel-none.res" 2>&1
+refer cancel th-customs-chiangkhong
 check "cancelling another's alert is refused UNKNOWN_REFERENCE" \
-	grep -q '"status":"rejected".*"reason":"UNKNOWN_REFERENCE"' "$WORK/cancel.res"
-cancel_text=$(pub_field "$WORK/cancel.res" text | sed "s/$RED_ID/ID/")
-cancel_none_text=$(pub_field "$WORK/cancel-none.res" text | sed "s/$NONE_ID/ID/")
-check "in the same words as cancelling one that does not exist" \
-	[ -n "$cancel_text" -a "$cancel_text" = "$cancel_none_text" ]
-check "naming no owner" [ "$(count_lines "$WORK/cancel.res" th-customs-maesai)" = 0 ]
-pub th-customs-maesai "$WORK/cancel.jsonl" >"$WORK/cancel-own.res" 2>&1
+	grep -q '"status":"rejected".*"reason":"UNKNOWN_REFERENCE"' "$WORK/cancel-red.res"
+check "in the same words as cancelling one that does not exist" same_words cancel
+check "naming no owner" [ "$(count_lines "$WORK/cancel-red.res" th-customs-maesai)" = 0 ]
+pub th-customs-maesai "$WORK/cancel-red.jsonl" >"$WORK/cancel-own.res" 2>&1
 check "its originator may cancel it" grep -q '"status":"accepted"' "$WORK/cancel-own.res"
 
 # 3. The origin is the publisher, with its registry site and agency.

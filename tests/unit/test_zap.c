@@ -426,6 +426,16 @@ static void test_unknown_key_is_refused(void **state)
 	rig_stop(&rig);
 }
 
+/* The handler kept exactly one refusal since the last take: this one. */
+static void assert_one_refusal(rig_t *rig, const char *reason, const char *principal)
+{
+	blo_zap_refusal_t r[4];
+
+	assert_int_equal(blo_zap_take_refusals(rig->zap, r, 4, NULL), 1);
+	assert_string_equal(r[0].reason, reason);
+	assert_string_equal(r[0].principal, principal);
+}
+
 static void test_revoked_key_is_refused(void **state)
 {
 	rig_t rig;
@@ -437,14 +447,8 @@ static void test_revoked_key_is_refused(void **state)
 	assert_int_equal(stats_of(&rig).denied_revoked, 1);
 	assert_int_equal(stats_of(&rig).allowed, 0);
 	assert_refused_then_control_passes(&rig);
-	{
-		/* A registered key's refusal names its principal. */
-		blo_zap_refusal_t r[4];
-
-		assert_int_equal(blo_zap_take_refusals(rig.zap, r, 4, NULL), 1);
-		assert_string_equal(r[0].reason, "revoked");
-		assert_string_equal(r[0].principal, "la-console-revoked");
-	}
+	/* A registered key's refusal names its principal. */
+	assert_one_refusal(&rig, "revoked", "la-console-revoked");
 	rig_stop(&rig);
 }
 
@@ -466,13 +470,7 @@ static void test_home_country_refuses_other_countries_but_brokers(void **state)
 	expect_event(&rig, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, 400);
 	assert_int_equal(stats_of(&rig).denied_country, 1);
 	assert_server_has_nothing(&rig);
-	{
-		blo_zap_refusal_t r[4];
-
-		assert_int_equal(blo_zap_take_refusals(rig.zap, r, 4, NULL), 1);
-		assert_string_equal(r[0].reason, "principal of another country");
-		assert_string_equal(r[0].principal, "la-admin");
-	}
+	assert_one_refusal(&rig, "principal of another country", "la-admin");
 	rig_curve_client(&rig, TH_CONSOLE, curve_public(TH_BROKER), "home console", true);
 	expect_event(&rig, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0);
 	server_receive(&rig, "home console", user_id, sizeof(user_id));
