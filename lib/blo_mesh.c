@@ -256,7 +256,7 @@ static bool retry_always(Blonet__RejectReason reason)
 /* Refusals that time may cure: the alert a reply answers has not reached
  * the peer yet, or the peer's registry is not ours yet (a new principal, a
  * rotated key, a changed operation: registries reach the countries one by
- * one). Retried for MESH_GIVE_UP_MS, then final. */
+ * one). Retried for limits.mesh_give_up_s, then final. */
 static bool retry_a_while(Blonet__RejectReason reason)
 {
 	return reason == BLONET__REJECT_REASON__UNKNOWN_REFERENCE ||
