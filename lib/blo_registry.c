@@ -813,20 +813,6 @@ bool blo_registry_is_member(const blo_registry_t *self, const char *code, const 
 	return false;
 }
 
-bool blo_registry_operation_has_country(const blo_registry_t *self, const char *code,
-					const char *country)
-{
-	const blo_operation_t *op = find_operation(self, code);
-
-	if (op == NULL || country == NULL)
-		return false;
-	for (size_t i = 0; i < op->n_members; i++) {
-		if (strcmp(op->members[i]->country, country) == 0)
-			return true;
-	}
-	return false;
-}
-
 bool blo_registry_site_in_country(const blo_registry_t *self, const char *site, const char *country)
 {
 	blo_principal_t key;

@@ -104,9 +104,6 @@ const blo_principal_t *blo_registry_at(const blo_registry_t *self, size_t i);
 
 /* True if operation code exists and names principal_id as a member. */
 bool blo_registry_is_member(const blo_registry_t *self, const char *code, const char *principal_id);
-/* True if operation code exists and has a member in country. */
-bool blo_registry_operation_has_country(const blo_registry_t *self, const char *code,
-					const char *country);
 /* True if some principal of the registry sits at site in country. */
 bool blo_registry_site_in_country(const blo_registry_t *self, const char *site, const char *country);
 

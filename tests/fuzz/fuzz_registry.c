@@ -50,7 +50,6 @@ static void check_lookups(const blo_registry_t *reg)
 		if (p->site[0] != '\0' && !blo_registry_site_in_country(reg, p->site, p->country))
 			abort();
 		(void)blo_registry_is_member(reg, p->site, p->id);
-		(void)blo_registry_operation_has_country(reg, p->site, p->country);
 	}
 	if (blo_registry_at(reg, n) != NULL)
 		abort();

@@ -11,8 +11,13 @@
 
 TOPO="$SRC/tests/integration/topology_multihop.json"
 provision "$TOPO" || { fail provision; finish; }
-SHORT='"limits": {"mesh_resend_ms": 300, "mesh_give_up_s": 10},'
-sed -i "s/\"data_dir\": \"data\",/\"data_dir\": \"data\", $SHORT/" "$WORK/d/th-broker/config.json"
+# short_limits: TH's config (provisioning writes it anew) re-sends every
+# 300 ms and gives up after 10 s.
+short_limits() {
+	sed -i 's/"data_dir": "data",/"data_dir": "data", "limits": {"mesh_resend_ms": 300, "mesh_give_up_s": 10},/' \
+		"$WORK/d/th-broker/config.json"
+}
+short_limits
 check "TH's config sets a short re-send" grep -q '"mesh_resend_ms": 300' "$WORK/d/th-broker/config.json"
 start_broker th-broker || { fail "th-broker starts"; finish; }
 
@@ -41,7 +46,7 @@ check "LA receives it once its journal has room" grep -q "waits out a full journ
 sed 's/"principals": \[/"principals": [\n    {"id": "th-customs-mukdahan2", "role": "agent", "country": "TH", "agency": "IMMIGRATION", "site": "TH-MUKDAHAN", "broker": "th-broker"},/' \
 	"$TOPO" >"$WORK/topology2.json"
 provision "$WORK/topology2.json" || fail "provision with a new agent"
-sed -i "s/\"data_dir\": \"data\",/\"data_dir\": \"data\", $SHORT/" "$WORK/d/th-broker/config.json"
+short_limits
 kill -HUP "${PIDS[th-broker]}"
 th_reloaded() { grep -q '"registry.reloaded"' "$WORK/th-broker.log"; }
 check "TH reloads the registry with the new agent" wait_for 10 th_reloaded
@@ -73,7 +78,7 @@ check "TH gave up nothing" [ "$(peer_field th-broker la-broker rejected)" = 0 ]
 sed 's/"principals": \[/"principals": [\n    {"id": "th-customs-mukdahan3", "role": "agent", "country": "TH", "agency": "NARCOTICS_POLICE", "site": "TH-MUKDAHAN", "broker": "th-broker"},/' \
 	"$WORK/topology2.json" >"$WORK/topology3.json"
 provision "$WORK/topology3.json" || fail "provision with a third agent"
-sed -i "s/\"data_dir\": \"data\",/\"data_dir\": \"data\", $SHORT/" "$WORK/d/th-broker/config.json"
+short_limits
 kill -HUP "${PIDS[th-broker]}"
 th_reloaded_twice() { [ "$(grep -c '"registry.reloaded"' "$WORK/th-broker.log")" -ge 2 ]; }
 check "TH reloads the registry with the third agent" wait_for 10 th_reloaded_twice

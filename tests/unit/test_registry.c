@@ -237,12 +237,6 @@ static void test_operations_membership_and_sites(void **state)
 	assert_false(blo_registry_is_member(reg, NULL, "th-customs-maesai"));
 	assert_false(blo_registry_is_member(reg, "", "th-customs-maesai"));
 
-	assert_true(blo_registry_operation_has_country(reg, "OP-GOLDEN-TRIANGLE", "TH"));
-	assert_true(blo_registry_operation_has_country(reg, "OP-GOLDEN-TRIANGLE", "MM"));
-	assert_false(blo_registry_operation_has_country(reg, "OP-GOLDEN-TRIANGLE", "LA"));
-	assert_false(blo_registry_operation_has_country(reg, "OP-EMPTY", "TH"));
-	assert_false(blo_registry_operation_has_country(reg, "OP-NONE", "TH"));
-
 	assert_true(blo_registry_site_in_country(reg, "TH-MAESAI", "TH"));
 	assert_true(blo_registry_site_in_country(reg, "MM-TACHILEIK", "MM"));
 	assert_false(blo_registry_site_in_country(reg, "TH-MAESAI", "MM"));
