@@ -19,6 +19,7 @@
 #define DEFAULT_RESEND_MS 3000
 #define DEFAULT_CREDIT 256
 #define PROTOCOL_VERSION 1
+#define FREED_FRONT_MAX 64
 
 typedef struct {
 	uint64_t correlation; /* 0: acknowledged, slot free */
@@ -245,12 +246,15 @@ static void release_pending(blo_client_t *self, pending_t *p)
 	p->envelope = NULL;
 	p->correlation = 0;
 	self->live_pending--;
-	/* Drop freed slots from the front so the array does not grow. */
+	/* Drop freed slots from the front so the array does not grow: once
+	 * there are FREED_FRONT_MAX of them (or nothing else), since moving the
+	 * array for each ack would cost more than the publish. find_pending
+	 * steps over them. */
 	size_t k = 0;
 
-	while (k < self->n_pending && self->pending[k].correlation == 0)
+	while (k < self->n_pending && k < FREED_FRONT_MAX && self->pending[k].correlation == 0)
 		k++;
-	if (k > 0) {
+	if (k == FREED_FRONT_MAX || (k > 0 && k == self->n_pending)) {
 		memmove(self->pending, self->pending + k, (self->n_pending - k) * sizeof(pending_t));
 		self->n_pending -= k;
 	}
