@@ -4,8 +4,8 @@
  * A publish travels: ROUTER (I/O thread) -> verify worker (signature,
  * origin, role, references) -> writer (group commit with its audit record)
  * -> I/O thread (PublishAck) -> delivery pump (policy, filter, credit) ->
- * subscribers. Jobs move between threads as pointers over inproc sockets;
- * whoever receives a job owns it.
+ * subscribers. Jobs move between threads as pointers over inproc sockets,
+ * several at a time as a chain (job->next); whoever receives a job owns it.
  */
 #include "blo_broker.h"
 
@@ -72,6 +72,10 @@
 /* Publishes verified on the I/O loop only while fewer than this are in
  * the pipeline (a quiet broker); else by the verify workers. */
 #define INLINE_VERIFY_MAX 2
+/* Acks to a client that takes batches: at most so many, or so many bytes,
+ * in one. */
+#define ACK_BATCH_MAX 256
+#define ACK_BATCH_BYTES (32u * 1024u)
 
 /* ---------------------------------------------------------------- jobs */
 
@@ -83,6 +87,16 @@ void broker_job_free(job_t *job)
 	free(job->audit);
 	free(job->cursors);
 	free(job);
+}
+
+void broker_job_free_chain(job_t *job)
+{
+	while (job != NULL) {
+		job_t *next = job->next;
+
+		broker_job_free(job);
+		job = next;
+	}
 }
 
 int broker_job_send(void *sock, job_t *job, int flags)
@@ -381,27 +395,31 @@ static void *worker_main(void *arg)
 	zmq_connect(in, "inproc://blo-verify");
 	zmq_connect(out, "inproc://blo-store");
 	for (;;) {
-		job_t *job = broker_job_recv(in, 0);
+		job_t *head = broker_job_recv(in, 0);
+		int n = 0;
 
-		if (job == NULL) {
+		if (head == NULL) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (job->kind == JOB_STOP) {
-			broker_job_free(job);
+		if (head->kind == JOB_STOP) {
+			broker_job_free_chain(head);
 			break;
 		}
 		regref_t *r = reg_acquire(self);
 
-		if (job->kind == JOB_FORWARD)
-			blo_mesh_verify_forward(self, r->reg, job);
-		else
-			verify_publish(self, r->reg, job);
+		for (job_t *job = head; job != NULL; job = job->next, n++) {
+			if (job->kind == JOB_FORWARD)
+				blo_mesh_verify_forward(self, r->reg, job);
+			else
+				verify_publish(self, r->reg, job);
+		}
 		reg_release(self, r);
-		if (broker_job_send(out, job, 0) != 0)
-			broker_job_free(job);
-		atomic_fetch_sub(&self->verifying, 1);
+		/* The chain goes on whole: one message to the writer. */
+		if (broker_job_send(out, head, 0) != 0)
+			broker_job_free_chain(head);
+		atomic_fetch_sub(&self->verifying, n);
 	}
 	zmq_close(in);
 	zmq_close(out);
@@ -755,27 +773,43 @@ int64_t blo_commit_hold_ns(double rate_per_s, size_t publishes, uint64_t coming,
 	return wait_ns < (double)left_ns ? (int64_t)wait_ns : left_ns;
 }
 
-/* Takes job and what else waits in `in` into b, until max_batch publishes;
- * a JOB_STOP sets *stop and brings the summaries of refusals left out. */
+/* Takes one job into b; a JOB_STOP sets *stop and brings the summaries of
+ * refusals left out. */
+static void batch_take_one(blo_broker_t *self, batch_t *b, job_t *job, size_t *publishes,
+			   bool *stop)
+{
+	if (job->kind == JOB_STOP) {
+		job_t *sums = writer_summaries(self, INT64_MAX);
+
+		if (sums != NULL && batch_add(b, sums) != 0)
+			broker_job_free(sums);
+		*stop = true;
+		broker_job_free(job);
+		return;
+	}
+	if (batch_add(b, job) != 0) {
+		broker_job_free(job);
+		return;
+	}
+	if (is_store_job(job))
+		(*publishes)++;
+}
+
+/* Takes job, the jobs chained to it and what else waits in `in` into b,
+ * until max_batch publishes. */
 static void batch_take(blo_broker_t *self, void *in, batch_t *b, job_t *job, size_t *publishes,
 		       bool *stop)
 {
-	for (; job != NULL; job = *publishes < self->max_batch ? broker_job_recv(in, ZMQ_DONTWAIT) : NULL) {
-		if (job->kind == JOB_STOP) {
-			job_t *sums = writer_summaries(self, INT64_MAX);
+	while (job != NULL) {
+		job_t *next = job->next;
 
-			if (sums != NULL && batch_add(b, sums) != 0)
-				broker_job_free(sums);
-			*stop = true;
-			broker_job_free(job);
-			continue;
-		}
-		if (batch_add(b, job) != 0) {
-			broker_job_free(job);
-			continue;
-		}
-		if (is_store_job(job))
-			(*publishes)++;
+		job->next = NULL;
+		batch_take_one(self, b, job, publishes, stop);
+		/* The rest of its chain, else the next message while the batch
+		 * has room. */
+		job = next != NULL ? next
+		      : *publishes < self->max_batch ? broker_job_recv(in, ZMQ_DONTWAIT)
+						      : NULL;
 	}
 }
 
@@ -940,17 +974,24 @@ static void *writer_main(void *arg)
 			}
 			atomic_store(&self->last_seq, last);
 		}
-		/* Acknowledge only now: the transaction is committed and synced. */
-		for (size_t i = 0; i < b.n_jobs; i++) {
-			job_t *j = b.jobs[i];
+		/* Acknowledge only now: the transaction is committed and synced.
+		 * The batch's publishes go back as one chain, in order. */
+		{
+			job_t *head = NULL, **tail = &head;
 
-			if (is_store_job(j)) {
-				blo_message_free((ProtobufCMessage **)&j->frame);
-				if (broker_job_send(out, j, 0) != 0)
+			for (size_t i = 0; i < b.n_jobs; i++) {
+				job_t *j = b.jobs[i];
+
+				if (is_store_job(j)) {
+					blo_message_free((ProtobufCMessage **)&j->frame);
+					*tail = j;
+					tail = &j->next;
+				} else {
 					broker_job_free(j);
-			} else {
-				broker_job_free(j);
+				}
 			}
+			if (head != NULL && broker_job_send(out, head, 0) != 0)
+				broker_job_free_chain(head);
 		}
 		b.n_jobs = 0;
 	}
@@ -1257,6 +1298,10 @@ static void session_drop(blo_broker_t *self, session_t *s, const char *why)
 			break;
 		}
 	}
+	/* Acks still waiting go nowhere, as for a session already gone. */
+	for (size_t i = 0; i < s->n_acks; i++)
+		broker_job_free(s->acks[i]);
+	free(s->acks);
 	free(s->subs);
 	free(s);
 }
@@ -1715,14 +1760,18 @@ static void on_deliver_ack(blo_broker_t *self, session_t *session, const Blonet_
 	save_cursor(self, s);
 }
 
-static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **fp, job_kind_t kind)
+/* The job for a publish (or forward) that came in *fp, which it takes; NULL
+ * when the broker is stopping (a publish is refused SHUTTING_DOWN) or out
+ * of memory (the publisher sends it again). */
+static job_t *publish_job(blo_broker_t *self, session_t *session, Blonet__Frame **fp,
+			  job_kind_t kind)
 {
 	Blonet__Frame *f = *fp;
 	job_t *job;
 
 	if (self->stopping && kind == JOB_FORWARD) {
 		/* The sender keeps it and forwards it again later. */
-		return;
+		return NULL;
 	}
 	if (self->stopping) {
 		Blonet__Frame rf = BLONET__FRAME__INIT;
@@ -1735,11 +1784,11 @@ static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **f
 		rf.body_case = BLONET__FRAME__BODY_PUBLISH_ACK;
 		rf.publish_ack = &a;
 		broker_send_to(self, session->router, session->rid, session->rid_len, &rf);
-		return;
+		return NULL;
 	}
 	job = calloc(1, sizeof(*job));
 	if (job == NULL)
-		return;
+		return NULL;
 	job->kind = kind;
 	job->session = session->serial;
 	job->correlation = f->correlation;
@@ -1747,6 +1796,13 @@ static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **f
 	job->received_ms = blo_now_ms();
 	job->frame = f;
 	*fp = NULL;
+	return job;
+}
+
+/* Hands a job to a verify worker, or verifies it here when the broker is
+ * quiet. */
+static void dispatch_one(blo_broker_t *self, job_t *job)
+{
 	if (self->publishes_in_flight < INLINE_VERIFY_MAX && atomic_load(&self->verifying) == 0) {
 		/* A quiet broker (at most a commit under way, and no publish
 		 * waiting for a verify worker): verify here and hand the job to
@@ -1754,7 +1810,7 @@ static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **f
 		 * ack. Under load the verify pool takes them, off this loop. */
 		regref_t *r = reg_acquire(self);
 
-		if (kind == JOB_FORWARD)
+		if (job->kind == JOB_FORWARD)
 			blo_mesh_verify_forward(self, r->reg, job);
 		else
 			verify_publish(self, r->reg, job);
@@ -1767,13 +1823,19 @@ static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **f
 		atomic_fetch_add(&self->verifying, 1);
 		if (broker_job_send(self->to_workers, job, ZMQ_DONTWAIT) != 0) {
 			atomic_fetch_sub(&self->verifying, 1);
-			job->frame = NULL;
-			*fp = f;
 			broker_job_free(job);
 			return;
 		}
 	}
 	self->publishes_in_flight++;
+}
+
+static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **fp, job_kind_t kind)
+{
+	job_t *job = publish_job(self, session, fp, kind);
+
+	if (job != NULL)
+		dispatch_one(self, job);
 }
 
 /* The session a job came from, or NULL when it has ended: its answer then
@@ -1811,12 +1873,98 @@ static void on_forward_done(blo_broker_t *self, job_t *job)
 	broker_job_free(job);
 }
 
-static void on_publish_done(blo_broker_t *self, job_t *job)
+static void fill_ack(Blonet__PublishAck *a, const job_t *job)
+{
+	a->status = job->status;
+	a->reason = job->reason;
+	a->text = (char *)job->text;
+	a->seq = job->seq;
+	if (job->has_id) {
+		a->id.data = (uint8_t *)job->id;
+		a->id.len = BLO_ID_BYTES;
+	}
+}
+
+/* Sends the acks a session has waiting: one Batch, or a plain PublishAck
+ * when there is only one. */
+static void flush_acks(blo_broker_t *self, session_t *s)
+{
+	Blonet__Frame rf = BLONET__FRAME__INIT;
+	Blonet__Batch batch = BLONET__BATCH__INIT;
+	Blonet__PublishAck acks[ACK_BATCH_MAX];
+	Blonet__BatchItem items[ACK_BATCH_MAX], *item_ptrs[ACK_BATCH_MAX];
+	size_t n = s->n_acks;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		blonet__publish_ack__init(&acks[i]);
+		fill_ack(&acks[i], s->acks[i]);
+		blonet__batch_item__init(&items[i]);
+		items[i].correlation = s->acks[i]->correlation;
+		items[i].body_case = BLONET__BATCH_ITEM__BODY_PUBLISH_ACK;
+		items[i].publish_ack = &acks[i];
+		item_ptrs[i] = &items[i];
+	}
+	if (n == 1) {
+		rf.correlation = items[0].correlation;
+		rf.body_case = BLONET__FRAME__BODY_PUBLISH_ACK;
+		rf.publish_ack = &acks[0];
+	} else {
+		batch.items = item_ptrs;
+		batch.n_items = n;
+		rf.body_case = BLONET__FRAME__BODY_BATCH;
+		rf.batch = &batch;
+		atomic_fetch_add(&self->counters.batches_out, 1);
+	}
+	broker_send_to(self, s->router, s->rid, s->rid_len, &rf);
+	for (size_t i = 0; i < n; i++)
+		broker_job_free(s->acks[i]);
+	s->n_acks = 0;
+	s->ack_bytes = 0;
+}
+
+/* An ack's share of a Batch, at most: the item's own fields and framing. */
+static size_t ack_bytes(const job_t *job)
+{
+	return 96 + strlen(job->text);
+}
+
+/* The ack of a finished publish, to its session: at once, or, for a client
+ * that takes batches, with the others of this turn (read_results flushes
+ * them). The job is the session's, or freed. */
+static void reply_ack(blo_broker_t *self, job_t *job)
 {
 	Blonet__Frame rf = BLONET__FRAME__INIT;
 	Blonet__PublishAck a = BLONET__PUBLISH_ACK__INIT;
-	session_t *s;
+	session_t *s = session_of_job(self, job);
 
+	if (s == NULL) {
+		broker_job_free(job);
+		return;
+	}
+	if (s->batch_max > 0) {
+		if (s->n_acks == ACK_BATCH_MAX || s->ack_bytes + ack_bytes(job) > s->batch_max)
+			flush_acks(self, s);
+		if (s->acks == NULL)
+			s->acks = malloc(ACK_BATCH_MAX * sizeof(*s->acks));
+		if (s->acks != NULL) {
+			s->acks[s->n_acks++] = job;
+			s->ack_bytes += ack_bytes(job);
+			return;
+		}
+		/* No memory for the list: this one goes alone. */
+	}
+	fill_ack(&a, job);
+	rf.correlation = job->correlation;
+	rf.body_case = BLONET__FRAME__BODY_PUBLISH_ACK;
+	rf.publish_ack = &a;
+	broker_send_to(self, s->router, s->rid, s->rid_len, &rf);
+	broker_job_free(job);
+}
+
+static void on_publish_done(blo_broker_t *self, job_t *job)
+{
 	self->publishes_in_flight--;
 	if (job->kind == JOB_FORWARD) {
 		on_forward_done(self, job);
@@ -1837,20 +1985,77 @@ static void on_publish_done(blo_broker_t *self, job_t *job)
 			 job->text);
 		break;
 	}
-	a.status = job->status;
-	a.reason = job->reason;
-	a.text = job->text;
-	a.seq = job->seq;
-	if (job->has_id) {
-		a.id.data = job->id;
-		a.id.len = BLO_ID_BYTES;
+	reply_ack(self, job);
+}
+
+/* Hands the jobs of a Batch to the verify workers, as one chain per worker
+ * (each verifies its share and passes it on whole). */
+static void dispatch_chains(blo_broker_t *self, job_t **jobs, size_t n)
+{
+	size_t workers = self->n_workers > 0 ? self->n_workers : 1;
+	size_t per = (n + workers - 1) / workers;
+
+	for (size_t i = 0; i < n; i += per) {
+		size_t k = n - i < per ? n - i : per;
+
+		for (size_t j = 0; j + 1 < k; j++)
+			jobs[i + j]->next = jobs[i + j + 1];
+		jobs[i + k - 1]->next = NULL;
+		atomic_fetch_add(&self->verifying, k);
+		if (broker_job_send(self->to_workers, jobs[i], ZMQ_DONTWAIT) != 0) {
+			/* Not acked: the publisher sends them again. */
+			atomic_fetch_sub(&self->verifying, k);
+			broker_job_free_chain(jobs[i]);
+			continue;
+		}
+		self->publishes_in_flight += k;
 	}
-	rf.correlation = job->correlation;
-	rf.body_case = BLONET__FRAME__BODY_PUBLISH_ACK;
-	rf.publish_ack = &a;
-	if ((s = session_of_job(self, job)) != NULL)
-		broker_send_to(self, s->router, s->rid, s->rid_len, &rf);
-	broker_job_free(job);
+}
+
+/* A client's Batch: each publish in it as if it came alone. Anything else
+ * in it is refused alone, with its correlation. */
+static void on_batch(blo_broker_t *self, session_t *session, const char *principal,
+		     Blonet__Batch *batch)
+{
+	job_t **jobs;
+	size_t n = 0;
+
+	if (batch->n_items == 0) {
+		atomic_fetch_add(&self->counters.malformed, 1);
+		broker_send_error(self, session->router, session->rid, session->rid_len, 0,
+				  BLONET__ERROR_CODE__ERROR_MALFORMED, "empty batch");
+		broker_audit_refusal(self, principal, "empty batch");
+		return;
+	}
+	atomic_fetch_add(&self->counters.batches_in, 1);
+	jobs = malloc(batch->n_items * sizeof(*jobs));
+	for (size_t i = 0; i < batch->n_items; i++) {
+		Blonet__BatchItem *item = batch->items[i];
+		Blonet__Frame *f;
+		job_t *job;
+
+		if (item->body_case != BLONET__BATCH_ITEM__BODY_PUBLISH) {
+			atomic_fetch_add(&self->counters.malformed, 1);
+			broker_send_error(self, session->router, session->rid, session->rid_len,
+					  item->correlation, BLONET__ERROR_CODE__ERROR_UNEXPECTED,
+					  "a client's batch carries only publishes");
+			broker_audit_refusal(self, principal, "batch item %zu is not a publish", i);
+			continue;
+		}
+		/* A job owns a Frame: the publish moves into one of its own. */
+		if (jobs == NULL || (f = blo_wire_item_frame(item)) == NULL)
+			continue; /* not acked: the publisher sends it again */
+		job = publish_job(self, session, &f, JOB_PUBLISH);
+		blo_message_free((ProtobufCMessage **)&f);
+		if (job != NULL)
+			jobs[n++] = job;
+	}
+	if (n == 1)
+		dispatch_one(self, jobs[0]); /* the way of a single publish */
+	else if (n > 1) {
+		dispatch_chains(self, jobs, n);
+	}
+	free(jobs);
 }
 
 static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size_t rid_len,
@@ -1893,6 +2098,14 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 		w.broker = self->id;
 		w.principal = session->principal;
 		w.last_seq = atomic_load(&self->last_seq);
+		/* Batches both ways, with a client that offered them. */
+		session->batch_max = f->hello->max_batch_bytes < ACK_BATCH_BYTES
+					     ? f->hello->max_batch_bytes
+					     : ACK_BATCH_BYTES;
+		if (session->batch_max > 0)
+			w.max_batch_bytes = self->max_message_bytes < (int64_t)BLO_FRAME_MAX_BYTES
+						    ? (uint32_t)self->max_message_bytes
+						    : BLO_FRAME_MAX_BYTES;
 		rf.correlation = f->correlation;
 		rf.body_case = BLONET__FRAME__BODY_WELCOME;
 		rf.welcome = &w;
@@ -1902,6 +2115,9 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 	}
 	case BLONET__FRAME__BODY_PUBLISH:
 		on_publish(self, session, &f, JOB_PUBLISH);
+		break;
+	case BLONET__FRAME__BODY_BATCH:
+		on_batch(self, session, principal, f->batch);
 		break;
 	case BLONET__FRAME__BODY_FORWARD:
 		if (p->role != BLO_ROLE_BROKER) {
@@ -2019,7 +2235,15 @@ static void read_results(blo_broker_t *self)
 	job_t *job;
 
 	while ((job = broker_job_recv(self->from_writer, ZMQ_DONTWAIT)) != NULL)
-		on_publish_done(self, job);
+		while (job != NULL) {
+			job_t *next = job->next;
+
+			job->next = NULL;
+			on_publish_done(self, job);
+			job = next;
+		}
+	for (size_t i = 0; i < self->n_sessions; i++)
+		flush_acks(self, self->sessions[i]);
 }
 
 /* ---------------------------------------------------------------- status */
@@ -2096,6 +2320,10 @@ static void write_status(blo_broker_t *self)
 	cJSON_AddNumberToObject(counters, "audit_lost", (double)atomic_load(&self->counters.audit_lost));
 	cJSON_AddNumberToObject(counters, "audit_archived",
 				(double)atomic_load(&self->counters.audit_archived));
+	cJSON_AddNumberToObject(counters, "batches_received",
+				(double)atomic_load(&self->counters.batches_in));
+	cJSON_AddNumberToObject(counters, "batches_sent",
+				(double)atomic_load(&self->counters.batches_out));
 	blo_zap_stats(self->zap, &zs);
 	zap = cJSON_AddObjectToObject(root, "auth");
 	cJSON_AddNumberToObject(zap, "allowed", (double)zs.allowed);
@@ -2745,7 +2973,7 @@ void blo_broker_close(blo_broker_t **self_p)
 		job_t *job;
 
 		while ((job = broker_job_recv(self->from_writer, ZMQ_DONTWAIT)) != NULL)
-			broker_job_free(job);
+			broker_job_free_chain(job);
 	}
 	while (self->n_sessions > 0)
 		session_drop(self, self->sessions[0], "broker closing");

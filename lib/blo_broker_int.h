@@ -55,6 +55,9 @@ typedef struct {
 
 typedef struct job {
 	job_kind_t kind;
+	/* Jobs travel between threads as chains: one message carries the
+	 * first, and each names the next (NULL: the last). */
+	struct job *next;
 	/* JOB_PUBLISH */
 	uint64_t session;       /* serial of the session it came from */
 	uint64_t correlation;
@@ -128,6 +131,10 @@ struct session {
 	bool welcomed;
 	sub_t **subs;
 	size_t n_subs;
+	uint32_t batch_max;            /* Hello's max_batch_bytes, capped; 0: no batches */
+	job_t **acks;                  /* finished publishes whose acks go out in one batch
+	                                  (room for ACK_BATCH_MAX, allocated on first use) */
+	size_t n_acks, ack_bytes;
 };
 
 typedef struct {
@@ -151,6 +158,7 @@ typedef struct {
 	atomic_uint_fast64_t audit_limited; /* refusals summed up, not recorded one by one */
 	atomic_uint_fast64_t audit_lost;    /* audit records a full journal could not take */
 	atomic_uint_fast64_t audit_archived; /* audit records moved to the archive files */
+	atomic_uint_fast64_t batches_in, batches_out; /* Batch frames from and to clients */
 } counters_t;
 
 struct blo_broker {
@@ -227,7 +235,10 @@ struct blo_broker {
 
 /* ---------------------------------------------------------------- shared */
 
+/* Frees one job (not those chained after it); the whole chain. */
 void broker_job_free(job_t *job);
+void broker_job_free_chain(job_t *job);
+/* Hands a job (with its chain) to another thread over sock. */
 int broker_job_send(void *sock, job_t *job, int flags);
 job_t *broker_job_recv(void *sock, int flags);
 

@@ -19,6 +19,11 @@
 #define DEFAULT_RESEND_MS 3000
 #define DEFAULT_CREDIT 256
 #define PROTOCOL_VERSION 1
+/* Publishes sent while others are unanswered go out in Batch frames of at
+ * most so many items and bytes (and at most what the broker's Welcome
+ * allows); acks may come back in batches of at most BATCH_BYTES. */
+#define BATCH_MAX 256
+#define BATCH_BYTES (64u * 1024u)
 #define FREED_FRONT_MAX 64
 
 typedef struct {
@@ -69,6 +74,13 @@ struct blo_client {
 
 	int64_t last_resend_check_ms;
 	blo_client_stats_t stats;
+
+	uint32_t max_message_bytes; /* what this socket takes in one message */
+	uint32_t batch_max;         /* the Welcome's max_batch_bytes, capped; 0: none */
+	blo_wire_batch_t out;       /* publishes waiting to leave in one Batch */
+	uint64_t out_corr[BATCH_MAX]; /* their correlations */
+	Blonet__Frame **inbox;      /* frames for the caller, taken out of a Batch */
+	size_t in_head, n_in, cap_in;
 };
 
 /* ---------------------------------------------------------------- sending */
@@ -87,19 +99,84 @@ static int send_hello(blo_client_t *self)
 
 	h.protocol = PROTOCOL_VERSION;
 	h.software = self->software;
+	h.max_batch_bytes = self->max_message_bytes < BATCH_BYTES ? self->max_message_bytes : BATCH_BYTES;
 	f.body_case = BLONET__FRAME__BODY_HELLO;
 	f.hello = &h;
 	return send_frame(self, &f);
 }
 
+static pending_t *find_pending(blo_client_t *self, uint64_t correlation);
+
+/* The first n publishes of the Batch count as not sent: resend_overdue
+ * sends them again. */
+static void mark_unsent(blo_client_t *self, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		pending_t *p = find_pending(self, self->out_corr[i]);
+
+		if (p != NULL && p->sent_ms != 0) {
+			p->sent_ms = 0;
+			if (p->unanswered > 0)
+				p->unanswered--;
+		}
+	}
+}
+
+/* Empties the Batch of publishes waiting without sending it. */
+static void drop_out(blo_client_t *self)
+{
+	mark_unsent(self, self->out.n);
+	blo_wire_batch_clear(&self->out);
+}
+
+/* Sends the Batch of publishes waiting (it is empty after, sent or not). */
+static int flush_out(blo_client_t *self)
+{
+	size_t n = self->out.n;
+	int rc = blo_wire_batch_send(&self->out, self->sock, ZMQ_DONTWAIT);
+
+	if (rc != 0)
+		mark_unsent(self, n);
+	return rc;
+}
+
+/* A publish leaves at once when it is the only one unanswered (a quiet
+ * client waits for nobody); else, with a broker that takes batches, it
+ * joins the Batch that leaves when full or when the caller next waits
+ * (blo_client_next, blo_client_flush, blo_client_close). */
 static int send_publish(blo_client_t *self, pending_t *p)
 {
 	Blonet__Frame f = BLONET__FRAME__INIT;
 	Blonet__Publish pub = BLONET__PUBLISH__INIT;
+	Blonet__BatchItem item = BLONET__BATCH_ITEM__INIT;
 	int rc;
 
 	pub.envelope.data = p->envelope;
 	pub.envelope.len = p->len;
+	item.correlation = p->correlation;
+	item.body_case = BLONET__BATCH_ITEM__BODY_PUBLISH;
+	item.publish = &pub;
+	if (self->batch_max > 0 && self->live_pending > 1) {
+		size_t bytes = blonet__batch_item__get_packed_size(&item);
+		blo_wire_batch_t none = {0};
+
+		if (self->out.n == BATCH_MAX ||
+		    (self->out.n > 0 && blo_wire_batch_size_with(&self->out, bytes) > self->batch_max)) {
+			if ((rc = flush_out(self)) != 0)
+				return rc;
+		}
+		if (blo_wire_batch_size_with(&none, bytes) <= self->batch_max &&
+		    blo_wire_batch_add(&self->out, &item) == 0) {
+			self->out_corr[self->out.n - 1] = p->correlation;
+			p->sent_ms = blo_now_ms();
+			p->unanswered++;
+			return 0;
+		}
+		/* Too big for a batch (or no memory for one): alone, after
+		 * those before it. */
+		if ((rc = flush_out(self)) != 0)
+			return rc;
+	}
 	f.correlation = p->correlation;
 	f.body_case = BLONET__FRAME__BODY_PUBLISH;
 	f.publish = &pub;
@@ -160,6 +237,9 @@ static void subscribe_again(blo_client_t *self, subscription_t *s)
  * subscription again (durable ones resume after their cursor). */
 static void on_connected(blo_client_t *self)
 {
+	/* Batches wait for this connection's Welcome. */
+	drop_out(self);
+	self->batch_max = 0;
 	self->connected = true;
 	if (self->ever_connected)
 		self->stats.reconnects++;
@@ -278,6 +358,8 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 	switch (f->body_case) {
 	case BLONET__FRAME__BODY_WELCOME:
 		self->welcomed = true;
+		self->batch_max = f->welcome->max_batch_bytes < BATCH_BYTES ? f->welcome->max_batch_bytes
+									    : BATCH_BYTES;
 		blo_strlcpy(self->principal, f->welcome->principal, sizeof(self->principal));
 		return true;
 	case BLONET__FRAME__BODY_PUBLISH_ACK: {
@@ -342,6 +424,8 @@ static void drain_monitor(blo_client_t *self)
 		case ZMQ_EVENT_DISCONNECTED:
 			self->connected = false;
 			self->welcomed = false;
+			drop_out(self);
+			self->batch_max = 0;
 			break;
 		case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
 			self->refused = true;
@@ -385,6 +469,9 @@ int blo_client_open(blo_client_t **out, const blo_client_opts_t *opts, blo_err_t
 		rc = blo_err_set(err, -errno, "cannot create a socket: %s", zmq_strerror(errno));
 		goto out;
 	}
+	self->max_message_bytes = opts->max_message_bytes > 0 && opts->max_message_bytes < BLO_FRAME_MAX_BYTES
+					  ? (uint32_t)opts->max_message_bytes
+					  : BLO_FRAME_MAX_BYTES;
 	rc = blo_curve_client_setup(self->sock, self->identity, self->broker_public,
 				    opts->max_message_bytes > 0 ? opts->max_message_bytes
 								: BLO_FRAME_MAX_BYTES,
@@ -490,6 +577,8 @@ void blo_client_close(blo_client_t **self_p)
 	if (self_p == NULL || *self_p == NULL)
 		return;
 	self = *self_p;
+	if (self->sock != NULL)
+		flush_out(self);
 	if (self->monitor != NULL)
 		zmq_close(self->monitor);
 	if (self->sock != NULL) {
@@ -505,6 +594,10 @@ void blo_client_close(blo_client_t **self_p)
 	for (size_t i = 0; i < self->n_pending; i++)
 		free(self->pending[i].envelope);
 	free(self->pending);
+	blo_wire_batch_free(&self->out);
+	for (size_t i = 0; i < self->n_in; i++)
+		blo_message_free((ProtobufCMessage **)&self->inbox[(self->in_head + i) % self->cap_in]);
+	free(self->inbox);
 	for (size_t i = 0; i < self->n_subs; i++) {
 		free(self->subs[i].durable);
 		free(self->subs[i].filter);
@@ -518,8 +611,77 @@ void blo_client_close(blo_client_t **self_p)
 	*self_p = NULL;
 }
 
+static Blonet__Frame *inbox_pop(blo_client_t *self)
+{
+	Blonet__Frame *f;
+
+	if (self->n_in == 0)
+		return NULL;
+	f = self->inbox[self->in_head];
+	self->in_head = (self->in_head + 1) % self->cap_in;
+	self->n_in--;
+	return f;
+}
+
+/* Room in the inbox for n more frames. */
+static int inbox_reserve(blo_client_t *self, size_t n)
+{
+	size_t cap = self->cap_in > 0 ? self->cap_in : 64;
+	Blonet__Frame **grown;
+
+	if (self->n_in + n <= self->cap_in)
+		return 0;
+	while (cap < self->n_in + n)
+		cap *= 2;
+	grown = malloc(cap * sizeof(*grown));
+	if (grown == NULL)
+		return BLO_ENOMEM;
+	for (size_t i = 0; i < self->n_in; i++)
+		grown[i] = self->inbox[(self->in_head + i) % self->cap_in];
+	free(self->inbox);
+	self->inbox = grown;
+	self->cap_in = cap;
+	self->in_head = 0;
+	return 0;
+}
+
+/* The acks of a Batch, each as a frame of its own, into the inbox. They
+ * are handled (on_frame) only as the caller takes them (inbox_next), so
+ * that an ack counts as done, and the publish leaves the pending ones,
+ * when the caller sees it, as with an ack that came alone. Without
+ * memory for them the batch is dropped whole: its publishes stay pending
+ * and are sent again. */
+static void unbatch(blo_client_t *self, Blonet__Batch *batch)
+{
+	if (inbox_reserve(self, batch->n_items) != 0)
+		return;
+	for (size_t i = 0; i < batch->n_items; i++) {
+		Blonet__BatchItem *item = batch->items[i];
+		Blonet__Frame *f;
+
+		/* A broker batches only acks. */
+		if (item->body_case != BLONET__BATCH_ITEM__BODY_PUBLISH_ACK ||
+		    (f = blo_wire_item_frame(item)) == NULL)
+			continue;
+		self->inbox[(self->in_head + self->n_in++) % self->cap_in] = f;
+	}
+}
+
+/* The next frame of the inbox that is for the caller, handled; or NULL. */
+static Blonet__Frame *inbox_next(blo_client_t *self)
+{
+	Blonet__Frame *f;
+
+	while ((f = inbox_pop(self)) != NULL) {
+		if (on_frame(self, f))
+			return f;
+		blo_message_free((ProtobufCMessage **)&f);
+	}
+	return NULL;
+}
+
 /* Reads one message if one is waiting: true if it read one, with *frame
- * set when it is for the caller. */
+ * set when it is (or, for a Batch, begins with) one for the caller. */
 static bool try_recv(blo_client_t *self, Blonet__Frame **frame)
 {
 	zmq_msg_t msg;
@@ -531,10 +693,15 @@ static bool try_recv(blo_client_t *self, Blonet__Frame **frame)
 	/* A frame we cannot read from our own broker is dropped: the
 	 * protocol's re-sending covers what it carried. */
 	if (got && blo_wire_decode(&msg, &f, NULL) == 0) {
-		if (on_frame(self, f))
-			*frame = f;
-		else
+		if (f->body_case == BLONET__FRAME__BODY_BATCH) {
+			unbatch(self, f->batch);
 			blo_message_free((ProtobufCMessage **)&f);
+			*frame = inbox_next(self);
+		} else if (on_frame(self, f)) {
+			*frame = f;
+		} else {
+			blo_message_free((ProtobufCMessage **)&f);
+		}
 	}
 	zmq_msg_close(&msg);
 	return got;
@@ -563,6 +730,13 @@ static int poll_once(blo_client_t *self, int timeout_ms, Blonet__Frame **frame, 
 	int n;
 
 	*frame = NULL;
+	/* The rest of a Batch first: publishes sent meanwhile gather into one
+	 * Batch, which leaves before this waits for anything. */
+	if ((*frame = inbox_next(self)) != NULL) {
+		maybe_resend(self);
+		return 0;
+	}
+	flush_out(self);
 	if (try_recv(self, frame)) {
 		maybe_resend(self);
 		return 0;
@@ -660,6 +834,16 @@ int blo_client_publish(blo_client_t *self, const uint8_t *envelope, size_t len,
 	if (self->connected)
 		send_publish(self, p);
 	return 0;
+}
+
+int blo_client_flush(blo_client_t *self, blo_err_t *err)
+{
+	int rc = flush_out(self);
+
+	if (rc != 0 && rc != -EAGAIN)
+		return blo_err_set(err, rc, "send to broker %s: %s", self->broker_id, blo_strerror(rc));
+	return rc == -EAGAIN ? blo_err_set(err, rc, "not connected to broker %s", self->broker_id)
+			     : 0;
 }
 
 size_t blo_client_pending(const blo_client_t *self)

@@ -7,6 +7,12 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* Frame.batch and Batch.items as protobuf keys: field number << 3 | 2 (a
+ * length-delimited field); the first takes two varint bytes. */
+#define KEY_FRAME_BATCH ((BLONET__FRAME__BODY_BATCH << 3) | 2)
+#define KEY_BATCH_ITEMS ((1 << 3) | 2)
 
 static void free_buffer(void *data, void *hint)
 {
@@ -53,6 +59,123 @@ int blo_wire_decode(zmq_msg_t *msg, Blonet__Frame **out, blo_err_t *err)
 		return blo_err_set(err, BLO_EPARSE, "frame has no body");
 	}
 	return 0;
+}
+
+static size_t varint_size(size_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static size_t varint_put(uint8_t *out, size_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		out[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	out[n++] = (uint8_t)v;
+	return n;
+}
+
+size_t blo_wire_batch_size_with(const blo_wire_batch_t *b, size_t item_bytes)
+{
+	size_t items = b->len + (item_bytes > 0 ? 1 + varint_size(item_bytes) + item_bytes : 0);
+
+	return varint_size(KEY_FRAME_BATCH) + varint_size(items) + items;
+}
+
+int blo_wire_batch_add(blo_wire_batch_t *b, const Blonet__BatchItem *item)
+{
+	size_t size = blonet__batch_item__get_packed_size(item);
+	size_t need = b->len + 1 + varint_size(size) + size;
+	uint8_t *at;
+
+	if (need > b->cap) {
+		size_t cap = b->cap > 0 ? b->cap : 4096;
+		uint8_t *grown;
+
+		while (cap < need)
+			cap *= 2;
+		grown = realloc(b->buf, BLO_WIRE_BATCH_HEAD + cap);
+		if (grown == NULL)
+			return BLO_ENOMEM;
+		b->buf = grown;
+		b->cap = cap;
+	}
+	at = b->buf + BLO_WIRE_BATCH_HEAD + b->len;
+	*at++ = KEY_BATCH_ITEMS;
+	at += varint_put(at, size);
+	blonet__batch_item__pack(item, at);
+	b->len = need;
+	b->n++;
+	return 0;
+}
+
+int blo_wire_batch_send(blo_wire_batch_t *b, void *socket, int flags)
+{
+	uint8_t head[BLO_WIRE_BATCH_HEAD];
+	size_t n_head = 0, size;
+	uint8_t *start;
+	int rc = 0;
+
+	if (b->n == 0)
+		return 0;
+	/* The frame: its batch field's key and length, right before the items. */
+	n_head += varint_put(head, KEY_FRAME_BATCH);
+	n_head += varint_put(head + n_head, b->len);
+	start = b->buf + BLO_WIRE_BATCH_HEAD - n_head;
+	memcpy(start, head, n_head);
+	size = n_head + b->len;
+	if (size > BLO_FRAME_MAX_BYTES)
+		rc = BLO_ETOOBIG;
+	else if (zmq_send(socket, start, size, flags) < 0)
+		rc = -errno;
+	blo_wire_batch_clear(b);
+	return rc;
+}
+
+void blo_wire_batch_clear(blo_wire_batch_t *b)
+{
+	b->len = 0;
+	b->n = 0;
+}
+
+void blo_wire_batch_free(blo_wire_batch_t *b)
+{
+	free(b->buf);
+	memset(b, 0, sizeof(*b));
+}
+
+Blonet__Frame *blo_wire_item_frame(Blonet__BatchItem *item)
+{
+	Blonet__Frame *f;
+
+	if (item->body_case != BLONET__BATCH_ITEM__BODY_PUBLISH &&
+	    item->body_case != BLONET__BATCH_ITEM__BODY_PUBLISH_ACK)
+		return NULL;
+	/* protobuf-c frees what it unpacked with free(): so is this. */
+	if ((f = malloc(sizeof(*f))) == NULL)
+		return NULL;
+	blonet__frame__init(f);
+	f->correlation = item->correlation;
+	if (item->body_case == BLONET__BATCH_ITEM__BODY_PUBLISH) {
+		f->body_case = BLONET__FRAME__BODY_PUBLISH;
+		f->publish = item->publish;
+		item->publish = NULL;
+	} else {
+		f->body_case = BLONET__FRAME__BODY_PUBLISH_ACK;
+		f->publish_ack = item->publish_ack;
+		item->publish_ack = NULL;
+	}
+	item->body_case = BLONET__BATCH_ITEM__BODY__NOT_SET;
+	return f;
 }
 
 const char *blo_wire_body_name(const Blonet__Frame *f)

@@ -26,6 +26,38 @@ int blo_wire_send(void *socket, const Blonet__Frame *f, int flags);
  * caller's: free with blo_message_free((ProtobufCMessage **)out). */
 int blo_wire_decode(zmq_msg_t *msg, Blonet__Frame **out, blo_err_t *err);
 
+/* A Batch frame built item by item. Each item is packed as it is added, so
+ * what it points to may go before the batch is sent. */
+typedef struct {
+	uint8_t *buf;    /* BLO_WIRE_BATCH_HEAD bytes for the frame's head, then items */
+	size_t len, cap; /* bytes of packed items; room for them */
+	size_t n;        /* items */
+} blo_wire_batch_t;
+
+#define BLO_WIRE_BATCH_HEAD 8
+
+/* The size of the batch's frame once one more item of item_bytes (its
+ * packed size) is added; with item_bytes 0, its size now. */
+size_t blo_wire_batch_size_with(const blo_wire_batch_t *b, size_t item_bytes);
+
+/* Adds item. BLO_ENOMEM, or 0. */
+int blo_wire_batch_add(blo_wire_batch_t *b, const Blonet__BatchItem *item);
+
+/* Sends the batch as one Frame message (flags as blo_wire_send) and empties
+ * it, sent or not. Returns as blo_wire_send; 0 for an empty batch. */
+int blo_wire_batch_send(blo_wire_batch_t *b, void *socket, int flags);
+
+/* Empties the batch without sending it. */
+void blo_wire_batch_clear(blo_wire_batch_t *b);
+
+void blo_wire_batch_free(blo_wire_batch_t *b);
+
+/* The body of a Batch item (a Publish or a PublishAck), moved into a Frame
+ * of its own with the item's correlation: the caller frees it with
+ * blo_message_free, the item is left without a body. NULL when out of
+ * memory or for an item with another body (the item is left as it was). */
+Blonet__Frame *blo_wire_item_frame(Blonet__BatchItem *item);
+
 /* Name of the frame's body ("publish", "deliver", ...) for logs, or "none". */
 const char *blo_wire_body_name(const Blonet__Frame *f);
 

@@ -11,8 +11,16 @@
  *       prints the PublishAck; exit 0 if REJECTED with NOT_ORIGIN
  *   blonet-probe frames -c CONFIG -n N
  *       sends N malformed messages (random bytes, truncated frames, wrong
- *       part counts, frames a client may not send), then a Ping; exit 0 if
- *       the Pong comes back
+ *       part counts, frames a client may not send, batches that are empty,
+ *       truncated or of items a client may not send), then a Ping; exit 0
+ *       if the Pong comes back
+ *   blonet-probe batch -c CONFIG -n N [--mode nobatch]
+ *       says Hello offering batches (nobatch: not), then sends one Batch of
+ *       N signed alerts of CONFIG's principal, an undecodable envelope and
+ *       an item a client may not send, then the same N again. Prints what
+ *       came back; exit 0 if the N were ACCEPTED, then DUPLICATE, the
+ *       envelope REJECTED MALFORMED, the item refused with an Error of its
+ *       correlation, and the acks came in Batch frames exactly when offered
  *   blonet-probe forward -c BROKER_CONFIG --to PEER --signer CONFIG --mode badsig|relay
  *       acts as the broker of BROKER_CONFIG and forwards to its peer PEER an
  *       alert originated by the principal of the client CONFIG: badsig signs
@@ -39,6 +47,7 @@
 #include "test_client.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 
 #define PROG "blonet-probe"
 
@@ -156,8 +165,8 @@ static int cmd_frames(tc_setup_t *st, long n)
 	void *ctx = zmq_ctx_new();
 	void *sock = tc_dealer(ctx);
 	uint8_t buf[512];
-	uint8_t *valid = NULL;
-	size_t valid_len = 0;
+	uint8_t *valid = NULL, *batch = NULL;
+	size_t valid_len = 0, batch_len = 0;
 	int hwm = 0, pong = 0;
 	long sent = 0;
 
@@ -178,8 +187,30 @@ static int cmd_frames(tc_setup_t *st, long n)
 		f.deliver = &d;
 		blo_message_serialize(&f.base, 4096, &valid, &valid_len, NULL);
 	}
+	{
+		/* A Batch of items a client may not send (an ack with a text,
+		 * an item without a body), to send whole and truncated. No
+		 * publish: a refused publish is the writer's to audit, on a
+		 * budget of its own, and this flood is the I/O thread's. */
+		Blonet__Frame f = BLONET__FRAME__INIT;
+		Blonet__Batch b = BLONET__BATCH__INIT;
+		Blonet__BatchItem items[2] = {BLONET__BATCH_ITEM__INIT, BLONET__BATCH_ITEM__INIT};
+		Blonet__BatchItem *ptrs[2] = {&items[0], &items[1]};
+		Blonet__PublishAck ack = BLONET__PUBLISH_ACK__INIT;
+
+		ack.text = "not a client's to send, padding padding padding padding padding";
+		items[0].correlation = 9;
+		items[0].body_case = BLONET__BATCH_ITEM__BODY_PUBLISH_ACK;
+		items[0].publish_ack = &ack;
+		items[1].correlation = 10;
+		b.items = ptrs;
+		b.n_items = 2;
+		f.body_case = BLONET__FRAME__BODY_BATCH;
+		f.batch = &b;
+		blo_message_serialize(&f.base, 4096, &batch, &batch_len, NULL);
+	}
 	for (long i = 0; i < n; i++) {
-		int kind = (int)(i % 4);
+		int kind = (int)(i % 8);
 		size_t len = 1 + randombytes_uniform(sizeof(buf) - 1);
 
 		randombytes_buf(buf, len);
@@ -190,6 +221,18 @@ static int cmd_frames(tc_setup_t *st, long n)
 		} else if (kind == 2) {
 			zmq_send(sock, buf, len, ZMQ_SNDMORE);
 			zmq_send(sock, buf, len / 2, 0);
+		} else if (kind == 4) {
+			/* An empty batch. */
+			Blonet__Frame f = BLONET__FRAME__INIT;
+			Blonet__Batch b = BLONET__BATCH__INIT;
+
+			f.body_case = BLONET__FRAME__BODY_BATCH;
+			f.batch = &b;
+			blo_wire_send(sock, &f, 0);
+		} else if (kind == 5) {
+			zmq_send(sock, batch, 1 + randombytes_uniform((uint32_t)batch_len - 1), 0);
+		} else if (kind == 6) {
+			zmq_send(sock, batch, batch_len, 0);
 		} else {
 			zmq_send(sock, valid, valid_len, 0);
 		}
@@ -215,9 +258,197 @@ static int cmd_frames(tc_setup_t *st, long n)
 	}
 	printf("{\"probe\":\"frames\",\"sent\":%ld,\"pong\":%s}\n", sent, pong ? "true" : "false");
 	free(valid);
+	free(batch);
 	zmq_close(sock);
 	zmq_ctx_term(ctx);
 	return pong ? 0 : 1;
+}
+
+static Blonet__Frame *recv_frame(void *sock, int ms);
+
+/* A Batch frame of items, sent on sock. */
+static void send_batch(void *sock, Blonet__BatchItem **items, size_t n)
+{
+	Blonet__Frame f = BLONET__FRAME__INIT;
+	Blonet__Batch b = BLONET__BATCH__INIT;
+
+	b.items = items;
+	b.n_items = n;
+	f.body_case = BLONET__FRAME__BODY_BATCH;
+	f.batch = &b;
+	blo_wire_send(sock, &f, 0);
+}
+
+typedef struct {
+	long accepted, duplicate, malformed, other, errors, in_batches, plain, unknown;
+} batch_answers_t;
+
+static void count_ack(batch_answers_t *a, uint64_t correlation, const Blonet__PublishAck *ack,
+		      uint64_t first, uint64_t last, uint64_t garbage)
+{
+	if (correlation == garbage && ack->status == BLONET__PUBLISH_STATUS__REJECTED &&
+	    ack->reason == BLONET__REJECT_REASON__MALFORMED)
+		a->malformed++;
+	else if (correlation < first || correlation > last)
+		a->unknown++;
+	else if (ack->status == BLONET__PUBLISH_STATUS__ACCEPTED)
+		a->accepted++;
+	else if (ack->status == BLONET__PUBLISH_STATUS__DUPLICATE)
+		a->duplicate++;
+	else
+		a->other++;
+}
+
+/* Answers to publishes with correlations first..last (and the garbage one)
+ * until `want` acks (and, unless refused_item is 0, the Error for that
+ * item) came, or 10 s pass. */
+static void collect_acks(void *sock, batch_answers_t *a, long want, uint64_t first, uint64_t last,
+			 uint64_t garbage, uint64_t refused_item)
+{
+	for (int64_t end = blo_now_ms() + 10000; blo_now_ms() < end;) {
+		long got = a->accepted + a->duplicate + a->malformed + a->other + a->unknown;
+		Blonet__Frame *f;
+
+		if (got >= want && (refused_item == 0 || a->errors > 0))
+			break;
+		if ((f = recv_frame(sock, 100)) == NULL)
+			continue;
+		if (f->body_case == BLONET__FRAME__BODY_PUBLISH_ACK) {
+			a->plain++;
+			count_ack(a, f->correlation, f->publish_ack, first, last, garbage);
+		} else if (f->body_case == BLONET__FRAME__BODY_BATCH) {
+			for (size_t i = 0; i < f->batch->n_items; i++) {
+				const Blonet__BatchItem *it = f->batch->items[i];
+
+				if (it->body_case != BLONET__BATCH_ITEM__BODY_PUBLISH_ACK) {
+					a->other++;
+					continue;
+				}
+				a->in_batches++;
+				count_ack(a, it->correlation, it->publish_ack, first, last, garbage);
+			}
+		} else if (f->body_case == BLONET__FRAME__BODY_ERROR && f->correlation == refused_item) {
+			fprintf(stderr, PROG ": item %" PRIu64 " refused: %s\n", refused_item, f->error->text);
+			a->errors++;
+		}
+		blo_message_free((ProtobufCMessage **)&f);
+	}
+}
+
+static int cmd_batch(tc_setup_t *st, long n, const char *mode)
+{
+	bool offer = strcmp(mode, "nobatch") != 0, welcomed = false;
+	void *ctx = zmq_ctx_new();
+	void *sock = tc_dealer(ctx);
+	size_t count = (size_t)n;
+	uint8_t **envs = calloc(count, sizeof(*envs));
+	size_t *lens = calloc(count, sizeof(*lens));
+	Blonet__BatchItem *items = calloc(count + 2, sizeof(*items));
+	Blonet__BatchItem **ptrs = calloc(count + 2, sizeof(*ptrs));
+	Blonet__Publish *pubs = calloc(count + 1, sizeof(*pubs));
+	Blonet__PublishAck bogus = BLONET__PUBLISH_ACK__INIT;
+	uint8_t garbage[64];
+	uint32_t max_batch = 0;
+	batch_answers_t first = {0}, again = {0};
+	Blonet__Frame *f;
+	int rc = 1;
+
+	if (st->me == NULL || envs == NULL || lens == NULL || items == NULL || ptrs == NULL ||
+	    pubs == NULL || tc_curve(sock, st->identity, st->broker->curve_public, PROG) != 0) {
+		rc = 2;
+		goto out;
+	}
+	zmq_connect(sock, st->s.broker.endpoint);
+	for (int64_t end = blo_now_ms() + 5000, next = 0; !welcomed && blo_now_ms() < end;) {
+		if (blo_now_ms() >= next) {
+			Blonet__Frame hf = BLONET__FRAME__INIT;
+			Blonet__Hello h = BLONET__HELLO__INIT;
+
+			h.protocol = 1;
+			h.software = "blonet-probe";
+			h.max_batch_bytes = offer ? 65536 : 0;
+			hf.body_case = BLONET__FRAME__BODY_HELLO;
+			hf.hello = &h;
+			blo_wire_send(sock, &hf, ZMQ_DONTWAIT);
+			next = blo_now_ms() + 300;
+		}
+		if ((f = recv_frame(sock, 100)) != NULL) {
+			if (f->body_case == BLONET__FRAME__BODY_WELCOME) {
+				welcomed = true;
+				max_batch = f->welcome->max_batch_bytes;
+			}
+			blo_message_free((ProtobufCMessage **)&f);
+		}
+	}
+	if (!welcomed) {
+		fprintf(stderr, PROG ": no Welcome\n");
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		tc_alert_t t;
+		char ref[64];
+
+		tc_alert_init(&t, st->me->id, st->me->country, st->me->agency, BLONET__TLP__TLP_GREEN,
+			      NULL, "batch probe");
+		t.o.site = (char *)st->me->site;
+		snprintf(ref, sizeof(ref), "BATCH-%zu", i);
+		t.a.source_ref = ref;
+		if (tc_seal(&t.a, st->identity, NULL, &envs[i], &lens[i], NULL) != 0) {
+			rc = 2;
+			goto out;
+		}
+	}
+	/* N publishes, an envelope that does not decode, an item a client may
+	 * not send. */
+	randombytes_buf(garbage, sizeof(garbage));
+	for (size_t i = 0; i <= count; i++) {
+		blonet__publish__init(&pubs[i]);
+		pubs[i].envelope.data = i < count ? envs[i] : garbage;
+		pubs[i].envelope.len = i < count ? lens[i] : sizeof(garbage);
+		blonet__batch_item__init(&items[i]);
+		items[i].correlation = 1 + i;
+		items[i].body_case = BLONET__BATCH_ITEM__BODY_PUBLISH;
+		items[i].publish = &pubs[i];
+		ptrs[i] = &items[i];
+	}
+	blonet__batch_item__init(&items[count + 1]);
+	items[count + 1].correlation = count + 2;
+	items[count + 1].body_case = BLONET__BATCH_ITEM__BODY_PUBLISH_ACK;
+	items[count + 1].publish_ack = &bogus;
+	ptrs[count + 1] = &items[count + 1];
+	send_batch(sock, ptrs, count + 2);
+	collect_acks(sock, &first, n + 1, 1, count, count + 1, count + 2);
+	/* The same alerts again, under new correlations. */
+	for (size_t i = 0; i < count; i++)
+		items[i].correlation = count + 3 + i;
+	send_batch(sock, ptrs, count);
+	collect_acks(sock, &again, n, count + 3, 2 * count + 2, 0, 0);
+	printf("{\"probe\":\"batch\",\"offered\":%s,\"max_batch_bytes\":%u,"
+	       "\"first\":{\"accepted\":%ld,\"duplicate\":%ld,\"malformed\":%ld,\"other\":%ld,"
+	       "\"unknown\":%ld,\"errors\":%ld,\"in_batches\":%ld,\"plain\":%ld},"
+	       "\"again\":{\"accepted\":%ld,\"duplicate\":%ld,\"other\":%ld,\"in_batches\":%ld,"
+	       "\"plain\":%ld}}\n",
+	       offer ? "true" : "false", max_batch, first.accepted, first.duplicate, first.malformed,
+	       first.other, first.unknown, first.errors, first.in_batches, first.plain,
+	       again.accepted, again.duplicate, again.other, again.in_batches, again.plain);
+	rc = first.accepted == n && first.malformed == 1 && first.errors == 1 && first.other == 0 &&
+			     first.unknown == 0 && again.duplicate == n && again.other == 0 &&
+			     again.unknown == 0 && (offer ? max_batch > 0 && first.in_batches > 0
+							  : max_batch == 0 && first.in_batches == 0 &&
+								    again.in_batches == 0)
+		     ? 0
+		     : 1;
+out:
+	for (size_t i = 0; envs != NULL && i < count; i++)
+		free(envs[i]);
+	free(envs);
+	free(lens);
+	free(items);
+	free(ptrs);
+	free(pubs);
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	return rc;
 }
 
 static int cmd_peer_full(const char *broker_config, int wait_ms)
@@ -535,7 +766,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (config == NULL || optind != argc - 1) {
-		fprintf(stderr, "usage: blonet-probe refused|forge|frames|garbage|rid|forward|peer-full -c CONFIG ...\n");
+		fprintf(stderr, "usage: blonet-probe refused|forge|frames|batch|garbage|rid|forward|peer-full -c CONFIG ...\n");
 		return 2;
 	}
 	cmd = argv[optind];
@@ -553,6 +784,8 @@ int main(int argc, char **argv)
 		rc = cmd_refused(&st, mode, wait_ms);
 	else if (strcmp(cmd, "frames") == 0)
 		rc = cmd_frames(&st, n);
+	else if (strcmp(cmd, "batch") == 0)
+		rc = cmd_batch(&st, n, mode);
 	else if (strcmp(cmd, "garbage") == 0)
 		rc = cmd_garbage(&st, n);
 	else if (strcmp(cmd, "rid") == 0 && rid != NULL && rid[0] != '\0')
