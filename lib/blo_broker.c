@@ -76,6 +76,9 @@
  * in one. */
 #define ACK_BATCH_MAX 256
 #define ACK_BATCH_BYTES (32u * 1024u)
+/* The most items a client's Batch may carry: one message may not make more
+ * work (jobs, acks, errors) than that. A larger one is refused whole. */
+#define BATCH_ITEMS_MAX 256
 
 /* ---------------------------------------------------------------- jobs */
 
@@ -436,6 +439,7 @@ typedef struct {
 	blo_cursor_update_t *cursors;
 	int *entry_of_job;
 	size_t n_audit;        /* audit records of the last commit tried */
+	job_t *carry;          /* the rest of a chain that did not fit: the next batch's */
 } batch_t;
 
 /* Jobs whose envelope goes into the journal. */
@@ -795,21 +799,28 @@ static void batch_take_one(blo_broker_t *self, batch_t *b, job_t *job, size_t *p
 		(*publishes)++;
 }
 
-/* Takes job, the jobs chained to it and what else waits in `in` into b,
- * until max_batch publishes. */
-static void batch_take(blo_broker_t *self, void *in, batch_t *b, job_t *job, size_t *publishes,
+/* Takes into b what the last batch left over (b->carry), else the next
+ * message of `in` (waiting for one when flags is 0), then the jobs chained
+ * to it and what else waits, until max_batch publishes; the rest of a
+ * chain stays in b->carry for the next batch. */
+static void batch_take(blo_broker_t *self, void *in, batch_t *b, int flags, size_t *publishes,
 		       bool *stop)
 {
+	job_t *job = b->carry;
+
+	b->carry = NULL;
+	if (job == NULL)
+		job = broker_job_recv(in, flags);
 	while (job != NULL) {
 		job_t *next = job->next;
 
 		job->next = NULL;
 		batch_take_one(self, b, job, publishes, stop);
-		/* The rest of its chain, else the next message while the batch
-		 * has room. */
-		job = next != NULL ? next
-		      : *publishes < self->max_batch ? broker_job_recv(in, ZMQ_DONTWAIT)
-						      : NULL;
+		if (*publishes >= self->max_batch) {
+			b->carry = next;
+			return;
+		}
+		job = next != NULL ? next : broker_job_recv(in, ZMQ_DONTWAIT);
 	}
 }
 
@@ -869,8 +880,8 @@ static void *writer_main(void *arg)
 				zmq_poll(&item, 1, (long)left);
 		}
 		/* Group commit: everything already waiting joins this batch. */
-		batch_take(self, in, &b, broker_job_recv(in, b.n_jobs > 0 ? ZMQ_DONTWAIT : 0),
-			   &publishes, &stop);
+		batch_take(self, in, &b, b.n_jobs > 0 || b.carry != NULL ? ZMQ_DONTWAIT : 0, &publishes,
+			   &stop);
 		if (b.n_jobs == 0)
 			continue; /* timeout or EINTR */
 		if (publishes > 0 && !stop) {
@@ -884,7 +895,7 @@ static void *writer_main(void *arg)
 
 				while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 					;
-				batch_take(self, in, &b, broker_job_recv(in, ZMQ_DONTWAIT), &publishes, &stop);
+				batch_take(self, in, &b, ZMQ_DONTWAIT, &publishes, &stop);
 				now = blo_mono_ns();
 			}
 			last_take_ns = now;
@@ -995,6 +1006,7 @@ static void *writer_main(void *arg)
 		}
 		b.n_jobs = 0;
 	}
+	broker_job_free_chain(b.carry);
 	free(b.jobs);
 	free(b.entries);
 	free(b.audit);
@@ -2020,11 +2032,15 @@ static void on_batch(blo_broker_t *self, session_t *session, const char *princip
 	job_t **jobs;
 	size_t n = 0;
 
-	if (batch->n_items == 0) {
+	if (batch->n_items == 0 || batch->n_items > BATCH_ITEMS_MAX) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "batch of %zu items (1 to %d)", batch->n_items,
+			 BATCH_ITEMS_MAX);
 		atomic_fetch_add(&self->counters.malformed, 1);
 		broker_send_error(self, session->router, session->rid, session->rid_len, 0,
-				  BLONET__ERROR_CODE__ERROR_MALFORMED, "empty batch");
-		broker_audit_refusal(self, principal, "empty batch");
+				  BLONET__ERROR_CODE__ERROR_MALFORMED, why);
+		broker_audit_refusal(self, principal, "%s", why);
 		return;
 	}
 	atomic_fetch_add(&self->counters.batches_in, 1);

@@ -76,6 +76,7 @@ struct blo_client {
 	blo_client_stats_t stats;
 
 	uint32_t max_message_bytes; /* what this socket takes in one message */
+	bool offer_refused;         /* the broker refused a Hello offering batches */
 	uint32_t batch_max;         /* the Welcome's max_batch_bytes, capped; 0: none */
 	blo_wire_batch_t out;       /* publishes waiting to leave in one Batch */
 	uint64_t out_corr[BATCH_MAX]; /* their correlations */
@@ -99,7 +100,11 @@ static int send_hello(blo_client_t *self)
 
 	h.protocol = PROTOCOL_VERSION;
 	h.software = self->software;
-	h.max_batch_bytes = self->max_message_bytes < BATCH_BYTES ? self->max_message_bytes : BATCH_BYTES;
+	/* A broker of a build before batches refuses the field as unknown:
+	 * then the Hello goes again without it (on_frame). */
+	if (!self->offer_refused)
+		h.max_batch_bytes = self->max_message_bytes < BATCH_BYTES ? self->max_message_bytes
+									  : BATCH_BYTES;
 	f.body_case = BLONET__FRAME__BODY_HELLO;
 	f.hello = &h;
 	return send_frame(self, &f);
@@ -381,6 +386,15 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 		release_pending(self, p);
 		return true;
 	}
+	case BLONET__FRAME__BODY_ERROR:
+		/* Before the Welcome, a frame the broker could not read is the
+		 * Hello: a broker older than batches refuses its offer. */
+		if (!self->welcomed && !self->offer_refused &&
+		    f->error->code == BLONET__ERROR_CODE__ERROR_MALFORMED) {
+			self->offer_refused = true;
+			send_hello(self);
+		}
+		return true;
 	case BLONET__FRAME__BODY_PING: {
 		/* The broker checking that we are still here. */
 		Blonet__Frame rf = BLONET__FRAME__INIT;

@@ -84,11 +84,19 @@ static size_t varint_put(uint8_t *out, size_t v)
 	return n;
 }
 
+static size_t frame_size(size_t items)
+{
+	return varint_size(KEY_FRAME_BATCH) + varint_size(items) + items;
+}
+
+size_t blo_wire_batch_size(const blo_wire_batch_t *b)
+{
+	return frame_size(b->len);
+}
+
 size_t blo_wire_batch_size_with(const blo_wire_batch_t *b, size_t item_bytes)
 {
-	size_t items = b->len + (item_bytes > 0 ? 1 + varint_size(item_bytes) + item_bytes : 0);
-
-	return varint_size(KEY_FRAME_BATCH) + varint_size(items) + items;
+	return frame_size(b->len + 1 + varint_size(item_bytes) + item_bytes);
 }
 
 int blo_wire_batch_add(blo_wire_batch_t *b, const Blonet__BatchItem *item)
@@ -127,15 +135,17 @@ int blo_wire_batch_send(blo_wire_batch_t *b, void *socket, int flags)
 
 	if (b->n == 0)
 		return 0;
+	if (blo_wire_batch_size(b) > BLO_FRAME_MAX_BYTES) {
+		blo_wire_batch_clear(b);
+		return BLO_ETOOBIG;
+	}
 	/* The frame: its batch field's key and length, right before the items. */
 	n_head += varint_put(head, KEY_FRAME_BATCH);
 	n_head += varint_put(head + n_head, b->len);
 	start = b->buf + BLO_WIRE_BATCH_HEAD - n_head;
 	memcpy(start, head, n_head);
 	size = n_head + b->len;
-	if (size > BLO_FRAME_MAX_BYTES)
-		rc = BLO_ETOOBIG;
-	else if (zmq_send(socket, start, size, flags) < 0)
+	if (zmq_send(socket, start, size, flags) < 0)
 		rc = -errno;
 	blo_wire_batch_clear(b);
 	return rc;

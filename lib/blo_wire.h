@@ -36,8 +36,9 @@ typedef struct {
 
 #define BLO_WIRE_BATCH_HEAD 8
 
-/* The size of the batch's frame once one more item of item_bytes (its
- * packed size) is added; with item_bytes 0, its size now. */
+/* The size of the batch's frame now, and once one more item of item_bytes
+ * (its packed size) is added. */
+size_t blo_wire_batch_size(const blo_wire_batch_t *b);
 size_t blo_wire_batch_size_with(const blo_wire_batch_t *b, size_t item_bytes);
 
 /* Adds item. BLO_ENOMEM, or 0. */

@@ -14,13 +14,15 @@
  *       part counts, frames a client may not send, batches that are empty,
  *       truncated or of items a client may not send), then a Ping; exit 0
  *       if the Pong comes back
- *   blonet-probe batch -c CONFIG -n N [--mode nobatch]
+ *   blonet-probe batch -c CONFIG -n N [--mode nobatch|toomany]
  *       says Hello offering batches (nobatch: not), then sends one Batch of
  *       N signed alerts of CONFIG's principal, an undecodable envelope and
  *       an item a client may not send, then the same N again. Prints what
  *       came back; exit 0 if the N were ACCEPTED, then DUPLICATE, the
  *       envelope REJECTED MALFORMED, the item refused with an Error of its
- *       correlation, and the acks came in Batch frames exactly when offered
+ *       correlation, and the acks came in Batch frames exactly when offered.
+ *       toomany: sends only the N alerts, in one Batch; exit 0 if the batch
+ *       is refused whole (one Error MALFORMED, no ack)
  *   blonet-probe forward -c BROKER_CONFIG --to PEER --signer CONFIG --mode badsig|relay
  *       acts as the broker of BROKER_CONFIG and forwards to its peer PEER an
  *       alert originated by the principal of the client CONFIG: badsig signs
@@ -416,6 +418,30 @@ static int cmd_batch(tc_setup_t *st, long n, const char *mode)
 	items[count + 1].body_case = BLONET__BATCH_ITEM__BODY_PUBLISH_ACK;
 	items[count + 1].publish_ack = &bogus;
 	ptrs[count + 1] = &items[count + 1];
+	if (strcmp(mode, "toomany") == 0) {
+		/* All N in one Batch, the envelope and the item left out: more
+		 * items than a Batch may carry is refused whole. */
+		long errors = 0, acks = 0;
+
+		send_batch(sock, ptrs, count);
+		for (int64_t end = blo_now_ms() + 2000; blo_now_ms() < end;) {
+			if ((f = recv_frame(sock, 100)) == NULL)
+				continue;
+			acks += f->body_case == BLONET__FRAME__BODY_PUBLISH_ACK ||
+				f->body_case == BLONET__FRAME__BODY_BATCH;
+			if (f->body_case == BLONET__FRAME__BODY_ERROR &&
+			    f->error->code == BLONET__ERROR_CODE__ERROR_MALFORMED) {
+				fprintf(stderr, PROG ": batch refused: %s\n", f->error->text);
+				errors++;
+			}
+			blo_message_free((ProtobufCMessage **)&f);
+		}
+		printf("{\"probe\":\"batch\",\"mode\":\"toomany\",\"items\":%zu,\"acks\":%ld,"
+		       "\"errors\":%ld}\n",
+		       count, acks, errors);
+		rc = acks == 0 && errors == 1 ? 0 : 1;
+		goto out;
+	}
 	send_batch(sock, ptrs, count + 2);
 	collect_acks(sock, &first, n + 1, 1, count, count + 1, count + 2);
 	/* The same alerts again, under new correlations. */

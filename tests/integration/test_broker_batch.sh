@@ -5,7 +5,9 @@
 # is handled as if it came alone: an undecodable envelope is refused on its
 # own, an item a client may not send is answered with an Error of its
 # correlation, and the rest of the batch is stored, acked, de-duplicated and
-# delivered like any publish. blonet-pub batches by itself under load.
+# delivered like any publish; a Batch of more than 256 items is refused
+# whole. blonet-pub batches by itself under load. limits.max_batch still
+# bounds each commit.
 . "$(dirname "$0")/lib.sh"
 
 provision "$SRC/tests/integration/topology_single.json" || { fail provision; finish; }
@@ -55,5 +57,27 @@ check "the console receives the 2,080 alerts accepted, each once" \
 	[ "$(distinct_ids "$WORK/sub.out")" = 2080 ]
 check "and nothing else" [ "$(wc -l <"$WORK/sub.out")" = 2080 ]
 
+# 5. More items than a Batch may carry: refused whole, nothing stored.
+accepted=$(status_field th-broker accepted)
+"$PROBE" batch -c "$WORK/d/th-customs-maesai/config.json" -n 257 --mode toomany \
+	>"$WORK/toomany.out" 2>"$WORK/toomany.err"
+check "a Batch of 257 is refused whole: one Error, no ack" [ $? -eq 0 ]
+check "saying why" grep -q "batch of 257 items (1 to 256)" "$WORK/toomany.err"
+sleep 1.2
+check "and none of it is stored" [ "$(status_field th-broker accepted)" = "$accepted" ]
 check "SIGTERM: exit 0" stop_broker th-broker
+
+# 6. limits.max_batch bounds a commit, also when a Batch brings more: the
+# rest of a chain of jobs waits for the next commit.
+sed -i 's/"data_dir": "data",/"data_dir": "data", "limits": {"max_batch": 10},/' \
+	"$WORK/d/th-broker/config.json"
+check "the config sets max_batch 10" grep -q '"max_batch": 10' "$WORK/d/th-broker/config.json"
+start_broker th-broker || { fail "broker restarts"; finish; }
+commits=$(status_field th-broker commits)
+"$PROBE" batch -c "$WORK/d/th-customs-maesai/config.json" -n 100 >"$WORK/small.out" 2>&1
+check "a Batch of 100 with max_batch 10: each accepted, then duplicate" [ $? -eq 0 ]
+sleep 1.2
+check "in at least 20 commits (100 publishes twice, 10 a commit)" \
+	[ "$(status_field th-broker commits)" -ge $((commits + 20)) ]
+check "SIGTERM: exit 0 at the end" stop_broker th-broker
 finish

@@ -103,7 +103,7 @@ static void build(blo_wire_batch_t *b, size_t n, size_t size)
 		item.publish = &pub;
 		before = blo_wire_batch_size_with(b, blonet__batch_item__get_packed_size(&item));
 		E(blo_wire_batch_add(b, &item));
-		assert_int_equal(blo_wire_batch_size_with(b, 0), before);
+		assert_int_equal(blo_wire_batch_size(b), before);
 		memset(data, 0xee, size);
 	}
 	assert_int_equal(b->n, n);
@@ -128,7 +128,7 @@ static void test_a_batch_is_the_frame_protobuf_c_packs(void **state)
 
 			expected_frame(counts[c], sizes[s], &want, &want_len);
 			build(&b, counts[c], sizes[s]);
-			foretold = blo_wire_batch_size_with(&b, 0);
+			foretold = blo_wire_batch_size(&b);
 			E(blo_wire_batch_send(&b, p.tx, 0));
 			assert_int_equal(b.n, 0);
 			got = recv_bytes(p.rx, &got_len);
@@ -197,10 +197,10 @@ static void test_empty_sends_nothing_and_too_big_is_refused(void **state)
 	assert_null(recv_bytes(p.rx, &len));
 	/* 300 items of 512 bytes: more than a frame may hold. */
 	build(&b, 300, 512);
-	assert_true(blo_wire_batch_size_with(&b, 0) > BLO_FRAME_MAX_BYTES);
+	assert_true(blo_wire_batch_size(&b) > BLO_FRAME_MAX_BYTES);
 	assert_int_equal(blo_wire_batch_send(&b, p.tx, 0), BLO_ETOOBIG);
 	assert_int_equal(b.n, 0);
-	assert_int_equal(blo_wire_batch_size_with(&b, 0), 2 + 1);
+	assert_int_equal(blo_wire_batch_size(&b), 2 + 1);
 	assert_null(recv_bytes(p.rx, &len));
 	blo_wire_batch_free(&b);
 	pair_close(&p);
