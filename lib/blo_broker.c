@@ -2068,9 +2068,8 @@ static void on_batch(blo_broker_t *self, session_t *session, const char *princip
 	}
 	if (n == 1)
 		dispatch_one(self, jobs[0]); /* the way of a single publish */
-	else if (n > 1) {
+	else if (n > 1)
 		dispatch_chains(self, jobs, n);
-	}
 	free(jobs);
 }
 

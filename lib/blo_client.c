@@ -147,8 +147,8 @@ static int flush_out(blo_client_t *self)
 
 /* A publish leaves at once when it is the only one unanswered (a quiet
  * client waits for nobody); else, with a broker that takes batches, it
- * joins the Batch that leaves when full or when the caller next waits
- * (blo_client_next, blo_client_flush, blo_client_close). */
+ * joins the Batch that leaves when full, when blo_client_next has nothing
+ * already received to return, or on blo_client_flush or blo_client_close. */
 static int send_publish(blo_client_t *self, pending_t *p)
 {
 	Blonet__Frame f = BLONET__FRAME__INIT;
@@ -483,9 +483,10 @@ int blo_client_open(blo_client_t **out, const blo_client_opts_t *opts, blo_err_t
 		rc = blo_err_set(err, -errno, "cannot create a socket: %s", zmq_strerror(errno));
 		goto out;
 	}
-	self->max_message_bytes = opts->max_message_bytes > 0 && opts->max_message_bytes < BLO_FRAME_MAX_BYTES
-					  ? (uint32_t)opts->max_message_bytes
-					  : BLO_FRAME_MAX_BYTES;
+	self->max_message_bytes =
+		opts->max_message_bytes > 0 && opts->max_message_bytes < BLO_FRAME_MAX_BYTES
+			? (uint32_t)opts->max_message_bytes
+			: BLO_FRAME_MAX_BYTES;
 	rc = blo_curve_client_setup(self->sock, self->identity, self->broker_public,
 				    opts->max_message_bytes > 0 ? opts->max_message_bytes
 								: BLO_FRAME_MAX_BYTES,
@@ -731,6 +732,8 @@ static void maybe_resend(blo_client_t *self)
 		return;
 	self->last_resend_check_ms = now;
 	resend_overdue(self);
+	/* What it put in a Batch leaves now, not at the caller's next wait. */
+	flush_out(self);
 }
 
 /* Returns a frame for the caller in *frame, or NULL after up to timeout_ms.
