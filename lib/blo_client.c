@@ -148,7 +148,7 @@ static int flush_out(blo_client_t *self)
 /* A publish leaves at once when it is the only one unanswered (a quiet
  * client waits for nobody); else, with a broker that takes batches, it
  * joins the Batch that leaves when full, when blo_client_next has nothing
- * already received to return, or on blo_client_flush or blo_client_close. */
+ * already received to return, or on blo_client_close. */
 static int send_publish(blo_client_t *self, pending_t *p)
 {
 	Blonet__Frame f = BLONET__FRAME__INIT;
@@ -851,16 +851,6 @@ int blo_client_publish(blo_client_t *self, const uint8_t *envelope, size_t len,
 	if (self->connected)
 		send_publish(self, p);
 	return 0;
-}
-
-int blo_client_flush(blo_client_t *self, blo_err_t *err)
-{
-	int rc = flush_out(self);
-
-	if (rc != 0 && rc != -EAGAIN)
-		return blo_err_set(err, rc, "send to broker %s: %s", self->broker_id, blo_strerror(rc));
-	return rc == -EAGAIN ? blo_err_set(err, rc, "not connected to broker %s", self->broker_id)
-			     : 0;
 }
 
 size_t blo_client_pending(const blo_client_t *self)

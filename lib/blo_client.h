@@ -64,15 +64,11 @@ int blo_client_wait_ready(blo_client_t *self, int timeout_ms, blo_err_t *err);
  * *correlation (optional) receives the number that the PublishAck frame
  * returned by blo_client_next will carry. The envelope is copied. While
  * other publishes are unanswered it may wait, to leave with later ones in
- * one Batch: until the batch is full, blo_client_flush or blo_client_close,
- * or blo_client_next has no frame already received to return (acks that
- * came in one Batch are returned first). */
+ * one Batch: until the batch is full, blo_client_close, or blo_client_next
+ * has no frame already received to return (acks that came in one Batch are
+ * returned first). */
 int blo_client_publish(blo_client_t *self, const uint8_t *envelope, size_t len,
 		       uint64_t *correlation, blo_err_t *err);
-
-/* Sends the publishes waiting for a Batch now. 0, or an error (-EAGAIN when
- * not connected: they go after the next handshake). */
-int blo_client_flush(blo_client_t *self, blo_err_t *err);
 
 /* Publishes not yet acknowledged (accepted, duplicate or finally rejected). */
 size_t blo_client_pending(const blo_client_t *self);

@@ -206,6 +206,21 @@ static void test_empty_sends_nothing_and_too_big_is_refused(void **state)
 	pair_close(&p);
 }
 
+/* item's body, with correlation corr, moved into a Frame of its own: it
+ * has the correlation and frame_case, and the item keeps no body. */
+static Blonet__Frame *moved(Blonet__BatchItem *item, uint64_t corr, int frame_case)
+{
+	Blonet__Frame *f;
+
+	item->correlation = corr;
+	f = blo_wire_item_frame(item);
+	assert_non_null(f);
+	assert_int_equal(f->correlation, corr);
+	assert_int_equal(f->body_case, frame_case);
+	assert_int_equal(item->body_case, BLONET__BATCH_ITEM__BODY__NOT_SET);
+	return f;
+}
+
 /* An item's body moves into a Frame of its own; the item keeps none. */
 static void test_an_item_becomes_a_frame_of_its_own(void **state)
 {
@@ -221,24 +236,15 @@ static void test_an_item_becomes_a_frame_of_its_own(void **state)
 	blonet__publish_ack__init(ack);
 	/* No body: nothing to move. */
 	assert_null(blo_wire_item_frame(item));
-	item->correlation = 7;
 	item->body_case = BLONET__BATCH_ITEM__BODY_PUBLISH;
 	item->publish = pub;
-	f = blo_wire_item_frame(item);
-	assert_non_null(f);
-	assert_int_equal(f->correlation, 7);
-	assert_int_equal(f->body_case, BLONET__FRAME__BODY_PUBLISH);
+	f = moved(item, 7, BLONET__FRAME__BODY_PUBLISH);
 	assert_ptr_equal(f->publish, pub);
-	assert_int_equal(item->body_case, BLONET__BATCH_ITEM__BODY__NOT_SET);
 	assert_null(item->publish);
 	blo_message_free((ProtobufCMessage **)&f); /* frees pub with it */
-	item->correlation = 8;
 	item->body_case = BLONET__BATCH_ITEM__BODY_PUBLISH_ACK;
 	item->publish_ack = ack;
-	f = blo_wire_item_frame(item);
-	assert_non_null(f);
-	assert_int_equal(f->correlation, 8);
-	assert_int_equal(f->body_case, BLONET__FRAME__BODY_PUBLISH_ACK);
+	f = moved(item, 8, BLONET__FRAME__BODY_PUBLISH_ACK);
 	assert_ptr_equal(f->publish_ack, ack);
 	assert_null(item->publish_ack);
 	blo_message_free((ProtobufCMessage **)&f);
