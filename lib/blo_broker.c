@@ -439,8 +439,17 @@ typedef struct {
 	blo_cursor_update_t *cursors;
 	int *entry_of_job;
 	size_t n_audit;        /* audit records of the last commit tried */
+	uint64_t txn;          /* the journal transaction of the last commit (0: none) */
 	job_t *carry;          /* the rest of a chain that did not fit: the next batch's */
 } batch_t;
+
+/* Answers of deferred commits (blo_journal_commit's defer_sync), in order,
+ * held until the journal has them on disk. */
+typedef struct {
+	job_t *head, **tail;
+	uint64_t txn;      /* the newest commit among them */
+	uint64_t last_seq; /* the highest sequence they stored */
+} held_t;
 
 /* Jobs whose envelope goes into the journal. */
 static bool is_store_job(const job_t *job)
@@ -601,11 +610,14 @@ static bool same_origin(const uint8_t *stored, size_t stored_len, void *arg)
 
 /* Builds the journal batch from the jobs: with_entries false leaves out the
  * publishes (after the journal was full) and audits them as refused. */
-static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_err_t *err)
+static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, bool defer,
+			blo_err_t *err)
 {
 	size_t n_entries = 0, n_audit = 0, n_cursors = 0, n_audit_max = 0, n_cursor_max = 0;
 	blo_journal_batch_t jb = {0};
+	int rc;
 
+	b->txn = 0;
 	for (size_t i = 0; i < b->n_jobs; i++) {
 		n_audit_max += is_store_job(b->jobs[i]) ? 1 : b->jobs[i]->n_audit;
 		n_cursor_max += b->jobs[i]->n_cursors;
@@ -678,7 +690,10 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, blo_e
 	b->n_audit = n_audit;
 	jb.cursors = b->cursors;
 	jb.n_cursors = n_cursors;
-	return blo_journal_commit(self->journal, &jb, err);
+	jb.defer_sync = defer;
+	rc = blo_journal_commit(self->journal, &jb, err);
+	b->txn = jb.txn;
+	return rc;
 }
 
 /* Audit retention: the oldest audit records move from the journal to the
@@ -824,6 +839,60 @@ static void batch_take(blo_broker_t *self, void *in, batch_t *b, int flags, size
 	}
 }
 
+/* Answers what is held: the last sequence they stored becomes deliverable
+ * and the chain goes to the I/O thread. */
+static void held_release(blo_broker_t *self, held_t *h, void *out)
+{
+	if (h->head == NULL)
+		return;
+	if (h->last_seq > atomic_load(&self->last_seq))
+		atomic_store(&self->last_seq, h->last_seq);
+	if (broker_job_send(out, h->head, 0) != 0)
+		broker_job_free_chain(h->head);
+	*h = (held_t){.tail = &h->head};
+}
+
+/* Adds the answers of a commit to what is held, and answers all of them
+ * once the journal has that commit on disk. */
+static void held_add(blo_broker_t *self, held_t *h, job_t *chain, uint64_t txn, uint64_t last_seq,
+		     void *out)
+{
+	if (chain != NULL) {
+		*h->tail = chain;
+		while (*h->tail != NULL)
+			h->tail = &(*h->tail)->next;
+	}
+	if (txn > h->txn)
+		h->txn = txn;
+	if (last_seq > h->last_seq)
+		h->last_seq = last_seq;
+	if (blo_journal_durable_txn(self->journal) >= h->txn)
+		held_release(self, h, out);
+}
+
+/* Puts what is held on disk (one sync) and answers it. If the sync fails,
+ * nothing of it may be acknowledged (the kernel may have dropped the pages
+ * it could not write): its publishes are refused and the broker stops. */
+static void held_sync(blo_broker_t *self, held_t *h, void *out)
+{
+	blo_err_t err = {0};
+
+	if (h->head == NULL)
+		return;
+	if (blo_journal_durable_txn(self->journal) < h->txn &&
+	    blo_journal_sync(self->journal, &err) != 0) {
+		blo_error("journal.sync_failed", "%s", err.msg);
+		atomic_store(&self->writer_failed, 1);
+		for (job_t *j = h->head; j != NULL; j = j->next)
+			if (j->status == BLONET__PUBLISH_STATUS__ACCEPTED ||
+			    j->status == BLONET__PUBLISH_STATUS__DUPLICATE)
+				broker_reject(j, BLONET__REJECT_REASON__INTERNAL,
+					      "journal sync failed: %s", err.msg);
+		h->last_seq = 0;
+	}
+	held_release(self, h, out);
+}
+
 static void *writer_main(void *arg)
 {
 	blo_broker_t *self = arg;
@@ -831,6 +900,7 @@ static void *writer_main(void *arg)
 	void *out = zmq_socket(self->ctx, ZMQ_PUSH);
 	int hwm = INPROC_HWM, timeout = 1000;
 	batch_t b = {0};
+	held_t held = {.tail = &held.head};
 	bool stop = false;
 	/* Retention runs first thing (a broker that was down may have much to
 	 * let go), then every RETENTION_EVERY_MS; audit retention too, then
@@ -849,7 +919,9 @@ static void *writer_main(void *arg)
 
 	while (!stop) {
 		size_t publishes = 0;
+		uint64_t last = 0; /* the highest sequence this commit stored */
 		blo_err_t err = {0};
+		bool defer;
 		int rc;
 
 		if (blo_now_ms() >= next_retention) {
@@ -876,14 +948,20 @@ static void *writer_main(void *arg)
 			zmq_pollitem_t item = {.socket = in, .events = ZMQ_POLLIN};
 			int64_t left = defer_until - blo_now_ms();
 
+			held_sync(self, &held, out);
 			if (left > 0)
 				zmq_poll(&item, 1, (long)left);
 		}
 		/* Group commit: everything already waiting joins this batch. */
-		batch_take(self, in, &b, b.n_jobs > 0 || b.carry != NULL ? ZMQ_DONTWAIT : 0, &publishes,
-			   &stop);
-		if (b.n_jobs == 0)
-			continue; /* timeout or EINTR */
+		batch_take(self, in, &b,
+			   b.n_jobs > 0 || b.carry != NULL || held.head != NULL ? ZMQ_DONTWAIT : 0,
+			   &publishes, &stop);
+		if (b.n_jobs == 0) {
+			/* Nothing more to commit (or a timeout, or EINTR): what
+			 * waits for a later commit's sync gets its own. */
+			held_sync(self, &held, out);
+			continue;
+		}
 		if (publishes > 0 && !stop) {
 			/* Busy: let the batch gather (blo_commit_hold_ns). */
 			int64_t now = blo_mono_ns(), until = now + self->commit_hold_ns, wait;
@@ -911,7 +989,11 @@ static void *writer_main(void *arg)
 		}
 		defer_until = 0;
 
-		rc = batch_commit(self, &b, true, &err);
+		/* A commit with publishes leaves its last sync to the next
+		 * commit, which takes it along with its own, or to held_sync
+		 * when nothing else comes: one flush a commit under load. */
+		defer = publishes > 0 && !stop;
+		rc = batch_commit(self, &b, true, defer, &err);
 		if (rc == BLO_EFULL || rc == BLO_ENOSPACE) {
 			/* The map or its filesystem is full: refuse the publishes,
 			 * keep serving, and take them again once there is room. */
@@ -927,7 +1009,7 @@ static void *writer_main(void *arg)
 				retention(self);
 				audit_retention(self, true);
 			}
-			rc = batch_commit(self, &b, false, &err);
+			rc = batch_commit(self, &b, false, defer, &err);
 			for (size_t i = 0; i < b.n_jobs; i++)
 				if (is_store_job(b.jobs[i]) &&
 				    b.jobs[i]->status == BLONET__PUBLISH_STATUS__ACCEPTED)
@@ -957,8 +1039,6 @@ static void *writer_main(void *arg)
 					broker_reject(b.jobs[i], BLONET__REJECT_REASON__INTERNAL,
 					       "journal write failed: %s", err.msg);
 		} else if (rc == 0) {
-			uint64_t last = atomic_load(&self->last_seq);
-
 			atomic_fetch_add(&self->counters.commits, 1);
 			for (size_t i = 0; i < b.n_jobs; i++) {
 				job_t *j = b.jobs[i];
@@ -983,9 +1063,8 @@ static void *writer_main(void *arg)
 						last = j->seq;
 				}
 			}
-			atomic_store(&self->last_seq, last);
 		}
-		/* Acknowledge only now: the transaction is committed and synced.
+		/* Acknowledge only once the transaction is on disk (held_add).
 		 * The batch's publishes go back as one chain, in order. */
 		{
 			job_t *head = NULL, **tail = &head;
@@ -1001,11 +1080,11 @@ static void *writer_main(void *arg)
 					broker_job_free(j);
 				}
 			}
-			if (head != NULL && broker_job_send(out, head, 0) != 0)
-				broker_job_free_chain(head);
+			held_add(self, &held, head, b.txn, last, out);
 		}
 		b.n_jobs = 0;
 	}
+	held_sync(self, &held, out);
 	broker_job_free_chain(b.carry);
 	free(b.jobs);
 	free(b.entries);

@@ -5,7 +5,8 @@
  * "audit" (8-byte big-endian aseq -> record text + BLAKE2b-256 chain hash)
  * and "meta" (format version, append state so that last_seq survives
  * purges, the audit head, and the audit anchor: the last record moved out
- * by blo_journal_audit_trim). Every write is one synced LMDB transaction;
+ * by blo_journal_audit_trim). Every write is one LMDB transaction, synced
+ * before it returns or, if deferred, by the next commit or blo_journal_sync;
  * sequences stay contiguous because purge only removes the oldest records.
  * The id index is a hash table in memory, rebuilt from idlog at open: an
  * LMDB B-tree keyed by random ids rewrites a 4 KiB page per appended id and
@@ -97,6 +98,15 @@ struct blo_journal {
 	 * reap_dead_readers. */
 	_Atomic int64_t readers_checked_ms;
 	blo_hist_t commit_times; /* of every write transaction: see txn_commit */
+	/* Every write transaction up to this LMDB txnid is on disk, its meta
+	 * page too (see txn_commit). */
+	_Atomic uint64_t durable_txn;
+	/* The deferred commit not yet on disk (0: none), and when it began:
+	 * its time in commit_times runs until it is. Only deferred commits
+	 * set them (one thread: the caller of blo_journal_commit with
+	 * defer_sync). */
+	_Atomic uint64_t deferred_txn;
+	_Atomic int64_t deferred_start_ns;
 };
 
 /* The append state in meta under "state", 24 bytes big-endian. Times in
@@ -111,16 +121,58 @@ typedef struct {
 
 #define STATE_BYTES 24
 
-/* Commits a write transaction (synced: the data pages, then the meta page)
- * and counts how long it took in commit_times. */
-static int txn_commit(blo_journal_t *self, MDB_txn *txn)
+/* Raises durable_txn to txn; the deferred commit it covers, if any, now
+ * counts in commit_times. */
+static void durable_raise(blo_journal_t *self, uint64_t txn)
+{
+	uint64_t d = atomic_load(&self->durable_txn), pending;
+
+	while (txn > d && !atomic_compare_exchange_weak(&self->durable_txn, &d, txn))
+		;
+	pending = atomic_load(&self->deferred_txn);
+	if (pending != 0 && pending <= txn &&
+	    atomic_compare_exchange_strong(&self->deferred_txn, &pending, 0))
+		blo_hist_add(&self->commit_times,
+			     blo_mono_ns() - atomic_load(&self->deferred_start_ns));
+}
+
+/* Commits a write transaction. The environment is MDB_NOMETASYNC: LMDB
+ * writes the data pages, syncs them, then writes the meta page without a
+ * sync. So each commit that writes puts every earlier commit's meta page on
+ * disk with its own data pages, and its own is on disk only after the next
+ * sync: here (fdatasync) unless defer is set. *txn_out (optional) gets the
+ * transaction's id for blo_journal_durable_txn, or 0 when it wrote nothing.
+ * How long until each commit is on disk is counted in commit_times. */
+static int txn_commit(blo_journal_t *self, MDB_txn *txn, bool defer, uint64_t *txn_out)
 {
 	int64_t start = blo_mono_ns();
+	uint64_t id = mdb_txn_id(txn);
+	MDB_envinfo info;
 	int rc = mdb_txn_commit(txn);
 
-	if (rc == 0)
+	if (txn_out != NULL)
+		*txn_out = 0;
+	if (rc != 0)
+		return rc;
+	/* A transaction that changed nothing writes no meta page and syncs
+	 * nothing. Another thread's commit after it may have taken the same
+	 * id: it synced too, so what is said below still holds. */
+	if (mdb_env_info(self->env, &info) != 0 || info.me_last_txnid < id)
+		return 0;
+	durable_raise(self, id - 1);
+	if (defer) {
+		atomic_store(&self->deferred_start_ns, start);
+		atomic_store(&self->deferred_txn, id);
+	} else {
+		rc = mdb_env_sync(self->env, 1);
+		if (rc != 0)
+			return rc;
+		durable_raise(self, id);
 		blo_hist_add(&self->commit_times, blo_mono_ns() - start);
-	return rc;
+	}
+	if (txn_out != NULL)
+		*txn_out = id;
+	return 0;
 }
 
 static const char META_VERSION[] = "version";
@@ -734,7 +786,7 @@ static int journal_init(blo_journal_t *self, blo_err_t *err)
 		rc = lmdb_fail(self, rc, err, "audit head");
 		goto out;
 	}
-	rc = txn_commit(self, txn);
+	rc = txn_commit(self, txn, false, NULL);
 	txn = NULL;
 	if (rc != 0)
 		rc = lmdb_fail(self, rc, err, "commit");
@@ -885,8 +937,11 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 	/* NOTLS: read transactions belong to the call, not the thread, so
 	 * reader threads may share the journal. Not WRITEMAP: measured 3x
 	 * slower here (a page fault per fresh page, then msync), and it lets a
-	 * stray pointer write corrupt the store. Never NOSYNC/NOMETASYNC. */
-	rc = journal_new(&self, dir, map_size, MDB_NOTLS, err);
+	 * stray pointer write corrupt the store. NOMETASYNC, never NOSYNC: the
+	 * data pages are synced before the meta page that points at them is
+	 * written, and txn_commit (or blo_journal_sync) syncs the meta page
+	 * before anyone is told the commit is durable. */
+	rc = journal_new(&self, dir, map_size, MDB_NOTLS | MDB_NOMETASYNC, err);
 	if (rc != 0)
 		return rc;
 	/* A process that died holding a reader slot would pin old pages. */
@@ -895,6 +950,10 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 	rc = journal_init(self, err);
 	if (rc == 0)
 		rc = index_build(self, err);
+	/* A process before this one may have left a deferred commit whose meta
+	 * page is in the page cache only: on disk before anything is read. */
+	if (rc == 0 && (rc = mdb_env_sync(self->env, 1)) != 0)
+		rc = lmdb_fail(self, rc, err, "sync");
 	if (rc != 0)
 		journal_free(self, 2);
 	else
@@ -905,10 +964,14 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 void blo_journal_close(blo_journal_t **self_p)
 {
 	blo_journal_t *self;
+	unsigned flags;
 
 	if (self_p == NULL || *self_p == NULL)
 		return;
 	self = *self_p;
+	/* A deferred commit goes to disk now, not at the kernel's leisure. */
+	if (mdb_env_get_flags(self->env, &flags) == 0 && !(flags & MDB_RDONLY))
+		mdb_env_sync(self->env, 1);
 	journal_free(self, 2);
 	*self_p = NULL;
 }
@@ -1194,7 +1257,7 @@ static int commit_txn(blo_journal_t *self, blo_journal_batch_t *b, blo_err_t *er
 	rc = audit_append(self, txn, b, err);
 	if (rc != 0)
 		goto out;
-	rc = txn_commit(self, txn);
+	rc = txn_commit(self, txn, b->defer_sync, &b->txn);
 	txn = NULL;
 	if (rc != 0)
 		rc = lmdb_fail(self, rc, err, "commit");
@@ -1311,6 +1374,7 @@ int blo_journal_commit(blo_journal_t *self, blo_journal_batch_t *batch, blo_err_
 	assert(batch->entries != NULL || batch->n_entries == 0);
 	assert(batch->cursors != NULL || batch->n_cursors == 0);
 	assert(batch->audit != NULL || batch->n_audit == 0);
+	batch->txn = 0;
 	rc = batch_check(self, batch, err);
 	if (rc != 0)
 		goto out;
@@ -1345,6 +1409,30 @@ out:
 		}
 	}
 	return rc;
+}
+
+uint64_t blo_journal_durable_txn(blo_journal_t *self)
+{
+	assert(self != NULL);
+	return atomic_load(&self->durable_txn);
+}
+
+int blo_journal_sync(blo_journal_t *self, blo_err_t *err)
+{
+	MDB_envinfo info;
+	int rc;
+
+	assert(self != NULL);
+	lock_shared(self);
+	/* What is committed before the sync starts is on disk after it. */
+	rc = mdb_env_info(self->env, &info);
+	if (rc == 0)
+		rc = mdb_env_sync(self->env, 1);
+	unlock(self);
+	if (rc != 0)
+		return lmdb_fail(self, rc, err, "sync");
+	durable_raise(self, info.me_last_txnid);
+	return 0;
 }
 
 int blo_journal_append(blo_journal_t *self, blo_journal_entry_t *entries, size_t n, blo_err_t *err)
@@ -1644,7 +1732,7 @@ int blo_journal_cursor_delete(blo_journal_t *self, const char *name)
 	rc = mdb_del(txn, self->cursors, &key, NULL);
 	if (rc != 0)
 		goto out;
-	rc = txn_commit(self, txn);
+	rc = txn_commit(self, txn, false, NULL);
 	txn = NULL;
 out:
 	if (txn != NULL)
@@ -1744,7 +1832,7 @@ static int touch_state(blo_journal_t *self)
 		rc = state_store(self, txn, &st);
 	if (rc != 0)
 		goto out;
-	rc = txn_commit(self, txn);
+	rc = txn_commit(self, txn, false, NULL);
 	txn = NULL;
 out:
 	if (txn != NULL)
@@ -1796,7 +1884,7 @@ int blo_journal_purge(blo_journal_t *self, int64_t older_than_ms, uint64_t keep_
 			rc = purge_some(self, txn, older_than_ms, keep_count, batch, gone,
 					&removed, &done);
 		if (rc == 0 && removed > 0) {
-			rc = txn_commit(self, txn);
+			rc = txn_commit(self, txn, false, NULL);
 			txn = NULL;
 			if (rc == 0) {
 				index_lock_exclusive(self);
@@ -2139,7 +2227,7 @@ int blo_journal_audit_trim(blo_journal_t *self, uint64_t upto_aseq, const uint8_
 		if (rc != 0) {
 			rc = lmdb_fail(self, rc, err, "trim audit log");
 		} else if ((rc = trim_some(self, txn, upto_aseq, hash, err)) == 0) {
-			rc = txn_commit(self, txn);
+			rc = txn_commit(self, txn, false, NULL);
 			txn = NULL;
 			if (rc != 0)
 				rc = lmdb_fail(self, rc, err, "trim audit log");
@@ -2359,7 +2447,7 @@ int blo_journal_meta_put(blo_journal_t *self, const char *name, uint64_t value, 
 	if (rc == 0)
 		rc = mdb_put(txn, self->meta, &key, &val, 0);
 	if (rc == 0) {
-		rc = txn_commit(self, txn);
+		rc = txn_commit(self, txn, false, NULL);
 		txn = NULL;
 	}
 	if (txn != NULL)

@@ -114,6 +114,12 @@ typedef struct {
 	size_t n_cursors;
 	const blo_audit_record_t *audit;
 	size_t n_audit;
+	/* In: leave the last sync to a later commit or blo_journal_sync (see
+	 * blo_journal_commit). */
+	bool defer_sync;
+	/* Out: the commit's transaction, for blo_journal_durable_txn; 0 when
+	 * it wrote nothing or failed. */
+	uint64_t txn;
 } blo_journal_batch_t;
 
 /* A stored record. Pointers point into the LMDB map: do not free; valid only
@@ -153,7 +159,7 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 void blo_journal_close(blo_journal_t **self_p);
 
 /* Stores a whole batch in one write transaction, committed and synced to
- * disk before it returns: the entries first, then the cursors (a name given
+ * disk before it returns (but see defer_sync below): the entries first, then the cursors (a name given
  * twice keeps the later seq), then the audit records, appended to the audit
  * chain in order. All of the batch is stored or none of it.
  * Entries: each entry's result says stored or duplicate (a later entry
@@ -175,8 +181,25 @@ void blo_journal_close(blo_journal_t **self_p);
  * is reopened), so the map never grows past map_size plus the reserve on
  * this account. When the reserve is used up too, every batch gets
  * BLO_EFULL.
- * An empty batch returns 0 and writes nothing. */
+ * An empty batch returns 0 and writes nothing.
+ * defer_sync: the commit returns once its data pages are synced and its
+ * meta page (which makes them the journal's state) is written but not yet
+ * synced: readers see it, a crash of the process keeps it, a crash of the
+ * machine may undo it (never half of it). It is on disk once
+ * blo_journal_durable_txn() >= batch->txn: after the next commit that
+ * writes (its own data sync takes the meta page along) or after
+ * blo_journal_sync. Nothing stored by it may be acknowledged before that.
+ * A group commit so costs one device flush while publishes keep coming,
+ * not two. */
 int blo_journal_commit(blo_journal_t *self, blo_journal_batch_t *batch, blo_err_t *err);
+
+/* Every commit whose batch->txn is at most this is on disk. */
+uint64_t blo_journal_durable_txn(blo_journal_t *self);
+
+/* Puts every commit made so far on disk (one fdatasync); 0, or -errno /
+ * an MDB_* code with err. After a failure nothing deferred may be taken as
+ * durable: the kernel may have dropped the pages it could not write. */
+int blo_journal_sync(blo_journal_t *self, blo_err_t *err);
 
 /* blo_journal_commit of entries[0..n) alone. */
 int blo_journal_append(blo_journal_t *self, blo_journal_entry_t *entries, size_t n, blo_err_t *err);
@@ -240,8 +263,9 @@ int blo_journal_purge(blo_journal_t *self, int64_t older_than_ms, uint64_t keep_
 int blo_journal_stats(blo_journal_t *self, blo_journal_stats_t *out);
 
 /* How long the commits of this journal's write transactions took since it
- * was opened, each synced to disk (the data pages, then the meta page): the
- * wait an acknowledgement cannot avoid. */
+ * was opened, each until it was on disk (the data pages, then the meta page;
+ * a deferred commit's time runs until the later sync that took its meta
+ * page): the wait an acknowledgement cannot avoid. */
 void blo_journal_commit_times(blo_journal_t *self, blo_hist_snap_t *out);
 
 /* The audit log: a hash chain of the records appended by blo_journal_commit,

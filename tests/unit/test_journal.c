@@ -1346,6 +1346,74 @@ static void test_commit_stores_entries_cursors_and_audit_together(void **state)
 	free(dir);
 }
 
+/* A deferred commit (defer_sync) is visible at once, and durable (its meta
+ * page synced) only after the next commit that writes, or a sync. */
+static void test_deferred_commit_is_durable_after_the_next_commit_or_a_sync(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = open_at(dir, 0);
+	batch_t a, b, c;
+	blo_journal_batch_t ba, bb, bc, empty = {.defer_sync = true};
+	blo_hist_snap_t t0, t1, t2, t3, t4;
+
+	(void)state;
+	batch_make(&a, 1, 5);
+	batch_make(&b, 6, 5);
+	batch_make(&c, 11, 5);
+	ba = (blo_journal_batch_t){.entries = a.entries, .n_entries = a.n, .defer_sync = true};
+	bb = (blo_journal_batch_t){.entries = b.entries, .n_entries = b.n, .defer_sync = true};
+	bc = (blo_journal_batch_t){.entries = c.entries, .n_entries = c.n};
+	blo_journal_commit_times(j, &t0);
+
+	E(blo_journal_commit(j, &ba, NULL));
+	assert_true(ba.txn > 0);
+	assert_true(blo_journal_durable_txn(j) < ba.txn);
+	assert_record_is(j, 1, 1); /* readers see it already */
+	blo_journal_commit_times(j, &t1);
+	assert_int_equal(t1.count, t0.count); /* timed once on disk */
+
+	/* The next commit's data sync takes a's meta page along. */
+	E(blo_journal_commit(j, &bb, NULL));
+	assert_true(bb.txn > ba.txn);
+	assert_true(blo_journal_durable_txn(j) >= ba.txn);
+	assert_true(blo_journal_durable_txn(j) < bb.txn);
+	blo_journal_commit_times(j, &t2);
+	assert_int_equal(t2.count, t0.count + 1);
+
+	/* Nothing to write: no transaction, nothing becomes durable. */
+	E(blo_journal_commit(j, &empty, NULL));
+	assert_int_equal(empty.txn, 0);
+	assert_true(blo_journal_durable_txn(j) < bb.txn);
+
+	E(blo_journal_sync(j, NULL));
+	assert_true(blo_journal_durable_txn(j) >= bb.txn);
+	blo_journal_commit_times(j, &t3);
+	assert_int_equal(t3.count, t0.count + 2);
+
+	/* Without defer_sync a commit is durable when it returns. */
+	E(blo_journal_commit(j, &bc, NULL));
+	assert_true(bc.txn > bb.txn);
+	assert_true(blo_journal_durable_txn(j) >= bc.txn);
+	blo_journal_commit_times(j, &t4);
+	assert_int_equal(t4.count, t0.count + 3);
+
+	/* A deferred commit left at close is there on reopen. */
+	batch_free(&a);
+	batch_make(&a, 16, 5);
+	ba = (blo_journal_batch_t){.entries = a.entries, .n_entries = a.n, .defer_sync = true};
+	E(blo_journal_commit(j, &ba, NULL));
+	blo_journal_close(&j);
+	j = open_at(dir, 0);
+	for (uint64_t n = 1; n <= 20; n++)
+		assert_record_is(j, n, n);
+	batch_free(&a);
+	batch_free(&b);
+	batch_free(&c);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
 static void test_commit_empty_batch_does_nothing(void **state)
 {
 	char *dir = blo_test_mkdtemp();
@@ -1973,6 +2041,7 @@ int main(void)
 		cmocka_unit_test(test_commit_stores_entries_cursors_and_audit_together),
 		cmocka_unit_test(test_format_is_2_from_the_first_audit_trim_and_3_is_refused),
 		cmocka_unit_test(test_commit_empty_batch_does_nothing),
+		cmocka_unit_test(test_deferred_commit_is_durable_after_the_next_commit_or_a_sync),
 		cmocka_unit_test(test_commit_bad_cursor_name_stores_no_part_of_the_batch),
 		cmocka_unit_test(test_commit_refused_by_full_map_stores_no_part_of_the_batch),
 		cmocka_unit_test(test_append_and_cursor_set_write_no_audit_records),
