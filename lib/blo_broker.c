@@ -391,7 +391,10 @@ static void *worker_main(void *arg)
 	void *in = zmq_socket(self->ctx, ZMQ_PULL);
 	void *out = zmq_socket(self->ctx, ZMQ_PUSH);
 	int hwm = INPROC_HWM;
+	char name[16];
 
+	snprintf(name, sizeof(name), "blo-verify-%zu", wa->index);
+	pthread_setname_np(pthread_self(), name);
 	free(wa);
 	zmq_setsockopt(in, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(out, ZMQ_SNDHWM, &hwm, sizeof(hwm));
@@ -911,6 +914,7 @@ static void *writer_main(void *arg)
 	int64_t defer_until = 0; /* audit-only batch held back until then; 0: none */
 	int64_t last_take_ns = blo_mono_ns(); /* when the last batch with publishes was taken */
 
+	pthread_setname_np(pthread_self(), "blo-writer");
 	zmq_setsockopt(in, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(in, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
 	zmq_setsockopt(out, ZMQ_SNDHWM, &hwm, sizeof(hwm));

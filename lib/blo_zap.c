@@ -297,6 +297,7 @@ static void *handler_main(void *arg)
 {
 	blo_zap_t *self = arg;
 
+	pthread_setname_np(pthread_self(), "blo-zap");
 	for (;;) {
 		zmq_pollitem_t items[2] = {
 			{.socket = self->socket, .events = ZMQ_POLLIN},

@@ -278,7 +278,6 @@ BENCH_FN double cpu_print_threads(const cpu_snap_t *a, const cpu_snap_t *b)
 {
 	double hz = (double)sysconf(_SC_CLK_TCK), dt = secs(b->at_ns - a->at_ns);
 	double total = 0;
-	size_t unnamed = 0;
 
 	if (dt <= 0)
 		return 0;
@@ -293,17 +292,14 @@ BENCH_FN double cpu_print_threads(const cpu_snap_t *a, const cpu_snap_t *b)
 				before = a->broker[k].ticks;
 		pct = 100.0 * (double)(t->ticks - before) / hz / dt;
 		total += pct;
-		if (strncmp(t->comm, "ZMQbg", 5) == 0) {
+		/* The broker names its threads blo-ROLE; the main thread is its
+		 * I/O loop, libzmq's are ZMQbg/... */
+		if (strncmp(t->comm, "blo-", 4) == 0)
+			snprintf(label, sizeof(label), "%s", t->comm + 4);
+		else if (strncmp(t->comm, "ZMQbg", 5) == 0)
 			snprintf(label, sizeof(label), "%s", t->comm);
-		} else {
-			static const char *const roles[] = {"main/io-loop", "zap", "writer"};
-
-			if (unnamed < 3)
-				snprintf(label, sizeof(label), "%s", roles[unnamed]);
-			else
-				snprintf(label, sizeof(label), "verify-%zu", unnamed - 3);
-			unnamed++;
-		}
+		else
+			snprintf(label, sizeof(label), "main/io-loop");
 		if (pct >= 0.5)
 			printf(" %s %.0f%%", label, pct);
 	}
