@@ -482,6 +482,11 @@ int blo_audit_archive_move(blo_journal_t *journal, const char *dir,
 
 	if (strlen(dir) + NAME_LEN + 8 >= 4096)
 		return blo_err_set(err, -ENAMETOOLONG, "audit archive %s: path too long", dir);
+	/* A deferred commit's records must be on disk before a synced archive
+	 * file holds them: else a crash could leave the archive ahead of the
+	 * journal. */
+	if ((rc = blo_journal_sync(journal, err)) != 0)
+		return rc;
 	while (total < max) {
 		uint8_t anchor_hash[BLO_AUDIT_HASH_BYTES];
 		uint64_t anchor, head, excess = 0;

@@ -446,14 +446,6 @@ typedef struct {
 	job_t *carry;          /* the rest of a chain that did not fit: the next batch's */
 } batch_t;
 
-/* Answers of deferred commits (blo_journal_commit's defer_sync), in order,
- * held until the journal has them on disk. */
-typedef struct {
-	job_t *head, **tail;
-	uint64_t txn;      /* the newest commit among them */
-	uint64_t last_seq; /* the highest sequence they stored */
-} held_t;
-
 /* Jobs whose envelope goes into the journal. */
 static bool is_store_job(const job_t *job)
 {
@@ -842,40 +834,54 @@ static void batch_take(blo_broker_t *self, void *in, batch_t *b, int flags, size
 	}
 }
 
-/* Answers what is held: the last sequence they stored becomes deliverable
- * and the chain goes to the I/O thread. */
-static void held_release(blo_broker_t *self, held_t *h, void *out)
+void broker_held_add(held_t *h, job_t *chain, uint64_t txn)
 {
-	if (h->head == NULL)
-		return;
-	if (h->last_seq > atomic_load(&self->last_seq))
-		atomic_store(&self->last_seq, h->last_seq);
-	if (broker_job_send(out, h->head, 0) != 0)
-		broker_job_free_chain(h->head);
-	*h = (held_t){.tail = &h->head};
-}
-
-/* Adds the answers of a commit to what is held, and answers all of them
- * once the journal has that commit on disk. */
-static void held_add(blo_broker_t *self, held_t *h, job_t *chain, uint64_t txn, uint64_t last_seq,
-		     void *out)
-{
-	if (chain != NULL) {
-		*h->tail = chain;
-		while (*h->tail != NULL)
-			h->tail = &(*h->tail)->next;
-	}
+	*h->tail = chain;
+	for (; *h->tail != NULL; h->tail = &(*h->tail)->next)
+		(*h->tail)->txn = txn;
 	if (txn > h->txn)
 		h->txn = txn;
-	if (last_seq > h->last_seq)
-		h->last_seq = last_seq;
-	if (blo_journal_durable_txn(self->journal) >= h->txn)
-		held_release(self, h, out);
 }
 
-/* Puts what is held on disk (one sync) and answers it. If the sync fails,
- * nothing of it may be acknowledged (the kernel may have dropped the pages
- * it could not write): its publishes are refused and the broker stops. */
+job_t *broker_held_take(held_t *h, uint64_t durable, uint64_t *last_seq)
+{
+	job_t *head = h->head, **cut = &h->head;
+
+	*last_seq = 0;
+	while (*cut != NULL && (*cut)->txn <= durable) {
+		if ((*cut)->status == BLONET__PUBLISH_STATUS__ACCEPTED && (*cut)->seq > *last_seq)
+			*last_seq = (*cut)->seq;
+		cut = &(*cut)->next;
+	}
+	if (cut == &h->head)
+		return NULL;
+	h->head = *cut;
+	*cut = NULL;
+	if (h->head == NULL) {
+		h->tail = &h->head;
+		h->txn = 0;
+	}
+	return head;
+}
+
+/* Answers what is held of commits now on disk: what they stored becomes
+ * deliverable, and the chain goes to the I/O thread. */
+static void held_release(blo_broker_t *self, held_t *h, uint64_t durable, void *out)
+{
+	uint64_t last;
+	job_t *chain = broker_held_take(h, durable, &last);
+
+	if (chain == NULL)
+		return;
+	if (last > atomic_load(&self->last_seq))
+		atomic_store(&self->last_seq, last);
+	if (broker_job_send(out, chain, 0) != 0)
+		broker_job_free_chain(chain);
+}
+
+/* Puts everything held on disk (one sync) and answers it. If the sync
+ * fails, nothing of it may be acknowledged: its publishes are refused and
+ * the broker stops (the journal refuses every write from then on). */
 static void held_sync(blo_broker_t *self, held_t *h, void *out)
 {
 	blo_err_t err = {0};
@@ -891,9 +897,8 @@ static void held_sync(blo_broker_t *self, held_t *h, void *out)
 			    j->status == BLONET__PUBLISH_STATUS__DUPLICATE)
 				broker_reject(j, BLONET__REJECT_REASON__INTERNAL,
 					      "journal sync failed: %s", err.msg);
-		h->last_seq = 0;
 	}
-	held_release(self, h, out);
+	held_release(self, h, UINT64_MAX, out);
 }
 
 static void *writer_main(void *arg)
@@ -923,7 +928,6 @@ static void *writer_main(void *arg)
 
 	while (!stop) {
 		size_t publishes = 0;
-		uint64_t last = 0; /* the highest sequence this commit stored */
 		blo_err_t err = {0};
 		bool defer;
 		int rc;
@@ -937,6 +941,8 @@ static void *writer_main(void *arg)
 				     (audit_retention(self, false) >= BLO_AUDIT_ARCHIVE_MOVE_MAX
 					      ? RETENTION_EVERY_MS
 					      : AUDIT_EVERY_MS);
+		/* What retention's synced commits put on disk is answered now. */
+		held_release(self, &held, blo_journal_durable_txn(self->journal), out);
 		/* Summaries of refusals left out go with the next commit (or one
 		 * of their own when nothing else comes). */
 		if (blo_now_ms() >= next_summaries) {
@@ -975,8 +981,13 @@ static void *writer_main(void *arg)
 								   until - now, self->max_batch)) > 0) {
 				struct timespec ts = {.tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000};
 
-				while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-					;
+				if (held.head != NULL)
+					/* Spend the wait on the sync of what is held
+					 * rather than delay its answers by it. */
+					held_sync(self, &held, out);
+				else
+					while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+						;
 				batch_take(self, in, &b, ZMQ_DONTWAIT, &publishes, &stop);
 				now = blo_mono_ns();
 			}
@@ -1063,8 +1074,6 @@ static void *writer_main(void *arg)
 						      hex);
 				} else {
 					atomic_fetch_add(&self->counters.committed_entries, 1);
-					if (j->seq > last)
-						last = j->seq;
 				}
 			}
 		}
@@ -1084,7 +1093,8 @@ static void *writer_main(void *arg)
 					broker_job_free(j);
 				}
 			}
-			held_add(self, &held, head, b.txn, last, out);
+			broker_held_add(&held, head, b.txn);
+			held_release(self, &held, blo_journal_durable_txn(self->journal), out);
 		}
 		b.n_jobs = 0;
 	}

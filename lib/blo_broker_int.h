@@ -72,6 +72,7 @@ typedef struct job {
 	char text[256];
 	uint64_t seq;
 	uint64_t peer_seq;      /* JOB_FORWARD: the sender's sequence, echoed */
+	uint64_t txn;           /* writer: the journal commit that answers it */
 	/* Writer: whether its refusal is audited one by one, decided once
 	 * (a batch refused for a full journal is built twice). */
 	bool refusal_decided, refusal_recorded;
@@ -81,6 +82,21 @@ typedef struct job {
 	cursor_item_t *cursors;
 	size_t n_cursors, cap_cursors;
 } job_t;
+
+/* The writer's answers of deferred commits (blo_journal_commit's
+ * defer_sync), in order, until the journal has their commits on disk. */
+typedef struct {
+	job_t *head, **tail; /* tail: &head when empty */
+	uint64_t txn;        /* the newest commit among them */
+} held_t;
+
+/* Appends a commit's chain of answers; each job gets txn. */
+void broker_held_add(held_t *h, job_t *chain, uint64_t txn);
+
+/* Detaches the answers at the front whose commit is at most durable, as a
+ * chain (NULL: none); *last_seq gets the highest sequence they stored (0:
+ * none). */
+job_t *broker_held_take(held_t *h, uint64_t durable, uint64_t *last_seq);
 
 typedef struct blo_mesh blo_mesh_t;
 

@@ -97,16 +97,15 @@ struct blo_journal {
 	/* When commits last cleared dead readers (CLOCK_MONOTONIC, ms): see
 	 * reap_dead_readers. */
 	_Atomic int64_t readers_checked_ms;
-	blo_hist_t commit_times; /* of every write transaction: see txn_commit */
+	blo_hist_t commit_times; /* of every commit and sync: see txn_commit */
 	/* Every write transaction up to this LMDB txnid is on disk, its meta
 	 * page too (see txn_commit). */
 	_Atomic uint64_t durable_txn;
-	/* The deferred commit not yet on disk (0: none), and when it began:
-	 * its time in commit_times runs until it is. Only deferred commits
-	 * set them (one thread: the caller of blo_journal_commit with
-	 * defer_sync). */
-	_Atomic uint64_t deferred_txn;
-	_Atomic int64_t deferred_start_ns;
+	/* A write to disk failed (0: none; else the -errno or MDB_* code). The
+	 * kernel reports a failed writeback once and may drop those pages, so
+	 * from then on nothing is taken as durable and every write fails:
+	 * only a reopen (a restart) knows again what is on disk. */
+	_Atomic int write_failed;
 };
 
 /* The append state in meta under "state", 24 bytes big-endian. Times in
@@ -121,19 +120,46 @@ typedef struct {
 
 #define STATE_BYTES 24
 
-/* Raises durable_txn to txn; the deferred commit it covers, if any, now
- * counts in commit_times. */
+/* Free bytes for an unprivileged writer on the filesystem of dir; -1 when
+ * unknown. */
+static long long free_bytes(const char *dir)
+{
+	struct statvfs st;
+
+	if (statvfs(dir, &st) != 0)
+		return -1;
+	return (long long)st.f_bavail * (long long)st.f_frsize;
+}
+
+/* Below this much free space, an EIO from a write is taken for a full
+ * filesystem (LMDB reports a short write as EIO) rather than a failing disk. */
+#define DISK_LOW_BYTES (4LL << 20)
+
 static void durable_raise(blo_journal_t *self, uint64_t txn)
 {
-	uint64_t d = atomic_load(&self->durable_txn), pending;
+	uint64_t d = atomic_load(&self->durable_txn);
 
+	if (atomic_load(&self->write_failed) != 0)
+		return;
 	while (txn > d && !atomic_compare_exchange_weak(&self->durable_txn, &d, txn))
 		;
-	pending = atomic_load(&self->deferred_txn);
-	if (pending != 0 && pending <= txn &&
-	    atomic_compare_exchange_strong(&self->deferred_txn, &pending, 0))
-		blo_hist_add(&self->commit_times,
-			     blo_mono_ns() - atomic_load(&self->deferred_start_ns));
+}
+
+/* Records a failed commit (sync false) or sync as write_failed, unless it
+ * is a commit that failed before anything reached the disk: no room in the
+ * map or the filesystem (LMDB reports a short write as EIO), or no memory.
+ * A failed sync always counts: the pages it could not write may be gone. */
+static int write_failure(blo_journal_t *self, int rc, bool sync)
+{
+	long long left;
+	int none = 0;
+
+	if (!sync && (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == ENOSPC || rc == EDQUOT ||
+		      rc == ENOMEM ||
+		      (rc == EIO && (left = free_bytes(self->dir)) >= 0 && left < DISK_LOW_BYTES)))
+		return rc;
+	atomic_compare_exchange_strong(&self->write_failed, &none, rc);
+	return rc;
 }
 
 /* Commits a write transaction. The environment is MDB_NOMETASYNC: LMDB
@@ -141,35 +167,43 @@ static void durable_raise(blo_journal_t *self, uint64_t txn)
  * sync. So each commit that writes puts every earlier commit's meta page on
  * disk with its own data pages, and its own is on disk only after the next
  * sync: here (fdatasync) unless defer is set. *txn_out (optional) gets the
- * transaction's id for blo_journal_durable_txn, or 0 when it wrote nothing.
- * How long until each commit is on disk is counted in commit_times. */
-static int txn_commit(blo_journal_t *self, MDB_txn *txn, bool defer, uint64_t *txn_out)
+ * transaction's id for blo_journal_durable_txn, or 0 when it wrote nothing;
+ * *committed (optional) whether LMDB committed it, even if the sync after
+ * failed. Each commit's time (with its own sync) goes into commit_times. */
+static int txn_commit(blo_journal_t *self, MDB_txn *txn, bool defer, uint64_t *txn_out,
+		      bool *committed)
 {
 	int64_t start = blo_mono_ns();
 	uint64_t id = mdb_txn_id(txn);
 	MDB_envinfo info;
-	int rc = mdb_txn_commit(txn);
+	int rc;
 
 	if (txn_out != NULL)
 		*txn_out = 0;
-	if (rc != 0)
+	if (committed != NULL)
+		*committed = false;
+	if ((rc = atomic_load(&self->write_failed)) != 0) {
+		mdb_txn_abort(txn);
 		return rc;
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc != 0)
+		return write_failure(self, rc, false);
+	if (committed != NULL)
+		*committed = true;
 	/* A transaction that changed nothing writes no meta page and syncs
 	 * nothing. Another thread's commit after it may have taken the same
 	 * id: it synced too, so what is said below still holds. */
 	if (mdb_env_info(self->env, &info) != 0 || info.me_last_txnid < id)
 		return 0;
 	durable_raise(self, id - 1);
-	if (defer) {
-		atomic_store(&self->deferred_start_ns, start);
-		atomic_store(&self->deferred_txn, id);
-	} else {
+	if (!defer) {
 		rc = mdb_env_sync(self->env, 1);
 		if (rc != 0)
-			return rc;
+			return write_failure(self, rc, true);
 		durable_raise(self, id);
-		blo_hist_add(&self->commit_times, blo_mono_ns() - start);
 	}
+	blo_hist_add(&self->commit_times, blo_mono_ns() - start);
 	if (txn_out != NULL)
 		*txn_out = id;
 	return 0;
@@ -364,21 +398,6 @@ static size_t current_map_size(const blo_journal_t *self)
 	return info.me_mapsize;
 }
 
-/* Free bytes for an unprivileged writer on the filesystem of dir; -1 when
- * unknown. */
-static long long free_bytes(const char *dir)
-{
-	struct statvfs st;
-
-	if (statvfs(dir, &st) != 0)
-		return -1;
-	return (long long)st.f_bavail * (long long)st.f_frsize;
-}
-
-/* Below this much free space, an EIO from a write is taken for a full
- * filesystem (LMDB reports a short write as EIO) rather than a failing disk. */
-#define DISK_LOW_BYTES (4LL << 20)
-
 /* Turns an LMDB result into a libblonet code: MDB_MAP_FULL becomes
  * BLO_EFULL, a full filesystem BLO_ENOSPACE, an errno -errno, other MDB_*
  * codes stay. With err, says which journal and what it was doing. */
@@ -399,6 +418,11 @@ static int lmdb_fail(const blo_journal_t *self, int rc, blo_err_t *err, const ch
 				   self->dir, doing, blo_strerror(-rc), free_bytes(self->dir));
 	if (rc > 0)
 		rc = -rc;
+	if (atomic_load(&self->write_failed) != 0)
+		return blo_err_set(err, rc,
+				   "journal %s: %s: %s; a write to disk failed, so nothing more is "
+				   "written until the journal is opened again (restart)",
+				   self->dir, doing, blo_strerror(rc));
 	return blo_err_set(err, rc, "journal %s: %s: %s", self->dir, doing, blo_strerror(rc));
 }
 
@@ -786,7 +810,7 @@ static int journal_init(blo_journal_t *self, blo_err_t *err)
 		rc = lmdb_fail(self, rc, err, "audit head");
 		goto out;
 	}
-	rc = txn_commit(self, txn, false, NULL);
+	rc = txn_commit(self, txn, false, NULL, NULL);
 	txn = NULL;
 	if (rc != 0)
 		rc = lmdb_fail(self, rc, err, "commit");
@@ -951,7 +975,7 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 	if (rc == 0)
 		rc = index_build(self, err);
 	/* A process before this one may have left a deferred commit whose meta
-	 * page is in the page cache only: on disk before anything is read. */
+	 * page is in the page cache only: on disk before the journal is used. */
 	if (rc == 0 && (rc = mdb_env_sync(self->env, 1)) != 0)
 		rc = lmdb_fail(self, rc, err, "sync");
 	if (rc != 0)
@@ -1239,6 +1263,7 @@ static int commit_txn(blo_journal_t *self, blo_journal_batch_t *b, blo_err_t *er
 {
 	MDB_txn *txn = NULL;
 	size_t done = 0; /* entries processed; the stored ones are indexed */
+	bool committed = false;
 	int rc;
 
 	rc = mdb_txn_begin(self->env, NULL, 0, &txn);
@@ -1257,14 +1282,15 @@ static int commit_txn(blo_journal_t *self, blo_journal_batch_t *b, blo_err_t *er
 	rc = audit_append(self, txn, b, err);
 	if (rc != 0)
 		goto out;
-	rc = txn_commit(self, txn, b->defer_sync, &b->txn);
+	rc = txn_commit(self, txn, b->defer_sync, &b->txn, &committed);
 	txn = NULL;
 	if (rc != 0)
 		rc = lmdb_fail(self, rc, err, "commit");
 out:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
-	if (rc != 0 && done > 0) {
+	/* Committed but not synced: stored all the same, so still indexed. */
+	if (rc != 0 && done > 0 && !committed) {
 		index_lock_exclusive(self);
 		for (size_t i = 0; i < done; i++) {
 			if (b->entries[i].result == 0)
@@ -1419,19 +1445,27 @@ uint64_t blo_journal_durable_txn(blo_journal_t *self)
 
 int blo_journal_sync(blo_journal_t *self, blo_err_t *err)
 {
+	int64_t start = blo_mono_ns();
 	MDB_envinfo info;
+	unsigned flags;
 	int rc;
 
 	assert(self != NULL);
+	/* A read-only handle commits nothing: nothing of its own to sync. */
+	if (mdb_env_get_flags(self->env, &flags) == 0 && (flags & MDB_RDONLY))
+		return 0;
+	if ((rc = atomic_load(&self->write_failed)) != 0)
+		return lmdb_fail(self, rc, err, "sync");
 	lock_shared(self);
 	/* What is committed before the sync starts is on disk after it. */
 	rc = mdb_env_info(self->env, &info);
-	if (rc == 0)
-		rc = mdb_env_sync(self->env, 1);
+	if (rc == 0 && (rc = mdb_env_sync(self->env, 1)) != 0)
+		write_failure(self, rc, true);
 	unlock(self);
 	if (rc != 0)
 		return lmdb_fail(self, rc, err, "sync");
 	durable_raise(self, info.me_last_txnid);
+	blo_hist_add(&self->commit_times, blo_mono_ns() - start);
 	return 0;
 }
 
@@ -1732,7 +1766,7 @@ int blo_journal_cursor_delete(blo_journal_t *self, const char *name)
 	rc = mdb_del(txn, self->cursors, &key, NULL);
 	if (rc != 0)
 		goto out;
-	rc = txn_commit(self, txn, false, NULL);
+	rc = txn_commit(self, txn, false, NULL, NULL);
 	txn = NULL;
 out:
 	if (txn != NULL)
@@ -1832,7 +1866,7 @@ static int touch_state(blo_journal_t *self)
 		rc = state_store(self, txn, &st);
 	if (rc != 0)
 		goto out;
-	rc = txn_commit(self, txn, false, NULL);
+	rc = txn_commit(self, txn, false, NULL, NULL);
 	txn = NULL;
 out:
 	if (txn != NULL)
@@ -1884,7 +1918,7 @@ int blo_journal_purge(blo_journal_t *self, int64_t older_than_ms, uint64_t keep_
 			rc = purge_some(self, txn, older_than_ms, keep_count, batch, gone,
 					&removed, &done);
 		if (rc == 0 && removed > 0) {
-			rc = txn_commit(self, txn, false, NULL);
+			rc = txn_commit(self, txn, false, NULL, NULL);
 			txn = NULL;
 			if (rc == 0) {
 				index_lock_exclusive(self);
@@ -2227,7 +2261,7 @@ int blo_journal_audit_trim(blo_journal_t *self, uint64_t upto_aseq, const uint8_
 		if (rc != 0) {
 			rc = lmdb_fail(self, rc, err, "trim audit log");
 		} else if ((rc = trim_some(self, txn, upto_aseq, hash, err)) == 0) {
-			rc = txn_commit(self, txn, false, NULL);
+			rc = txn_commit(self, txn, false, NULL, NULL);
 			txn = NULL;
 			if (rc != 0)
 				rc = lmdb_fail(self, rc, err, "trim audit log");
@@ -2447,7 +2481,7 @@ int blo_journal_meta_put(blo_journal_t *self, const char *name, uint64_t value, 
 	if (rc == 0)
 		rc = mdb_put(txn, self->meta, &key, &val, 0);
 	if (rc == 0) {
-		rc = txn_commit(self, txn, false, NULL);
+		rc = txn_commit(self, txn, false, NULL, NULL);
 		txn = NULL;
 	}
 	if (txn != NULL)

@@ -196,9 +196,13 @@ int blo_journal_commit(blo_journal_t *self, blo_journal_batch_t *batch, blo_err_
 /* Every commit whose batch->txn is at most this is on disk. */
 uint64_t blo_journal_durable_txn(blo_journal_t *self);
 
-/* Puts every commit made so far on disk (one fdatasync); 0, or -errno /
- * an MDB_* code with err. After a failure nothing deferred may be taken as
- * durable: the kernel may have dropped the pages it could not write. */
+/* Puts every commit made so far on disk (one fdatasync); 0 (at once for a
+ * read-only journal), or -errno / an MDB_* code with err.
+ * A failed write to disk (a sync, or a commit that failed for anything but
+ * lack of room or memory) is final: the kernel reports it once and may drop
+ * the pages it could not write, so blo_journal_durable_txn stops where it
+ * was and every later commit and sync fails, until the journal is opened
+ * again. */
 int blo_journal_sync(blo_journal_t *self, blo_err_t *err);
 
 /* blo_journal_commit of entries[0..n) alone. */
@@ -262,10 +266,9 @@ int blo_journal_purge(blo_journal_t *self, int64_t older_than_ms, uint64_t keep_
 /* Fills *out from one consistent snapshot. */
 int blo_journal_stats(blo_journal_t *self, blo_journal_stats_t *out);
 
-/* How long the commits of this journal's write transactions took since it
- * was opened, each until it was on disk (the data pages, then the meta page;
- * a deferred commit's time runs until the later sync that took its meta
- * page): the wait an acknowledgement cannot avoid. */
+/* How long this journal's writes to disk took since it was opened: each
+ * write transaction's commit (its data pages synced, its meta page written,
+ * and synced unless deferred) and each blo_journal_sync. */
 void blo_journal_commit_times(blo_journal_t *self, blo_hist_snap_t *out);
 
 /* The audit log: a hash chain of the records appended by blo_journal_commit,

@@ -53,9 +53,10 @@
  *      when the server or compare_brokers is missing.
  * For each phase the CPU used by each broker thread, by this process (the
  * clients) and by the whole machine is printed, with CPU time and context
- * switches per alert and the broker's synced commits with how long they
- * took (status.json's counters.commits and commit_ms), to show what limits
- * it; the summary puts the latency phase's slowest commit beside its p99.
+ * switches per alert and the broker's journal commits with how long its
+ * writes to disk took (status.json's counters.commits and commit_ms), to
+ * show what limits it; the summary puts the latency phase's slowest journal
+ * write beside its p99.
  *
  * Figures are printed, never asserted: exit 0 whether targets are met or
  * not; 1 only if the bench itself could not run (provisioning failed, the
@@ -160,7 +161,7 @@ typedef struct {
 	uint64_t fanout_missing;
 	pcts_t lat, commit, commit_start, commit_end;
 	bool lat_ok;
-	int lat_slowest_commit; /* blo_hist bucket of [4]'s slowest synced commit; -1: unknown */
+	int lat_slowest_commit; /* blo_hist bucket of [4]'s slowest journal write; -1: unknown */
 	double stop_s, journal_open_s;
 	double fill_s;
 	uint64_t stored;
@@ -1103,7 +1104,7 @@ static void print_table(void)
 		       "< 3 ms", verdict(R.lat_ok && R.lat.p99 < P99_TARGET_MS));
 		if (R.lat_slowest_commit >= 0)
 			printf("%-52s %11s ms   (the disk; publishes wait behind a slow one)\n",
-			       "latency at 1,000/s: slowest synced commit, at most",
+			       "latency at 1,000/s: slowest journal write, at most",
 			       bucket_bound(R.lat_slowest_commit));
 		printf("%-52s %11.3f ms\n", "latency at 1,000/s: max", R.lat.max);
 	}

@@ -485,7 +485,7 @@ static void phase_forward(void)
 
 		R.fwd_la_commits_per_s = commits / dt;
 		R.fwd_la_per_commit = commits > 0 ? (la1.received - la0.received) / commits : 0;
-		printf("    LA counters over %.1f s (status.json): %.0f synced commits (%.0f/s), %.0f "
+		printf("    LA counters over %.1f s (status.json): %.0f commits (%.0f/s), %.0f "
 		       "received from TH (%.1f per commit), %.0f refused\n",
 		       dt, commits, R.fwd_la_commits_per_s, la1.received - la0.received,
 		       R.fwd_la_per_commit, la1.refused - la0.refused);
@@ -582,7 +582,7 @@ static void phase_catchup(void)
 
 		R.catchup_la_commits_per_s = la1.commits / dt;
 		R.catchup_la_per_commit = la1.commits > 0 ? la1.received / la1.commits : 0;
-		printf("    LA counters since its exec, %.1f s (status.json): %.0f synced commits (%.0f/s), "
+		printf("    LA counters since its exec, %.1f s (status.json): %.0f commits (%.0f/s), "
 		       "%.0f received from TH (%.1f per commit), %.0f refused\n",
 		       dt, la1.commits, R.catchup_la_commits_per_s, la1.received,
 		       R.catchup_la_per_commit, la1.refused);

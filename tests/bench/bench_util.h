@@ -389,7 +389,7 @@ BENCH_FN const char *bucket_bound(int i)
  * waits (up to 2 s) for a file written after that time. */
 typedef struct {
 	double time_ms, commits, accepted, delivered, redelivered;
-	/* commit_ms.le: the journal's synced commits of at most each bucket's
+	/* commit_ms.le: the journal's writes to disk of at most each bucket's
 	 * bound, cumulative (blo_hist buckets; the last is "+Inf") */
 	double commit_le[BLO_HIST_BUCKETS];
 	bool ok;
@@ -432,8 +432,9 @@ BENCH_FN status_t read_status(const char *data_dir, int64_t fresh_after_ms)
 	}
 }
 
-/* The journal's synced commits between a and b (status.json's commit_ms),
- * per blo_hist bucket (buckets that double from 64 us). */
+/* The journal's writes to disk (commits and syncs) between a and b
+ * (status.json's commit_ms), per blo_hist bucket (buckets that double from
+ * 64 us). */
 BENCH_FN void commits_between(const status_t *a, const status_t *b, uint64_t n[BLO_HIST_BUCKETS])
 {
 	for (int i = 0; i < BLO_HIST_BUCKETS; i++) {
@@ -444,15 +445,16 @@ BENCH_FN void commits_between(const status_t *a, const status_t *b, uint64_t n[B
 	}
 }
 
-/* The bucket of the slowest commit counted in n; -1: none. */
+/* The bucket of the slowest write counted in n; -1: none. */
 BENCH_FN int slowest_bucket(const uint64_t n[BLO_HIST_BUCKETS])
 {
 	return blo_hist_quantile_bucket(n, 1.0);
 }
 
-/* How long the synced commits between a and b took: the bound of the bucket
- * that holds the median, the p99 and the slowest, and how many took over
- * 4.096 ms. What an ack waits for: a stall of the disk shows here. */
+/* How long the journal's writes to disk between a and b took: the bound of
+ * the bucket that holds the median, the p99 and the slowest, and how many
+ * took over 4.096 ms. What an ack waits for: a stall of the disk shows
+ * here. */
 BENCH_FN void commit_times_report(const status_t *a, const status_t *b)
 {
 	uint64_t n[BLO_HIST_BUCKETS], over4 = 0;
@@ -463,14 +465,14 @@ BENCH_FN void commit_times_report(const status_t *a, const status_t *b)
 	for (int i = 0; i < BLO_HIST_BUCKETS; i++)
 		if (blo_hist_bound_ms(i) < 0 || blo_hist_bound_ms(i) > 4.096)
 			over4 += n[i];
-	printf("    its synced commits (status.json commit_ms): p50 <= %s ms, p99 <= %s ms, "
+	printf("    its journal's commits and syncs (status.json commit_ms): p50 <= %s ms, p99 <= %s ms, "
 	       "slowest <= %s ms; %" PRIu64 " over 4.096 ms\n",
 	       bucket_bound(blo_hist_quantile_bucket(n, 0.5)),
 	       bucket_bound(blo_hist_quantile_bucket(n, 0.99)), bucket_bound(slowest_bucket(n)),
 	       over4);
 }
 
-/* Journal commits (synced transactions) the broker made between a and b. */
+/* Journal commits the broker made between a and b. */
 BENCH_FN void status_report(const status_t *a, const status_t *b)
 {
 	double dt = (b->time_ms - a->time_ms) / 1000.0;
@@ -479,7 +481,7 @@ BENCH_FN void status_report(const status_t *a, const status_t *b)
 
 	if (!a->ok || !b->ok || dt <= 0)
 		return;
-	printf("    broker counters over %.1f s (status.json): %.0f synced commits (%.0f/s), %.0f "
+	printf("    broker counters over %.1f s (status.json): %.0f commits (%.0f/s), %.0f "
 	       "accepted (%.1f per commit), %.0f delivered, %.0f redelivered\n",
 	       dt, commits, commits / dt, accepted, commits > 0 ? accepted / commits : 0,
 	       b->delivered - a->delivered, b->redelivered - a->redelivered);
