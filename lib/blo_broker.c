@@ -836,6 +836,8 @@ static void batch_take(blo_broker_t *self, void *in, batch_t *b, int flags, size
 
 void broker_held_add(held_t *h, job_t *chain, uint64_t txn)
 {
+	if (chain == NULL)
+		return;
 	*h->tail = chain;
 	for (; *h->tail != NULL; h->tail = &(*h->tail)->next)
 		(*h->tail)->txn = txn;
@@ -932,6 +934,9 @@ static void *writer_main(void *arg)
 		bool defer;
 		int rc;
 
+		/* Retention may take a while: what is held goes first. */
+		if (blo_now_ms() >= next_retention || blo_now_ms() >= next_audit)
+			held_sync(self, &held, out);
 		if (blo_now_ms() >= next_retention) {
 			retention(self);
 			next_retention = blo_now_ms() + RETENTION_EVERY_MS;
@@ -941,8 +946,6 @@ static void *writer_main(void *arg)
 				     (audit_retention(self, false) >= BLO_AUDIT_ARCHIVE_MOVE_MAX
 					      ? RETENTION_EVERY_MS
 					      : AUDIT_EVERY_MS);
-		/* What retention's synced commits put on disk is answered now. */
-		held_release(self, &held, blo_journal_durable_txn(self->journal), out);
 		/* Summaries of refusals left out go with the next commit (or one
 		 * of their own when nothing else comes). */
 		if (blo_now_ms() >= next_summaries) {
@@ -1095,6 +1098,9 @@ static void *writer_main(void *arg)
 			}
 			broker_held_add(&held, head, b.txn);
 			held_release(self, &held, blo_journal_durable_txn(self->journal), out);
+			/* A commit that failed took no earlier one to disk. */
+			if (rc != 0)
+				held_sync(self, &held, out);
 		}
 		b.n_jobs = 0;
 	}

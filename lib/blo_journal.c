@@ -98,13 +98,21 @@ struct blo_journal {
 	 * reap_dead_readers. */
 	_Atomic int64_t readers_checked_ms;
 	blo_hist_t commit_times; /* of every commit and sync: see txn_commit */
+	/* One sync at a time, each with its verdict (write_failed, then
+	 * durable_txn): the kernel reports a failed writeback to one sync only,
+	 * and another's success must not count before that failure does.
+	 * Taken inside LMDB's writer lock by commits; never held while waiting
+	 * for it. Guards the three fields after it (atomic for readers). */
+	pthread_mutex_t sync_lock;
+	/* The newest write transaction committed through txn_commit. */
+	_Atomic uint64_t committed_txn;
 	/* Every write transaction up to this LMDB txnid is on disk, its meta
 	 * page too (see txn_commit). */
 	_Atomic uint64_t durable_txn;
 	/* A write to disk failed (0: none; else the -errno or MDB_* code). The
-	 * kernel reports a failed writeback once and may drop those pages, so
-	 * from then on nothing is taken as durable and every write fails:
-	 * only a reopen (a restart) knows again what is on disk. */
+	 * kernel may have dropped the pages it could not write and will not
+	 * say so again, so from then on nothing is taken as durable and every
+	 * write fails, until the journal is opened again. */
 	_Atomic int write_failed;
 };
 
@@ -135,29 +143,41 @@ static long long free_bytes(const char *dir)
  * filesystem (LMDB reports a short write as EIO) rather than a failing disk. */
 #define DISK_LOW_BYTES (4LL << 20)
 
+/* Below this much free space commits are not deferred (see txn_commit). */
+#define DEFER_MIN_FREE_BYTES (64LL << 20)
+
+/* Holding sync_lock. */
 static void durable_raise(blo_journal_t *self, uint64_t txn)
 {
-	uint64_t d = atomic_load(&self->durable_txn);
-
-	if (atomic_load(&self->write_failed) != 0)
-		return;
-	while (txn > d && !atomic_compare_exchange_weak(&self->durable_txn, &d, txn))
-		;
+	if (atomic_load(&self->write_failed) == 0 && txn > atomic_load(&self->durable_txn))
+		atomic_store(&self->durable_txn, txn);
 }
 
-/* Records a failed commit (sync false) or sync as write_failed, unless it
- * is a commit that failed before anything reached the disk: no room in the
- * map or the filesystem (LMDB reports a short write as EIO), or no memory.
- * A failed sync always counts: the pages it could not write may be gone. */
+/* Holding sync_lock: a commit is on disk in the page cache only. */
+static bool deferred_outstanding(blo_journal_t *self)
+{
+	return atomic_load(&self->committed_txn) > atomic_load(&self->durable_txn);
+}
+
+/* Holding sync_lock: records a failed commit (sync false) or sync in
+ * write_failed, unless nothing of it can have failed on the way to the
+ * disk: no map room or memory (before any write), or no room on the
+ * filesystem (LMDB reports a short write as EIO) while no deferred commit
+ * waits, whose meta page this commit's sync would have carried. A failed
+ * sync always counts. */
 static int write_failure(blo_journal_t *self, int rc, bool sync)
 {
 	long long left;
 	int none = 0;
 
-	if (!sync && (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == ENOSPC || rc == EDQUOT ||
-		      rc == ENOMEM ||
-		      (rc == EIO && (left = free_bytes(self->dir)) >= 0 && left < DISK_LOW_BYTES)))
-		return rc;
+	if (!sync) {
+		if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == ENOMEM)
+			return rc;
+		if ((rc == ENOSPC || rc == EDQUOT ||
+		     (rc == EIO && (left = free_bytes(self->dir)) >= 0 && left < DISK_LOW_BYTES)) &&
+		    !deferred_outstanding(self))
+			return rc;
+	}
 	atomic_compare_exchange_strong(&self->write_failed, &none, rc);
 	return rc;
 }
@@ -166,47 +186,69 @@ static int write_failure(blo_journal_t *self, int rc, bool sync)
  * writes the data pages, syncs them, then writes the meta page without a
  * sync. So each commit that writes puts every earlier commit's meta page on
  * disk with its own data pages, and its own is on disk only after the next
- * sync: here (fdatasync) unless defer is set. *txn_out (optional) gets the
- * transaction's id for blo_journal_durable_txn, or 0 when it wrote nothing;
- * *committed (optional) whether LMDB committed it, even if the sync after
- * failed. Each commit's time (with its own sync) goes into commit_times. */
+ * sync: here (fdatasync) unless defer is set. Short of room on the
+ * filesystem, nothing is deferred and what was is synced first, so that a
+ * commit refused for want of room never fails to carry an earlier one.
+ * *txn_out (optional) gets the transaction's id for
+ * blo_journal_durable_txn, or 0 when it wrote nothing; *committed
+ * (optional) whether LMDB committed it, even if the sync after failed.
+ * Each commit's time (with its own sync) goes into commit_times. */
 static int txn_commit(blo_journal_t *self, MDB_txn *txn, bool defer, uint64_t *txn_out,
 		      bool *committed)
 {
 	int64_t start = blo_mono_ns();
 	uint64_t id = mdb_txn_id(txn);
 	MDB_envinfo info;
+	long long left;
 	int rc;
 
 	if (txn_out != NULL)
 		*txn_out = 0;
 	if (committed != NULL)
 		*committed = false;
+	pthread_mutex_lock(&self->sync_lock);
 	if ((rc = atomic_load(&self->write_failed)) != 0) {
 		mdb_txn_abort(txn);
-		return rc;
+		goto out;
+	}
+	if ((defer || deferred_outstanding(self)) && (left = free_bytes(self->dir)) >= 0 &&
+	    left < DEFER_MIN_FREE_BYTES) {
+		defer = false;
+		if (deferred_outstanding(self)) {
+			if ((rc = mdb_env_sync(self->env, 1)) != 0) {
+				mdb_txn_abort(txn);
+				write_failure(self, rc, true);
+				goto out;
+			}
+			durable_raise(self, atomic_load(&self->committed_txn));
+		}
 	}
 	rc = mdb_txn_commit(txn);
-	if (rc != 0)
-		return write_failure(self, rc, false);
+	if (rc != 0) {
+		write_failure(self, rc, false);
+		goto out;
+	}
 	if (committed != NULL)
 		*committed = true;
 	/* A transaction that changed nothing writes no meta page and syncs
-	 * nothing. Another thread's commit after it may have taken the same
-	 * id: it synced too, so what is said below still holds. */
+	 * nothing. (Commits are serialized here: no other took its id.) */
 	if (mdb_env_info(self->env, &info) != 0 || info.me_last_txnid < id)
-		return 0;
+		goto out;
+	atomic_store(&self->committed_txn, id);
 	durable_raise(self, id - 1);
 	if (!defer) {
-		rc = mdb_env_sync(self->env, 1);
-		if (rc != 0)
-			return write_failure(self, rc, true);
+		if ((rc = mdb_env_sync(self->env, 1)) != 0) {
+			write_failure(self, rc, true);
+			goto out;
+		}
 		durable_raise(self, id);
 	}
 	blo_hist_add(&self->commit_times, blo_mono_ns() - start);
 	if (txn_out != NULL)
 		*txn_out = id;
-	return 0;
+out:
+	pthread_mutex_unlock(&self->sync_lock);
+	return rc;
 }
 
 static const char META_VERSION[] = "version";
@@ -404,7 +446,14 @@ static size_t current_map_size(const blo_journal_t *self)
 static int lmdb_fail(const blo_journal_t *self, int rc, blo_err_t *err, const char *doing)
 {
 	long long left;
+	int failed = atomic_load(&self->write_failed);
 
+	if (failed != 0)
+		return blo_err_set(err, BLO_ECORRUPT,
+				   "journal %s: %s: a write to disk failed (%s): what the disk "
+				   "holds is unknown, so nothing more is written until the journal "
+				   "is opened again (restart)",
+				   self->dir, doing, blo_strerror(failed > 0 ? -failed : failed));
 	if (rc == MDB_MAP_FULL)
 		return blo_err_set(err, BLO_EFULL,
 				   "journal %s: %s: map full (map_size %zu bytes): purge old "
@@ -418,11 +467,6 @@ static int lmdb_fail(const blo_journal_t *self, int rc, blo_err_t *err, const ch
 				   self->dir, doing, blo_strerror(-rc), free_bytes(self->dir));
 	if (rc > 0)
 		rc = -rc;
-	if (atomic_load(&self->write_failed) != 0)
-		return blo_err_set(err, rc,
-				   "journal %s: %s: %s; a write to disk failed, so nothing more is "
-				   "written until the journal is opened again (restart)",
-				   self->dir, doing, blo_strerror(rc));
 	return blo_err_set(err, rc, "journal %s: %s: %s", self->dir, doing, blo_strerror(rc));
 }
 
@@ -879,6 +923,7 @@ static void journal_free(blo_journal_t *self, int locks_made)
 		pthread_rwlock_destroy(&self->map_lock);
 	if (locks_made > 1)
 		pthread_rwlock_destroy(&self->index_lock);
+	pthread_mutex_destroy(&self->sync_lock);
 	slots_free(self->index.slots, self->index.cap);
 	free(self->audit_text);
 	free(self->dir);
@@ -901,6 +946,8 @@ static int journal_new(blo_journal_t **out, const char *dir, size_t map_size, un
 	if (sodium_init() < 0)
 		(void)0;
 	self = calloc(1, sizeof(*self));
+	if (self != NULL)
+		self->sync_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	if (self == NULL || (self->dir = strdup(dir)) == NULL ||
 	    (self->audit_text = malloc(AUDIT_TEXT_CAP)) == NULL) {
 		rc = blo_err_set(err, BLO_ENOMEM, "journal %s: out of memory", dir);
@@ -1446,7 +1493,7 @@ uint64_t blo_journal_durable_txn(blo_journal_t *self)
 int blo_journal_sync(blo_journal_t *self, blo_err_t *err)
 {
 	int64_t start = blo_mono_ns();
-	MDB_envinfo info;
+	uint64_t last;
 	unsigned flags;
 	int rc;
 
@@ -1454,17 +1501,18 @@ int blo_journal_sync(blo_journal_t *self, blo_err_t *err)
 	/* A read-only handle commits nothing: nothing of its own to sync. */
 	if (mdb_env_get_flags(self->env, &flags) == 0 && (flags & MDB_RDONLY))
 		return 0;
-	if ((rc = atomic_load(&self->write_failed)) != 0)
-		return lmdb_fail(self, rc, err, "sync");
-	lock_shared(self);
+	pthread_mutex_lock(&self->sync_lock);
 	/* What is committed before the sync starts is on disk after it. */
-	rc = mdb_env_info(self->env, &info);
-	if (rc == 0 && (rc = mdb_env_sync(self->env, 1)) != 0)
-		write_failure(self, rc, true);
-	unlock(self);
+	last = atomic_load(&self->committed_txn);
+	if ((rc = atomic_load(&self->write_failed)) == 0) {
+		if ((rc = mdb_env_sync(self->env, 1)) != 0)
+			write_failure(self, rc, true);
+		else
+			durable_raise(self, last);
+	}
+	pthread_mutex_unlock(&self->sync_lock);
 	if (rc != 0)
 		return lmdb_fail(self, rc, err, "sync");
-	durable_raise(self, info.me_last_txnid);
 	blo_hist_add(&self->commit_times, blo_mono_ns() - start);
 	return 0;
 }

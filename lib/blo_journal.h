@@ -159,18 +159,21 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 void blo_journal_close(blo_journal_t **self_p);
 
 /* Stores a whole batch in one write transaction, committed and synced to
- * disk before it returns (but see defer_sync below): the entries first, then the cursors (a name given
- * twice keeps the later seq), then the audit records, appended to the audit
- * chain in order. All of the batch is stored or none of it.
+ * disk before it returns (but see defer_sync below): the entries first,
+ * then the cursors (a name given twice keeps the later seq), then the audit
+ * records, appended to the audit chain in order. All of the batch is stored
+ * or none of it.
  * Entries: each entry's result says stored or duplicate (a later entry
  * repeating an id earlier in the same batch is a duplicate too); duplicates
  * take no sequence number.
  * Returns 0; BLO_EINVAL, before anything is written, for a cursor name of a
  * bad length, an audit event outside blo_audit_event_t or an entry_index
  * outside the batch (err says which); BLO_EFULL when the map is full (purge
- * or grow, then retry); BLO_ECORRUPT (the store, or the audit log, is not
- * what was written); BLO_ENOMEM, -errno or an MDB_* code otherwise. On
- * failure nothing of this batch is stored, everything committed before
+ * or grow, then retry); BLO_ENOSPACE when its filesystem is full;
+ * BLO_ECORRUPT (the store, or the audit log, is not what was written, or a
+ * write to disk failed: see blo_journal_sync); BLO_ENOMEM, -errno or an
+ * MDB_* code otherwise. On failure nothing of this batch is stored (unless
+ * only the sync after its commit failed), everything committed before
  * stays, every entry has seq 0 and the error as its result, and err names
  * the journal folder (and map size when full).
  * A full map: so that the broker can still record refusals and acks while
@@ -190,7 +193,7 @@ void blo_journal_close(blo_journal_t **self_p);
  * writes (its own data sync takes the meta page along) or after
  * blo_journal_sync. Nothing stored by it may be acknowledged before that.
  * A group commit so costs one device flush while publishes keep coming,
- * not two. */
+ * not two. With under 64 MiB free on the filesystem nothing is deferred. */
 int blo_journal_commit(blo_journal_t *self, blo_journal_batch_t *batch, blo_err_t *err);
 
 /* Every commit whose batch->txn is at most this is on disk. */
@@ -201,8 +204,8 @@ uint64_t blo_journal_durable_txn(blo_journal_t *self);
  * A failed write to disk (a sync, or a commit that failed for anything but
  * lack of room or memory) is final: the kernel reports it once and may drop
  * the pages it could not write, so blo_journal_durable_txn stops where it
- * was and every later commit and sync fails, until the journal is opened
- * again. */
+ * was and every later commit and sync fails with BLO_ECORRUPT, until the
+ * journal is opened again. */
 int blo_journal_sync(blo_journal_t *self, blo_err_t *err);
 
 /* blo_journal_commit of entries[0..n) alone. */
