@@ -1080,7 +1080,7 @@ static void *writer_main(void *arg)
 				}
 			}
 		}
-		/* Acknowledge only once the transaction is on disk (held_add).
+		/* Acknowledge only once the transaction is on disk (held_release).
 		 * The batch's publishes go back as one chain, in order. */
 		{
 			job_t *head = NULL, **tail = &head;
