@@ -26,6 +26,19 @@
 				 blo_strerror(e_rc_), e_rc_);                            \
 	} while (0)
 
+/* The journal in dir, opened (made if new) with map_size (0: the default);
+ * any failure fails the test with its reason. */
+static inline blo_journal_t *blo_test_journal_open(const char *dir, size_t map_size)
+{
+	blo_journal_t *j = NULL;
+	blo_journal_opts_t opts = {.map_size = map_size};
+	blo_err_t err = {0};
+
+	if (blo_journal_open(&j, dir, &opts, &err) != 0)
+		fail_msg("open %s: %s", dir, err.msg);
+	return j;
+}
+
 /* A fresh empty folder under $TMPDIR (or /tmp); caller frees the string and
  * removes the folder with blo_test_rmdir. */
 static inline char *blo_test_mkdtemp(void)

@@ -28,17 +28,6 @@ static void id_of(uint64_t n, uint8_t id[ID])
 	}
 }
 
-static blo_journal_t *open_at(const char *dir, size_t map_size)
-{
-	blo_journal_t *j = NULL;
-	blo_journal_opts_t opts = {.map_size = map_size};
-	blo_err_t err = {0};
-
-	if (blo_journal_open(&j, dir, &opts, &err) != 0)
-		fail_msg("open %s: %s", dir, err.msg);
-	return j;
-}
-
 /* The texts of the audit log, NUL-terminated copies, aseq i at [i - 1]. */
 typedef struct {
 	char *text[4096];
@@ -141,7 +130,7 @@ static void commit_numbered(blo_journal_t *j, uint64_t first, size_t count)
 static void test_audit_record_text_is_compact_json_in_fixed_order(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	uint8_t id[ID];
 	blo_audit_record_t audit[3];
 
@@ -185,7 +174,7 @@ static void test_audit_every_event_has_its_name(void **state)
 static void test_audit_strings_are_escaped_as_valid_utf8_json(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	/* Quote, backslash, newline, tab, a control byte, DEL, two valid
 	 * multi-byte characters, then bytes that are not UTF-8: a stray 0xff,
 	 * a lead byte without its continuation, and an encoded surrogate. */
@@ -219,7 +208,7 @@ static void test_audit_strings_are_escaped_as_valid_utf8_json(void **state)
 static void test_audit_long_fields_are_cut_at_a_character_boundary(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	size_t max = BLO_AUDIT_FIELD_MAX;
 	char *long_ascii = malloc(max + 1000);
 	char *long_utf8 = malloc(max + 2);
@@ -286,7 +275,7 @@ static void test_audit_long_fields_are_cut_at_a_character_boundary(void **state)
 static void test_audit_accept_of_duplicate_becomes_duplicate_with_stored_seq(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	uint8_t a[ID], b[ID], given[ID];
 	uint8_t data[4] = {1, 2, 3, 4};
 	blo_journal_entry_t e[3];
@@ -378,7 +367,7 @@ static void test_audit_accept_of_duplicate_becomes_duplicate_with_stored_seq(voi
 static void test_audit_bad_event_or_entry_index_refuses_the_whole_batch(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	uint8_t a[ID];
 	blo_journal_entry_t e = {.id = a, .data = a, .len = 1, .time_ms = 1};
 	blo_audit_record_t audit[2];
@@ -447,7 +436,7 @@ static void chain_of(blo_journal_t *j, uint8_t out[HASH], uint64_t *count)
 static void test_audit_chain_is_blake2b_of_previous_hash_and_text(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	uint8_t head_hash[HASH], want[HASH], zero[HASH] = {0};
 	uint64_t head = 99, count = 0;
 
@@ -470,7 +459,7 @@ static void test_audit_chain_is_blake2b_of_previous_hash_and_text(void **state)
 static void test_audit_chain_verifies_on_clean_log_and_across_reopen(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	uint8_t before[HASH], after[HASH];
 	uint64_t head = 0;
 
@@ -482,7 +471,7 @@ static void test_audit_chain_verifies_on_clean_log_and_across_reopen(void **stat
 	E(blo_journal_audit_head(j, &head, before));
 	blo_journal_close(&j);
 
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	E(blo_journal_audit_head(j, &head, after));
 	assert_int_equal(head, 200);
 	assert_memory_equal(before, after, HASH);
@@ -500,7 +489,7 @@ static void test_audit_chain_verifies_on_clean_log_and_across_reopen(void **stat
 static void test_audit_scan_from_aseq_up_to_max_and_stops_early(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	texts_t t = {0};
 
 	(void)state;
@@ -530,7 +519,7 @@ static void test_audit_scan_from_aseq_up_to_max_and_stops_early(void **state)
 static void test_audit_records_are_never_purged(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	uint8_t ids[20][ID];
 	blo_journal_entry_t e[20];
 	blo_audit_record_t audit[20];
@@ -614,7 +603,7 @@ static void flip_byte_after_marker(const char *dir, const char *marker, size_t o
 /* Ten records, the fifth carrying marker then 3000 'x' as its detail. */
 static void write_log_with_marked_record(const char *dir, const char *marker)
 {
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	char *detail = malloc(strlen(marker) + 3001);
 	blo_audit_record_t audit;
 
@@ -641,7 +630,7 @@ static void test_audit_verify_finds_one_changed_byte_of_a_record_text(void **sta
 	(void)state;
 	write_log_with_marked_record(dir, marker);
 	flip_byte_after_marker(dir, marker, 5); /* "MARK-" + 't' -> 'u' */
-	j = open_at(dir, 0); /* LMDB checks no value: it opens */
+	j = blo_test_journal_open(dir, 0); /* LMDB checks no value: it opens */
 	text = text_at(j, 5);
 	assert_non_null(strstr(text, "MARK-uext"));
 	free(text);
@@ -662,7 +651,7 @@ static void test_audit_verify_finds_one_changed_byte_of_a_record_hash(void **sta
 	/* The text ends with the detail, a quote and a brace; the hash
 	 * follows. */
 	flip_byte_after_marker(dir, marker, strlen(marker) + 3000 + 2 + 7);
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	assert_chain_broken_at(j, 5);
 	blo_journal_close(&j);
 	blo_test_rmdir(dir);
@@ -714,13 +703,13 @@ static void raw_delete(const char *dir, uint64_t aseq)
 static void test_audit_verify_finds_a_removed_record(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 
 	(void)state;
 	commit_numbered(j, 1, 10);
 	blo_journal_close(&j);
 	raw_delete(dir, 4);
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	assert_chain_broken_at(j, 4);
 	blo_journal_close(&j);
 	blo_test_rmdir(dir);
@@ -730,13 +719,13 @@ static void test_audit_verify_finds_a_removed_record(void **state)
 static void test_audit_verify_finds_the_newest_record_removed(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 
 	(void)state;
 	commit_numbered(j, 1, 10);
 	blo_journal_close(&j);
 	raw_delete(dir, 10); /* what remains is a whole chain, short of the head */
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	assert_chain_broken_at(j, 10);
 	/* New records go on after the head: the gap stays in evidence. */
 	commit_numbered(j, 11, 1);
@@ -749,7 +738,7 @@ static void test_audit_verify_finds_the_newest_record_removed(void **state)
 static void test_audit_verify_finds_swapped_records(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi audit;
@@ -776,7 +765,7 @@ static void test_audit_verify_finds_swapped_records(void **state)
 	raw_commit(env, txn);
 	free(copy6);
 	free(copy7);
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	assert_chain_broken_at(j, 6);
 	blo_journal_close(&j);
 	blo_test_rmdir(dir);
@@ -786,7 +775,7 @@ static void test_audit_verify_finds_swapped_records(void **state)
 static void test_audit_refuses_to_write_over_a_record_beyond_the_head(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi audit;
@@ -804,7 +793,7 @@ static void test_audit_refuses_to_write_over_a_record_beyond_the_head(void **sta
 	raw_open(dir, &env, &txn, &audit);
 	assert_int_equal(mdb_put(txn, audit, &key, &val, 0), 0);
 	raw_commit(env, txn);
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	assert_chain_broken_at(j, 4);
 	assert_int_equal(blo_journal_commit(j, &batch, &err), BLO_ECORRUPT);
 	assert_non_null(strstr(err.msg, "audit record 4"));
@@ -861,7 +850,7 @@ static int fill_with_audited_entries(blo_journal_t *j, uint64_t *next, size_t ba
 static void test_audit_only_batch_commits_after_map_full_refuses_a_batch(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 1 << 20);
+	blo_journal_t *j = blo_test_journal_open(dir, 1 << 20);
 	uint64_t next = 1, stored, head = 0, purged = 0, seq = 0;
 	blo_audit_record_t refusals[10];
 	blo_cursor_update_t cursor = {.name = "sub:la-console-1", .seq = 5};
@@ -932,7 +921,7 @@ static void test_audit_only_batch_commits_after_map_full_refuses_a_batch(void **
 static void test_audit_reserve_of_a_full_map_is_bounded(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 1 << 20);
+	blo_journal_t *j = blo_test_journal_open(dir, 1 << 20);
 	uint64_t next = 1, head = 0;
 	char detail[256];
 	blo_audit_record_t audit[50];
@@ -996,7 +985,7 @@ static void *verifier_thread(void *p)
 static void test_audit_verify_in_another_thread_sees_whole_batches(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	verifier_arg_t arg = {.j = j};
 	pthread_t thread;
 

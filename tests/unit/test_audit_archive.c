@@ -29,16 +29,6 @@ typedef struct {
 	blo_journal_t *ro; /* a second, read-only handle, when a test opens one */
 } fixture_t;
 
-static blo_journal_t *open_at(const char *dir)
-{
-	blo_journal_t *j = NULL;
-	blo_err_t err = {0};
-
-	if (blo_journal_open(&j, dir, NULL, &err) != 0)
-		fail_msg("open %s: %s", dir, err.msg);
-	return j;
-}
-
 /* Each test gets a fresh journal; teardown runs after a failure too. */
 static int setup(void **state)
 {
@@ -48,7 +38,7 @@ static int setup(void **state)
 	f->dir = blo_test_mkdtemp();
 	if (asprintf(&f->archive, "%s/archive", f->dir) < 0)
 		fail_msg("asprintf failed");
-	f->j = open_at(f->dir);
+	f->j = blo_test_journal_open(f->dir, 0);
 	*state = f;
 	return 0;
 }
@@ -1334,7 +1324,7 @@ static void move_beside_a_newer_archive(fixture_t *f, int newer_files, bool cold
 	assert_true(asprintf(&dst, "%s/data.mdb", old_dir) > 0);
 	assert_int_equal(mkdir(old_dir, 0700), 0);
 	copy_file(src, dst);
-	f->j = open_at(f->dir);
+	f->j = blo_test_journal_open(f->dir, 0);
 	commit_numbered(f->j, 1001, 200);
 	assert_moves(f, 0, 150, 0, 350);
 	if (newer_files == 2)
@@ -1355,7 +1345,7 @@ static void move_beside_a_newer_archive(fixture_t *f, int newer_files, bool cold
 
 	/* The old copy beside the newer archive. */
 	blo_journal_close(&f->j);
-	f->j = open_at(old_dir);
+	f->j = blo_test_journal_open(old_dir, 0);
 	assert_int_equal(anchor_of(f->j, hash), 700);
 	assert_memory_equal(hash, anchor_hash, HASH);
 	assert_journal_intact(f->j, 300);
@@ -1468,7 +1458,7 @@ static void test_trim_checks_hash_and_range_and_the_chain_goes_on(void **state)
 	journal_hash_at(f->j, 110, want);
 	assert_memory_equal(want, head_hash, HASH);
 	blo_journal_close(&f->j);
-	f->j = open_at(f->dir);
+	f->j = blo_test_journal_open(f->dir, 0);
 	assert_int_equal(anchor_of(f->j, anchor_hash), 40);
 	assert_memory_equal(anchor_hash, h40, HASH);
 	assert_journal_intact(f->j, 70);
@@ -1504,7 +1494,7 @@ static void test_trim_checks_hash_and_range_and_the_chain_goes_on(void **state)
 	assert_int_equal(head, 113);
 	assert_memory_equal(want, head_hash, HASH);
 	blo_journal_close(&f->j);
-	f->j = open_at(f->dir);
+	f->j = blo_test_journal_open(f->dir, 0);
 	assert_journal_intact(f->j, 3);
 }
 
@@ -1567,7 +1557,7 @@ static void test_move_refuses_a_journal_whose_text_was_altered(void **state)
 	commit_numbered(f->j, 1, 20);
 	blo_journal_close(&f->j);
 	raw_edit(f->dir, 5, change_detail_digit);
-	f->j = open_at(f->dir);
+	f->j = blo_test_journal_open(f->dir, 0);
 	assert_int_equal(blo_journal_audit_verify(f->j, NULL, &bad, NULL), BLO_ECORRUPT);
 	assert_int_equal(bad, 5);
 	assert_int_equal(blo_audit_archive_move(f->j, f->archive, &opts, &moved, &err),
@@ -1593,7 +1583,7 @@ static void test_move_refuses_a_journal_whose_stored_hash_was_altered(void **sta
 	commit_numbered(f->j, 1, 20);
 	blo_journal_close(&f->j);
 	raw_edit(f->dir, 5, flip_last_hash_byte);
-	f->j = open_at(f->dir);
+	f->j = blo_test_journal_open(f->dir, 0);
 	assert_int_equal(blo_journal_audit_verify(f->j, NULL, &bad, NULL), BLO_ECORRUPT);
 	assert_int_equal(bad, 5);
 	/* A stored hash altered before the last record moved must not leave

@@ -123,23 +123,12 @@ static void assert_record_is(blo_journal_t *j, uint64_t seq, uint64_t n)
 	free(want);
 }
 
-static blo_journal_t *open_at(const char *dir, size_t map_size)
-{
-	blo_journal_t *j = NULL;
-	blo_journal_opts_t opts = {.map_size = map_size};
-	blo_err_t err = {0};
-
-	if (blo_journal_open(&j, dir, &opts, &err) != 0)
-		fail_msg("open %s: %s", dir, err.msg);
-	return j;
-}
-
 /* ---------------------------------------------------------------- open */
 
 static void test_open_new_journal_is_empty(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	blo_journal_stats_t st;
 
 	(void)state;
@@ -187,7 +176,7 @@ static void test_close_null_does_nothing(void **state)
 static void test_append_then_get_returns_bytes_time_and_id(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	batch_t b;
 	blo_err_t err = {0};
 
@@ -208,7 +197,7 @@ static void test_append_then_get_returns_bytes_time_and_id(void **state)
 static void test_get_optional_outputs_may_be_null(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	uint8_t *data = NULL;
 	size_t len = 0;
 
@@ -225,7 +214,7 @@ static void test_get_optional_outputs_may_be_null(void **state)
 static void test_append_empty_and_large_envelopes_round_trip(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	size_t big_len = 300 * 1000; /* spans LMDB overflow pages */
 	uint8_t *big = malloc(big_len);
 	uint8_t ids[2][ID];
@@ -258,7 +247,7 @@ static void test_append_empty_and_large_envelopes_round_trip(void **state)
 static void test_append_empty_batch_does_nothing(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	blo_journal_stats_t st;
 
 	(void)state;
@@ -273,7 +262,7 @@ static void test_append_empty_batch_does_nothing(void **state)
 static void test_every_commit_is_timed(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	blo_hist_snap_t before, after;
 
 	(void)state;
@@ -295,7 +284,7 @@ static void test_every_commit_is_timed(void **state)
 static void test_get_unknown_seq_is_not_found(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	uint8_t *data = (uint8_t *)"x";
 	size_t len = 1;
 
@@ -314,7 +303,7 @@ static void test_get_unknown_seq_is_not_found(void **state)
 static void test_sequence_is_monotonic_across_batches(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	uint64_t next = 1;
 
 	(void)state;
@@ -335,14 +324,14 @@ static void test_sequence_is_monotonic_across_batches(void **state)
 static void test_sequence_continues_after_reopen(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	batch_t b;
 	blo_journal_stats_t st;
 
 	(void)state;
 	append_range(j, 1, 4);
 	blo_journal_close(&j);
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	E(blo_journal_stats(j, &st));
 	assert_int_equal(st.first_seq, 1);
 	assert_int_equal(st.last_seq, 4);
@@ -362,7 +351,7 @@ static void test_sequence_continues_after_reopen(void **state)
 static void test_append_duplicate_id_in_later_batch_is_not_stored_twice(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	batch_t b;
 	blo_journal_stats_t st;
 
@@ -389,7 +378,7 @@ static void test_append_duplicate_id_in_later_batch_is_not_stored_twice(void **s
 static void test_append_duplicate_id_within_batch_is_not_stored_twice(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	batch_t b;
 	blo_journal_stats_t st;
 
@@ -437,7 +426,7 @@ static bool same_first_byte(const uint8_t *stored, size_t stored_len, void *arg)
 static void test_same_id_of_another_alert_is_a_conflict(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	batch_t b;
 	blo_journal_stats_t st;
 	same_probe_t yes, no;
@@ -479,13 +468,13 @@ static void test_same_id_of_another_alert_is_a_conflict(void **state)
 static void test_duplicate_id_is_detected_after_reopen(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	batch_t b;
 
 	(void)state;
 	append_range(j, 1, 5);
 	blo_journal_close(&j);
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	batch_make(&b, 3, 4); /* 3, 4, 5 stored before; 6 new */
 	E(blo_journal_append(j, b.entries, b.n, NULL));
 	assert_int_equal(b.entries[0].result, BLO_EDUPLICATE);
@@ -513,7 +502,7 @@ static uint64_t mix64(uint64_t z)
 static void test_ids_with_equal_fingerprints_are_told_apart(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	uint8_t ids[3][ID];
 	uint8_t data[1] = {0};
 	blo_journal_entry_t e[4];
@@ -546,7 +535,7 @@ static void test_ids_with_equal_fingerprints_are_told_apart(void **state)
 	E(blo_journal_find_id(j, ids[2], &seq));
 	assert_int_equal(seq, 3);
 	blo_journal_close(&j);
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	E(blo_journal_find_id(j, ids[2], &seq));
 	assert_int_equal(seq, 3);
 	blo_journal_close(&j);
@@ -577,7 +566,7 @@ static void assert_ids_indexed(blo_journal_t *j, uint64_t purged_to, uint64_t la
 static void test_id_index_survives_growth_purges_and_reopen(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	uint64_t purged = 0;
 
 	(void)state;
@@ -594,7 +583,7 @@ static void test_id_index_survives_growth_purges_and_reopen(void **state)
 	assert_int_equal(purged, 17000 - 5001);
 	assert_ids_indexed(j, 16999, 30000);
 	blo_journal_close(&j);
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	assert_ids_indexed(j, 16999, 30000);
 	blo_journal_close(&j);
 	blo_test_rmdir(dir);
@@ -628,7 +617,7 @@ static int scan_record(const blo_journal_record_t *rec, void *arg)
 static void test_scan_from_seq_visits_records_in_order_up_to_max(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	scan_log_t log = {0};
 
 	(void)state;
@@ -661,7 +650,7 @@ static void test_scan_from_seq_visits_records_in_order_up_to_max(void **state)
 static void test_scan_stops_early_and_returns_callback_value(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	scan_log_t log = {.stop_after = 3};
 
 	(void)state;
@@ -679,7 +668,7 @@ static void test_scan_stops_early_and_returns_callback_value(void **state)
 static void test_find_id_returns_seq_or_not_found(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	uint8_t id[ID];
 	uint64_t seq = 0;
 
@@ -711,7 +700,7 @@ static void append_at_times(blo_journal_t *j, uint64_t base, const int64_t *time
 static void test_seq_at_time_finds_first_record_at_or_after_time(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	const int64_t times[] = {100, 200, 200, 300, 400, 400, 400, 500}; /* seqs 1..8 */
 	uint64_t seq = 0;
 
@@ -743,7 +732,7 @@ static void test_seq_at_time_finds_first_record_at_or_after_time(void **state)
 static void test_seq_at_time_is_exact_after_clock_step_back(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	/* seq:                     1    2    3    4   5    6    7    8    9 */
 	const int64_t times[] = {100, 300, 500, 50, 60, 400, 600, 700, 800};
 	uint64_t seq = 0;
@@ -775,7 +764,7 @@ static void test_seq_at_time_is_exact_after_clock_step_back(void **state)
 static void test_cursor_set_get_and_delete(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	const char *names[] = {"sub:th-police", "peer:broker-la"};
 	const uint64_t seqs[] = {17, 4};
 	const uint64_t later[] = {18};
@@ -804,7 +793,7 @@ static void test_cursor_set_get_and_delete(void **state)
 static void test_cursors_persist_across_reopen(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	const char *names[] = {"a", "b", "c"};
 	const uint64_t seqs[] = {1, 2, 3};
 	uint64_t seq = 0;
@@ -813,7 +802,7 @@ static void test_cursors_persist_across_reopen(void **state)
 	E(blo_journal_cursor_set(j, names, seqs, 3, NULL));
 	E(blo_journal_cursor_delete(j, "b"));
 	blo_journal_close(&j);
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	E(blo_journal_cursor_get(j, "a", &seq));
 	assert_int_equal(seq, 1);
 	assert_int_equal(blo_journal_cursor_get(j, "b", &seq), BLO_ENOTFOUND);
@@ -827,7 +816,7 @@ static void test_cursors_persist_across_reopen(void **state)
 static void test_cursor_name_empty_or_too_long_is_invalid(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	char longest[BLO_CURSOR_NAME_MAX];
 	char too_long[BLO_CURSOR_NAME_MAX + 1];
 	const char *names[2] = {"ok", too_long};
@@ -861,7 +850,7 @@ static void test_cursor_name_empty_or_too_long_is_invalid(void **state)
 static void test_purge_by_age_removes_old_records_and_their_ids(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	blo_journal_stats_t st;
 	uint64_t purged = 0, seq = 0;
 	uint8_t id[ID];
@@ -896,7 +885,7 @@ static void test_purge_by_age_removes_old_records_and_their_ids(void **state)
 static void test_purge_by_count_keeps_the_newest(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	blo_journal_stats_t st;
 	uint64_t purged = 0, seq = 0;
 	uint8_t id[ID];
@@ -921,7 +910,7 @@ static void test_purge_by_count_keeps_the_newest(void **state)
 static void test_purge_by_age_then_count(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	blo_journal_stats_t st;
 	uint64_t purged = 0;
 
@@ -942,7 +931,7 @@ static void test_purge_by_age_then_count(void **state)
 static void test_purge_many_records_spans_several_transactions(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	blo_journal_stats_t st;
 	uint64_t purged = 0;
 
@@ -963,7 +952,7 @@ static void test_purge_many_records_spans_several_transactions(void **state)
 static void test_last_seq_survives_purge_of_everything_and_reopen(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	blo_journal_stats_t st;
 	uint64_t purged = 0, seq = 0;
 	batch_t b;
@@ -979,7 +968,7 @@ static void test_last_seq_survives_purge_of_everything_and_reopen(void **state)
 	E(blo_journal_seq_at_time(j, 0, &seq));
 	assert_int_equal(seq, 6);
 	blo_journal_close(&j);
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	batch_make(&b, 1, 1); /* a purged id is stored again, as new */
 	E(blo_journal_append(j, b.entries, b.n, NULL));
 	assert_int_equal(b.entries[0].result, 0);
@@ -996,7 +985,7 @@ static void test_last_seq_survives_purge_of_everything_and_reopen(void **state)
 static void test_map_full_keeps_committed_records_and_recovers_after_purge(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 1 << 20);
+	blo_journal_t *j = blo_test_journal_open(dir, 1 << 20);
 	blo_journal_stats_t st;
 	blo_err_t err = {0};
 	uint64_t acked = 0, purged = 0, seq = 0;
@@ -1057,7 +1046,7 @@ static void test_map_full_keeps_committed_records_and_recovers_after_purge(void 
 static void test_map_full_recovers_after_reopen_with_bigger_map(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 1 << 20);
+	blo_journal_t *j = blo_test_journal_open(dir, 1 << 20);
 	blo_journal_stats_t st;
 	uint64_t n = 1;
 	batch_t b;
@@ -1074,7 +1063,7 @@ static void test_map_full_recovers_after_reopen_with_bigger_map(void **state)
 	}
 	assert_int_equal(rc, BLO_EFULL);
 	blo_journal_close(&j);
-	j = open_at(dir, 4 << 20);
+	j = blo_test_journal_open(dir, 4 << 20);
 	E(blo_journal_stats(j, &st));
 	assert_int_equal(st.map_size, 4 << 20);
 	append_range(j, n, 10);
@@ -1082,7 +1071,7 @@ static void test_map_full_recovers_after_reopen_with_bigger_map(void **state)
 	assert_record_is(j, 1, 1);
 	blo_journal_close(&j);
 	/* Reopening with a smaller map keeps what is stored. */
-	j = open_at(dir, 1 << 20);
+	j = blo_test_journal_open(dir, 1 << 20);
 	E(blo_journal_stats(j, &st));
 	assert_true(st.map_size >= st.used_bytes);
 	assert_record_is(j, n + 9, n + 9);
@@ -1123,7 +1112,7 @@ static int fill_until_refused(blo_journal_t *j, uint64_t *next, size_t batch, si
 static void test_map_full_of_large_envelopes_recovers_after_purge(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 1 << 20);
+	blo_journal_t *j = blo_test_journal_open(dir, 1 << 20);
 	uint64_t next = 1, purged = 0;
 
 	(void)state;
@@ -1143,7 +1132,7 @@ static void test_map_full_of_large_envelopes_recovers_after_purge(void **state)
 static void test_purge_works_when_map_is_too_full_to_delete(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 1 << 20);
+	blo_journal_t *j = blo_test_journal_open(dir, 1 << 20);
 	blo_journal_stats_t st;
 	uint64_t next = 1, purged = 0;
 
@@ -1250,7 +1239,7 @@ static int raw_version(const char *dir, uint8_t v)
 static void test_format_is_2_from_the_first_audit_trim_and_3_is_refused(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	blo_journal_t *ro = NULL;
 	batch_t b;
 	blo_audit_record_t *audit;
@@ -1268,14 +1257,14 @@ static void test_format_is_2_from_the_first_audit_trim_and_3_is_refused(void **s
 	blo_journal_close(&j);
 	assert_int_equal(raw_version(dir, 0), 1);
 
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	E(blo_journal_audit_head(j, &head, hash));
 	assert_int_equal(head, 5);
 	E(blo_journal_audit_trim(j, 5, hash, NULL));
 	blo_journal_close(&j);
 	assert_int_equal(raw_version(dir, 0), 2);
 
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	E(blo_journal_audit_verify(j, &records, NULL, NULL));
 	assert_int_equal(records, 0);
 	blo_journal_close(&j);
@@ -1298,7 +1287,7 @@ static void test_format_is_2_from_the_first_audit_trim_and_3_is_refused(void **s
 static void test_commit_stores_entries_cursors_and_audit_together(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	batch_t b;
 	blo_audit_record_t *audit;
 	blo_cursor_update_t cursors[3] = {
@@ -1351,7 +1340,7 @@ static void test_commit_stores_entries_cursors_and_audit_together(void **state)
 static void test_deferred_commit_is_durable_after_the_next_commit_or_a_sync(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	batch_t a, b, c;
 	blo_journal_batch_t ba, bb, bc, empty = {.defer_sync = true};
 	blo_hist_snap_t t0, t1, t2, t3, t4;
@@ -1403,7 +1392,7 @@ static void test_deferred_commit_is_durable_after_the_next_commit_or_a_sync(void
 	ba = (blo_journal_batch_t){.entries = a.entries, .n_entries = a.n, .defer_sync = true};
 	E(blo_journal_commit(j, &ba, NULL));
 	blo_journal_close(&j);
-	j = open_at(dir, 0);
+	j = blo_test_journal_open(dir, 0);
 	for (uint64_t n = 1; n <= 20; n++)
 		assert_record_is(j, n, n);
 	batch_free(&a);
@@ -1417,7 +1406,7 @@ static void test_deferred_commit_is_durable_after_the_next_commit_or_a_sync(void
 static void test_commit_empty_batch_does_nothing(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	blo_journal_batch_t batch = {0};
 	blo_journal_stats_t before, after;
 	uint64_t head = 9;
@@ -1438,7 +1427,7 @@ static void test_commit_empty_batch_does_nothing(void **state)
 static void test_commit_bad_cursor_name_stores_no_part_of_the_batch(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	batch_t b;
 	blo_audit_record_t *audit;
 	blo_cursor_update_t cursors[2] = {{.name = "ok", .seq = 1}, {.name = "", .seq = 2}};
@@ -1474,7 +1463,7 @@ static void test_commit_bad_cursor_name_stores_no_part_of_the_batch(void **state
 static void test_commit_refused_by_full_map_stores_no_part_of_the_batch(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 1 << 20);
+	blo_journal_t *j = blo_test_journal_open(dir, 1 << 20);
 	blo_cursor_update_t cursor = {.name = "sub:la-console-1", .seq = 0};
 	blo_journal_stats_t st;
 	blo_err_t err = {0};
@@ -1530,7 +1519,7 @@ static void test_commit_refused_by_full_map_stores_no_part_of_the_batch(void **s
 static void test_append_and_cursor_set_write_no_audit_records(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 0);
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
 	const char *names[40];
 	uint64_t seqs[40];
 	char name_buf[40][16];
@@ -1615,7 +1604,7 @@ static void *reader_thread(void *p)
 static void test_readers_in_other_threads_see_consistent_records(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 16 << 20);
+	blo_journal_t *j = blo_test_journal_open(dir, 16 << 20);
 	reader_arg_t args[2] = {{.j = j}, {.j = j}};
 	pthread_t threads[2];
 
@@ -1714,7 +1703,7 @@ static void test_acknowledged_appends_survive_kill_9(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 
-	j = open_at(dir, 256 << 20);
+	j = blo_test_journal_open(dir, 256 << 20);
 	for (size_t i = 0; i < nacks; i++) {
 		assert_int_equal(acks[i].seq, i + 1);
 		assert_record_is(j, acks[i].seq, acks[i].n);
@@ -1853,7 +1842,7 @@ static void test_committed_batches_survive_kill_9_whole_in_entries_cursor_and_au
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	assert_true(nacks >= 500);
 
-	j = open_at(dir, 256 << 20);
+	j = blo_test_journal_open(dir, 256 << 20);
 	E(blo_journal_stats(j, &st));
 	/* The batch in flight may have committed without being reported. */
 	assert_true(st.last_seq >= acks[nacks - 1]);
@@ -1950,7 +1939,7 @@ static int dead_readers(const char *dir)
 static void test_dead_reader_slot_is_cleared_by_commits_while_open(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 64 << 20);
+	blo_journal_t *j = blo_test_journal_open(dir, 64 << 20);
 
 	(void)state;
 	append_range(j, 1, 10);
@@ -1975,7 +1964,7 @@ static void test_dead_reader_slot_is_cleared_by_commits_while_open(void **state)
 static void test_dead_reader_does_not_make_a_bounded_journal_grow(void **state)
 {
 	char *dir = blo_test_mkdtemp();
-	blo_journal_t *j = open_at(dir, 1 << 20);
+	blo_journal_t *j = blo_test_journal_open(dir, 1 << 20);
 	blo_journal_stats_t st;
 	blo_err_t err = {0};
 	uint64_t n = 1;

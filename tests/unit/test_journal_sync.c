@@ -66,16 +66,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static blo_journal_t *open_at(const char *dir)
-{
-	blo_journal_t *j = NULL;
-	blo_err_t err = {0};
-
-	if (blo_journal_open(&j, dir, NULL, &err) != 0)
-		fail_msg("open %s: %s", dir, err.msg);
-	return j;
-}
-
 /* Commits one entry numbered n (its id and bytes follow from n); returns
  * the result and the commit's transaction in *txn. */
 static int commit_one(blo_journal_t *j, uint64_t n, bool defer, uint64_t *txn, blo_err_t *err)
@@ -104,7 +94,7 @@ static bool stored(blo_journal_t *j, uint64_t n)
 
 static void test_a_failed_sync_is_final_until_reopen(void **state)
 {
-	blo_journal_t *j = open_at(*state);
+	blo_journal_t *j = blo_test_journal_open(*state, 0);
 	blo_err_t err = {0};
 	uint64_t a, b;
 
@@ -123,7 +113,7 @@ static void test_a_failed_sync_is_final_until_reopen(void **state)
 	assert_false(stored(j, 2));
 	blo_journal_close(&j);
 	/* Opened again, it writes; what reached the disk is there. */
-	j = open_at(*state);
+	j = blo_test_journal_open(*state, 0);
 	assert_true(stored(j, 1));
 	E(commit_one(j, 2, false, &b, NULL));
 	assert_true(blo_journal_durable_txn(j) >= b);
@@ -134,7 +124,7 @@ static void test_a_failed_sync_is_final_until_reopen(void **state)
  * page to disk: when it fails, even "no space", that one may be lost. */
 static void test_a_commit_failing_while_a_deferred_one_waits_is_final(void **state)
 {
-	blo_journal_t *j = open_at(*state);
+	blo_journal_t *j = blo_test_journal_open(*state, 0);
 	blo_err_t err = {0};
 	uint64_t a, b;
 
@@ -150,7 +140,7 @@ static void test_a_commit_failing_while_a_deferred_one_waits_is_final(void **sta
  * it was: the journal goes on once there is room. */
 static void test_a_commit_failing_for_room_with_nothing_deferred_is_not_final(void **state)
 {
-	blo_journal_t *j = open_at(*state);
+	blo_journal_t *j = blo_test_journal_open(*state, 0);
 	blo_err_t err = {0};
 	uint64_t a, c;
 
@@ -169,7 +159,7 @@ static void test_a_commit_failing_for_room_with_nothing_deferred_is_not_final(vo
  * that a refusal for want of room never carries a deferred commit. */
 static void test_nothing_is_deferred_on_a_nearly_full_filesystem(void **state)
 {
-	blo_journal_t *j = open_at(*state);
+	blo_journal_t *j = blo_test_journal_open(*state, 0);
 	uint64_t a, b, c;
 	int before;
 
