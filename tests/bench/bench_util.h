@@ -465,8 +465,8 @@ BENCH_FN void commit_times_report(const status_t *a, const status_t *b)
 	for (int i = 0; i < BLO_HIST_BUCKETS; i++)
 		if (blo_hist_bound_ms(i) < 0 || blo_hist_bound_ms(i) > 4.096)
 			over4 += n[i];
-	printf("    its journal's commits and syncs (status.json commit_ms): p50 <= %s ms, p99 <= %s ms, "
-	       "slowest <= %s ms; %" PRIu64 " over 4.096 ms\n",
+	printf("    its journal's commits and syncs (status.json commit_ms): p50 <= %s ms, "
+	       "p99 <= %s ms, slowest <= %s ms; %" PRIu64 " over 4.096 ms\n",
 	       bucket_bound(blo_hist_quantile_bucket(n, 0.5)),
 	       bucket_bound(blo_hist_quantile_bucket(n, 0.99)), bucket_bound(slowest_bucket(n)),
 	       over4);
