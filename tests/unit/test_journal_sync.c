@@ -186,6 +186,23 @@ static void test_nothing_is_deferred_on_a_nearly_full_filesystem(void **state)
 	blo_journal_close(&j);
 }
 
+/* Open syncs what an earlier process may have left in the page cache, and
+ * close syncs a deferred commit left behind. */
+static void test_open_and_close_sync(void **state)
+{
+	blo_journal_t *j;
+	uint64_t a;
+	int before = syncs;
+
+	j = blo_test_journal_open(*state, 0);
+	assert_true(syncs > before);
+	E(commit_one(j, 1, true, &a, NULL));
+	assert_true(blo_journal_durable_txn(j) < a);
+	before = syncs;
+	blo_journal_close(&j);
+	assert_int_equal(syncs - before, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +215,7 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_is_deferred_on_a_nearly_full_filesystem,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_and_close_sync, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
