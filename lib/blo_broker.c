@@ -1155,8 +1155,10 @@ void broker_audit_refusal(blo_broker_t *self, const char *principal, const char 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	if (within_budget(self, self->io_limit, principal, detail))
+	if (within_budget(self, self->io_limit, principal, detail)) {
 		broker_audit(self, BLO_AUDIT_REJECT, principal, NULL, 0, "%s", detail);
+		blo_warn("request.refused", "%s: %s", principal, detail);
+	}
 }
 
 /* The summary of the refusals a window left out, as one record (I/O thread). */
@@ -1202,10 +1204,12 @@ static void audit_handshakes(blo_broker_t *self)
 			snprintf(detail, sizeof(detail), "handshake refused: %s; key %s; from %s",
 				 r[i].reason, r[i].key[0] != '\0' ? r[i].key : "(none)",
 				 r[i].address[0] != '\0' ? r[i].address : "(unknown)");
-			if (within_budget(self, self->zap_limit, who, detail))
+			if (within_budget(self, self->zap_limit, who, detail)) {
 				broker_audit(self, BLO_AUDIT_SESSION,
 					     r[i].principal[0] != '\0' ? r[i].principal : NULL, NULL, 0,
 					     "%s", detail);
+				blo_warn("session.refused", "%s: %s", who, detail);
+			}
 		}
 		/* Not kept by the handler: within the budget of unknown keys,
 		 * recorded without their details; the rest counted into the
@@ -1960,6 +1964,16 @@ static session_t *session_of_job(blo_broker_t *self, const job_t *job)
 	return NULL;
 }
 
+/* Whether a refused publish or forward is logged one by one: when the
+ * writer audited it one by one, or made no such decision (a refusal that
+ * came after the commit, such as a failed sync). The rest of a principal's
+ * refusals over its budget are summed up in the audit.limited warning, so
+ * that a flood of bad publishes cannot flood the log either. */
+static bool refusal_logged(const job_t *job)
+{
+	return !job->refusal_decided || job->refusal_recorded;
+}
+
 static void on_forward_done(blo_broker_t *self, job_t *job)
 {
 	Blonet__Frame rf = BLONET__FRAME__INIT;
@@ -1970,8 +1984,9 @@ static void on_forward_done(blo_broker_t *self, job_t *job)
 		atomic_fetch_add(&self->counters.received, 1);
 	} else if (job->status == BLONET__PUBLISH_STATUS__REJECTED) {
 		atomic_fetch_add(&self->counters.received_rejected, 1);
-		blo_warn("mesh.forward_rejected", "from %s: %s: %s", job->principal,
-			 broker_reason_name(job->reason), job->text);
+		if (refusal_logged(job))
+			blo_warn("mesh.forward_rejected", "from %s: %s: %s", job->principal,
+				 broker_reason_name(job->reason), job->text);
 	}
 	a.seq = job->peer_seq;
 	a.status = job->status;
@@ -2092,8 +2107,9 @@ static void on_publish_done(blo_broker_t *self, job_t *job)
 		atomic_fetch_add(&self->counters.rejected, 1);
 		if ((size_t)job->reason < REJECT_REASONS)
 			atomic_fetch_add(&self->counters.rejected_by[job->reason], 1);
-		blo_warn("publish.rejected", "%s: %s: %s", job->principal, broker_reason_name(job->reason),
-			 job->text);
+		if (refusal_logged(job))
+			blo_warn("publish.rejected", "%s: %s: %s", job->principal,
+				 broker_reason_name(job->reason), job->text);
 		break;
 	}
 	reply_ack(self, job);

@@ -6,9 +6,10 @@
  *
  *   blonet-probe refused -c CONFIG --mode unknown|nocurve|plain|wrongkey|self
  *       exit 0 if the broker never answered within --wait ms (default 1500)
- *   blonet-probe forge -c CONFIG --origin ID
- *       publishes an alert claiming origin ID, signed by CONFIG's principal;
- *       prints the PublishAck; exit 0 if REJECTED with NOT_ORIGIN
+ *   blonet-probe forge -c CONFIG --origin ID [-n N]
+ *       publishes N alerts (default 1) claiming origin ID, signed by
+ *       CONFIG's principal; prints each PublishAck; exit 0 if all N were
+ *       REJECTED with NOT_ORIGIN
  *   blonet-probe frames -c CONFIG -n N
  *       sends N malformed messages (random bytes, truncated frames, wrong
  *       part counts, frames a client may not send, batches that are empty,
@@ -119,12 +120,12 @@ static int cmd_refused(tc_setup_t *st, const char *mode, int wait_ms)
 	return answered ? 1 : 0;
 }
 
-static int cmd_forge(const char *config, const char *origin)
+static int cmd_forge(const char *config, const char *origin, long n)
 {
 	blo_client_t *c = NULL;
-	tc_alert_t t;
 	blo_err_t err = {0};
-	int rc = 1;
+	const blo_principal_t *p;
+	long acked = 0, refused = 0;
 
 	if (blo_client_open_config(&c, config, PROG, &err) != 0 ||
 	    blo_client_wait_ready(c, 5000, &err) != 0) {
@@ -132,16 +133,19 @@ static int cmd_forge(const char *config, const char *origin)
 		blo_client_close(&c);
 		return 2;
 	}
-	const blo_principal_t *p = blo_registry_find(blo_client_registry(c), origin);
+	p = blo_registry_find(blo_client_registry(c), origin);
+	for (long i = 0; i < n; i++) {
+		tc_alert_t t; /* a new alert id each time */
 
-	tc_alert_init(&t, origin, p != NULL ? p->country : "TH", BLONET__AGENCY_KIND__CUSTOMS,
-		      BLONET__TLP__TLP_GREEN, NULL, "forged origin probe");
-	if (blo_client_publish_alert(c, &t.a, NULL, &err) != 0) {
-		fprintf(stderr, PROG ": %s\n", err.msg);
-		blo_client_close(&c);
-		return 2;
+		tc_alert_init(&t, origin, p != NULL ? p->country : "TH", BLONET__AGENCY_KIND__CUSTOMS,
+			      BLONET__TLP__TLP_GREEN, NULL, "forged origin probe");
+		if (blo_client_publish_alert(c, &t.a, NULL, &err) != 0) {
+			fprintf(stderr, PROG ": %s\n", err.msg);
+			blo_client_close(&c);
+			return 2;
+		}
 	}
-	for (int64_t end = blo_now_ms() + 5000; blo_now_ms() < end;) {
+	for (int64_t end = blo_now_ms() + 5000 + 100 * n; acked < n && blo_now_ms() < end;) {
 		Blonet__Frame *f = NULL;
 
 		if (blo_client_next(c, 200, &f, &err) != 0)
@@ -149,17 +153,15 @@ static int cmd_forge(const char *config, const char *origin)
 		if (f != NULL && f->body_case == BLONET__FRAME__BODY_PUBLISH_ACK) {
 			tc_print_ack("forge", NULL, f->publish_ack->status, f->publish_ack->reason,
 				     f->publish_ack->text);
-			rc = f->publish_ack->status == BLONET__PUBLISH_STATUS__REJECTED &&
-					     f->publish_ack->reason == BLONET__REJECT_REASON__NOT_ORIGIN
-				     ? 0
-				     : 1;
-			blo_message_free((ProtobufCMessage **)&f);
-			break;
+			acked++;
+			if (f->publish_ack->status == BLONET__PUBLISH_STATUS__REJECTED &&
+			    f->publish_ack->reason == BLONET__REJECT_REASON__NOT_ORIGIN)
+				refused++;
 		}
 		blo_message_free((ProtobufCMessage **)&f);
 	}
 	blo_client_close(&c);
-	return rc;
+	return refused == n ? 0 : 1;
 }
 
 static int cmd_frames(tc_setup_t *st, long n)
@@ -774,6 +776,7 @@ int main(int argc, char **argv)
 	const char *config = NULL, *mode = "unknown", *origin = NULL, *cmd, *to = NULL, *signer = NULL;
 	const char *rid = NULL, *durable = NULL;
 	long n = 1000;
+	bool n_given = false;
 	int wait_ms = 1500, opt, rc;
 	tc_setup_t st = {0};
 
@@ -787,7 +790,7 @@ int main(int argc, char **argv)
 		case 'm': mode = optarg; break;
 		case 'o': origin = optarg; break;
 		case 'w': wait_ms = atoi(optarg); break;
-		case 'n': n = atol(optarg); break;
+		case 'n': n = atol(optarg); n_given = true; break;
 		default: return 2;
 		}
 	}
@@ -799,7 +802,7 @@ int main(int argc, char **argv)
 	if (sodium_init() < 0)
 		return 2;
 	if (strcmp(cmd, "forge") == 0)
-		return origin != NULL ? cmd_forge(config, origin) : 2;
+		return origin != NULL ? cmd_forge(config, origin, n_given ? n : 1) : 2;
 	if (strcmp(cmd, "forward") == 0)
 		return to != NULL && signer != NULL ? cmd_forward(config, to, signer, mode) : 2;
 	if (strcmp(cmd, "peer-full") == 0)

@@ -57,6 +57,18 @@ check "durable subscriber resumes after its acks" [ ! -s "$WORK/maesai2.out" ]
 "$PROBE" forge -c "$WORK/d/th-customs-chiangkhong/config.json" --origin th-customs-maesai \
 	>"$WORK/forge.out" 2>&1
 check "publishing as another principal is rejected NOT_ORIGIN" grep -q '"reason":"NOT_ORIGIN"' "$WORK/forge.out"
+# A flood of them: each refused and counted. The log, like the audit log,
+# takes a principal's refusals one by one only within its budget (20 a
+# minute); the warning audit.limited sums up the rest when the window ends.
+"$PROBE" forge -c "$WORK/d/th-customs-chiangkhong/config.json" --origin th-customs-maesai \
+	-n 30 >"$WORK/forge-flood.out" 2>&1
+check "30 more forged publishes are each rejected NOT_ORIGIN" \
+	[ "$(count_lines "$WORK/forge-flood.out" '"reason":"NOT_ORIGIN"')" = 30 ]
+check "all 31 forged publishes are counted" \
+	wait_for 5 sh -c '[ "$("$0" -c "$1" status | tr -d "\t\n " | grep -o "\"NOT_ORIGIN\":[0-9]*" | cut -d: -f2)" = 31 ]' \
+	"$BIN/blonetctl" "$WORK/d/th-broker/config.json"
+check "20 of the 31 refusals are logged one by one, the budget" \
+	[ "$(grep '"event":"publish.rejected"' "$WORK/th-broker.log" | grep -c 'th-customs-chiangkhong: NOT_ORIGIN')" = 20 ]
 
 # The journal's synced commits are timed in the status: every commit in
 # the buckets ("+Inf" is cumulative), at least the writer's commits.
@@ -77,6 +89,8 @@ for mode in unknown nocurve plain wrongkey; do
 		"$PROBE" "$WORK/d/th-console-maesai/config.json" "$mode" "$WORK/refused-$mode.out"
 done
 check "ZAP counted the unknown key" [ "$(status_field th-broker denied_unknown_key)" -ge 1 ]
+check "the refused handshake of the unknown key is logged" \
+	wait_for 5 grep -q '"event":"session.refused".*handshake refused: unknown key' "$WORK/th-broker.log"
 # The refused handshake is in the audit log with the key it offered (the
 # broker writes them down within a second).
 stranger=$(grep -o '"key":"[0-9a-f]*"' "$WORK/refused-unknown.out" | cut -d'"' -f4)
@@ -100,6 +114,9 @@ check "the flood's refusals beyond the budget are counted, not recorded one by o
 ctl th-broker audit >"$WORK/audit-flood.out"
 check "at most the budget of the flooder's refusals is in the audit log" \
 	[ "$(grep '"principal":"th-console-chiangkhong"' "$WORK/audit-flood.out" | grep -c '"event":"reject"')" -le 25 ]
+check "the malformed frames are logged, at most the budget of them one by one" \
+	sh -c 'n=$(grep "\"event\":\"request.refused\"" "$0" | grep -c "th-console-chiangkhong: "); [ "$n" -ge 1 ] && [ "$n" -le 20 ]' \
+	"$WORK/th-broker.log"
 gen_alerts after-abuse 5 >"$WORK/after.jsonl"
 check "publishing still works after the abuse" pub th-customs-maesai "$WORK/after.jsonl"
 
@@ -155,6 +172,9 @@ check "audit-verify still passes after shutdown" ctl th-broker audit-verify
 ctl th-broker audit >"$WORK/audit-final.out"
 check "the rest of the flood is summed up in one record at shutdown" \
 	grep -q 'more refusals of this principal in 60 s not recorded one by one' "$WORK/audit-final.out"
+check "the forged publishes beyond the budget are summed up in the log" \
+	grep -q '"event":"audit.limited".*th-customs-chiangkhong: 11 more refusals of this principal' \
+	"$WORK/th-broker.log"
 flip_audit_byte() {
 	# Change one byte in the text of the forged-origin audit record. LMDB
 	# copies pages on write, so stale copies of the page may hold the same
