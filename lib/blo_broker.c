@@ -1527,6 +1527,15 @@ bool broker_record_gone(blo_broker_t *self, uint64_t seq)
 	return false;
 }
 
+uint64_t broker_first_kept(blo_broker_t *self)
+{
+	blo_journal_stats_t st = {0};
+
+	if (blo_journal_stats(self->journal, &st) != 0)
+		return 0;
+	return st.count > 0 ? st.first_seq : st.last_seq + 1;
+}
+
 /* ---------------------------------------------------------------- delivery */
 
 static uint64_t sub_cursor_after_ack(const sub_t *s)
@@ -1634,11 +1643,17 @@ static void pump_sub(blo_broker_t *self, sub_t *s, uint64_t last)
 		cached_t *c = broker_cache_get(self, s->next_seq);
 
 		if (c == NULL) {
+			uint64_t first;
+
 			if (!broker_record_gone(self, s->next_seq))
 				break;
-			/* Purged by retention before this subscriber got to it. */
-			atomic_fetch_add(&self->counters.expired, 1);
-			s->next_seq++;
+			/* Purged by retention before this subscriber got to it:
+			 * so is everything before the oldest record kept. */
+			first = broker_first_kept(self);
+			if (first <= s->next_seq || first > last + 1)
+				first = s->next_seq + 1;
+			atomic_fetch_add(&self->counters.expired, first - s->next_seq);
+			s->next_seq = first;
 			continue;
 		}
 		if (c->alert != NULL &&
@@ -1722,6 +1737,61 @@ static sub_t *find_sub(blo_broker_t *self, const char *principal, const char *du
 	return NULL;
 }
 
+/* How many durable subscriptions principal keeps, counting up to max: the
+ * cursors the journal holds under "sub/PRINCIPAL/", and those of this run
+ * whose cursor is not stored yet. */
+static size_t durables_kept(blo_broker_t *self, const char *principal, size_t max)
+{
+	char prefix[BLO_CURSOR_NAME_MAX];
+	size_t n = 0;
+	uint64_t seq;
+
+	snprintf(prefix, sizeof(prefix), "sub/%s/", principal);
+	if (blo_journal_cursor_count(self->journal, prefix, max, &n) != 0)
+		n = 0;
+	for (size_t i = 0; i < self->n_subs && n < max; i++) {
+		const sub_t *s = self->subs[i];
+
+		if (s->durable[0] != '\0' && strcmp(s->principal, principal) == 0 &&
+		    blo_journal_cursor_get(self->journal, s->cursor_name, &seq) == BLO_ENOTFOUND)
+			n++;
+	}
+	return n;
+}
+
+/* Why filter is refused (a text for the Error), or NULL. A filter is
+ * matched against every record for its subscriber: its size bounds that
+ * work. */
+static const char *filter_refused(const Blonet__Filter *f, char *why, size_t size)
+{
+	const struct {
+		const char *name;
+		size_t n;
+		char **strings;
+	} lists[] = {
+		{"categories", f->n_categories, NULL},
+		{"sites", f->n_sites, f->sites},
+		{"countries", f->n_countries, f->countries},
+		{"types", f->n_types, NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		if (lists[i].n > FILTER_LIST_MAX) {
+			snprintf(why, size, "filter: field \"%s\": %zu entries, at most %d",
+				 lists[i].name, lists[i].n, FILTER_LIST_MAX);
+			return why;
+		}
+		for (size_t k = 0; lists[i].strings != NULL && k < lists[i].n; k++) {
+			if (strlen(lists[i].strings[k]) > FILTER_STRING_MAX) {
+				snprintf(why, size, "filter: field \"%s\": entry %zu is longer than %d bytes",
+					 lists[i].name, k, FILTER_STRING_MAX);
+				return why;
+			}
+		}
+	}
+	return NULL;
+}
+
 static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__Frame *f)
 {
 	const Blonet__Subscribe *req = f->subscribe;
@@ -1757,7 +1827,41 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 			   "durable name: with the principal id, at most 122 characters");
 		return;
 	}
+	if (req->filter != NULL) {
+		char why[128];
+
+		if (filter_refused(req->filter, why, sizeof(why)) != NULL) {
+			broker_send_error(self, session->router, session->rid, session->rid_len,
+					  f->correlation, BLONET__ERROR_CODE__ERROR_TOO_MANY, why);
+			broker_audit_refusal(self, session->principal, "subscribe refused: %s", why);
+			return;
+		}
+	}
 	s = find_sub(self, session->principal, req->durable, session);
+	if (s == NULL && req->durable[0] != '\0') {
+		char name[BLO_CURSOR_NAME_MAX];
+		uint64_t seq;
+
+		/* A name new to the journal too: one more kept for good. */
+		snprintf(name, sizeof(name), "sub/%s/%s", session->principal, req->durable);
+		if (blo_journal_cursor_get(self->journal, name, &seq) == BLO_ENOTFOUND &&
+		    durables_kept(self, session->principal, DURABLES_PER_PRINCIPAL_MAX) >=
+			    DURABLES_PER_PRINCIPAL_MAX) {
+			char why[200];
+
+			snprintf(why, sizeof(why),
+				 "this principal keeps %d durable subscriptions, the most it may: "
+				 "subscribe under one of their names, or end one with Unsubscribe "
+				 "forget",
+				 DURABLES_PER_PRINCIPAL_MAX);
+			broker_send_error(self, session->router, session->rid, session->rid_len,
+					  f->correlation, BLONET__ERROR_CODE__ERROR_TOO_MANY, why);
+			broker_audit_refusal(self, session->principal,
+					     "subscribe refused: too many durable names (\"%s\")",
+					     req->durable);
+			return;
+		}
+	}
 	if (s == NULL) {
 		s = calloc(1, sizeof(*s));
 		sub_t **grown = realloc(self->subs, (self->n_subs + 1) * sizeof(*grown));
@@ -1783,6 +1887,12 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 	if (s->credit > self->max_in_flight)
 		s->credit = (uint32_t)self->max_in_flight;
 	s->inflight = calloc(s->credit, sizeof(*s->inflight));
+	if (s->inflight == NULL) {
+		sub_destroy(self, s);
+		broker_send_error(self, session->router, session->rid, session->rid_len, f->correlation,
+				  BLONET__ERROR_CODE__ERROR_INTERNAL, "out of memory");
+		return;
+	}
 	blo_message_free((ProtobufCMessage **)&s->filter);
 	if (req->filter != NULL) {
 		uint8_t *bytes = NULL;
@@ -1795,7 +1905,8 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 	}
 	if (s->durable[0] != '\0' && blo_journal_cursor_get(self->journal, s->cursor_name, &cursor) == 0)
 		has_cursor = true;
-	blo_journal_stats(self->journal, &st);
+	if (blo_journal_stats(self->journal, &st) != 0)
+		st = (blo_journal_stats_t){.last_seq = last};
 	switch (req->start) {
 	case BLONET__START_AT__START_SEQUENCE:
 		start = req->from_seq > 0 ? req->from_seq : 1;
@@ -1815,6 +1926,15 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 		 * alert kept: nothing it was entitled to is skipped. */
 		start = has_cursor ? cursor + 1 : (st.first_seq > 0 ? st.first_seq : last + 1);
 		break;
+	}
+	/* Whatever retention purged is not looked for one record at a time. */
+	{
+		uint64_t first = broker_first_kept(self);
+
+		if (start < first) {
+			atomic_fetch_add(&self->counters.expired, first - start);
+			start = first;
+		}
 	}
 	s->next_seq = start;
 	s->acked = start - 1;

@@ -29,6 +29,12 @@
 #define MAX_VERIFY_THREADS 64
 #define ROUTING_ID_MAX 256
 #define DURABLE_MAX 64
+/* Durable subscriptions a principal may keep (each has a cursor in the
+ * journal for good, until Unsubscribe forget), and what one filter may
+ * list: entries per field, bytes per site or country. */
+#define DURABLES_PER_PRINCIPAL_MAX 32
+#define FILTER_LIST_MAX 64
+#define FILTER_STRING_MAX 64
 #define REJECT_REASONS 32 /* rejected_by: above the highest RejectReason */
 
 /* ---------------------------------------------------------------- jobs */
@@ -268,6 +274,9 @@ cached_t *broker_cache_get(blo_broker_t *self, uint64_t seq);
  * could not be read just now (out of memory, no reader slot): leave it for
  * a later turn. Warns of the second at most once a minute. */
 bool broker_record_gone(blo_broker_t *self, uint64_t seq);
+/* The first sequence the journal may still hold: its oldest record, or one
+ * past the last when retention left none. 0 if the journal cannot say. */
+uint64_t broker_first_kept(blo_broker_t *self);
 /* One frame to a ROUTER peer; -EHOSTUNREACH when it is gone. */
 int broker_send_to(blo_broker_t *self, size_t router, const uint8_t *rid, size_t rid_len,
 		   const Blonet__Frame *f);

@@ -1772,6 +1772,41 @@ int blo_journal_cursor_get(blo_journal_t *self, const char *name, uint64_t *seq)
 	return rc != 0 ? rc : get_u64(self, self->cursors, &key, seq);
 }
 
+int blo_journal_cursor_count(blo_journal_t *self, const char *prefix, size_t max, size_t *count)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	size_t len;
+	MDB_val key, val;
+	int rc;
+
+	assert(self != NULL && count != NULL);
+	*count = 0;
+	if (prefix == NULL || (len = strnlen(prefix, BLO_CURSOR_NAME_MAX)) == 0 ||
+	    len == BLO_CURSOR_NAME_MAX)
+		return BLO_EINVAL;
+	lock_shared(self);
+	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, self->cursors, &cur);
+	key = val_of(prefix, len);
+	for (MDB_cursor_op op = MDB_SET_RANGE; rc == 0 && (max == 0 || *count < max); op = MDB_NEXT) {
+		rc = mdb_cursor_get(cur, &key, &val, op);
+		if (rc == 0 && (key.mv_size < len || memcmp(key.mv_data, prefix, len) != 0))
+			break;
+		if (rc == 0)
+			(*count)++;
+	}
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	unlock(self);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	return rc > 0 ? -rc : rc;
+}
+
 int blo_journal_cursor_set(blo_journal_t *self, const char *const *names, const uint64_t *seqs,
 			   size_t n, blo_err_t *err)
 {

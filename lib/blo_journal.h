@@ -251,6 +251,11 @@ int blo_journal_cursor_set(blo_journal_t *self, const char *const *names, const 
 			   size_t n, blo_err_t *err);
 int blo_journal_cursor_delete(blo_journal_t *self, const char *name);
 
+/* How many cursors have a name that starts with prefix (1 to
+ * BLO_CURSOR_NAME_MAX - 1 bytes, else BLO_EINVAL), counting up to max (0:
+ * no limit) into *count. 0, or -errno / an MDB_* code. */
+int blo_journal_cursor_count(blo_journal_t *self, const char *prefix, size_t max, size_t *count);
+
 /* Retention: deletes records whose time_ms < older_than_ms (a time in ms
  * since the epoch, e.g. now - max_age; 0: no age limit) and then the oldest
  * records beyond keep_count (0: no count limit), in batches of synced

@@ -24,6 +24,13 @@
  *       correlation, and the acks came in Batch frames exactly when offered.
  *       toomany: sends only the N alerts, in one Batch; exit 0 if the batch
  *       is refused whole (one Error MALFORMED, no ack)
+ *   blonet-probe subs -c CONFIG --durable PREFIX [-n N] [--mode M]
+ *       subscribes (start now, credit 1) under the durable names PREFIX-1
+ *       to PREFIX-N, one after the other, and prints what each got
+ *       (subscribed, too_many, error) and the counts. M: forget (each is
+ *       ended with Unsubscribe forget once subscribed), bigfilter (with a
+ *       filter of FILTER_LIST_MAX + 1 sites), filter64 (FILTER_LIST_MAX
+ *       sites); none or any other: plain. Exit 0 once welcomed
  *   blonet-probe forward -c BROKER_CONFIG --to PEER --signer CONFIG --mode badsig|relay
  *       acts as the broker of BROKER_CONFIG and forwards to its peer PEER an
  *       alert originated by the principal of the client CONFIG: badsig signs
@@ -48,6 +55,7 @@
  *       exit 0 if welcomed (and subscribed)
  */
 #include "test_client.h"
+#include "blo_broker_int.h" /* FILTER_LIST_MAX */
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -637,6 +645,106 @@ static int cmd_rid(tc_setup_t *st, const char *rid, const char *durable, int wai
 	return welcomed && (durable == NULL || subscribed) ? 0 : 1;
 }
 
+/* Sends f and waits for its answer: Subscribed or an Error of its
+ * correlation (NULL when neither came within 5 s). */
+static Blonet__Frame *request(void *sock, Blonet__Frame *f)
+{
+	blo_wire_send(sock, f, 0);
+	for (int64_t end = blo_now_ms() + 5000; blo_now_ms() < end;) {
+		Blonet__Frame *r = recv_frame(sock, 100);
+
+		if (r != NULL && r->correlation == f->correlation &&
+		    (r->body_case == BLONET__FRAME__BODY_SUBSCRIBED ||
+		     r->body_case == BLONET__FRAME__BODY_ERROR ||
+		     r->body_case == BLONET__FRAME__BODY_PONG))
+			return r;
+		blo_message_free((ProtobufCMessage **)&r);
+	}
+	return NULL;
+}
+
+static int cmd_subs(tc_setup_t *st, const char *prefix, long n, const char *mode)
+{
+	void *ctx = zmq_ctx_new();
+	void *sock = tc_dealer(ctx);
+	Blonet__Frame *f = NULL;
+	Blonet__Filter filter = BLONET__FILTER__INIT;
+	char *sites[FILTER_LIST_MAX + 1];
+	long subscribed = 0, too_many = 0, other = 0;
+	bool forget = strcmp(mode, "forget") == 0;
+
+	for (size_t i = 0; i < sizeof(sites) / sizeof(sites[0]); i++)
+		sites[i] = "NO-SUCH-SITE";
+	filter.sites = sites;
+	filter.n_sites = strcmp(mode, "bigfilter") == 0 ? FILTER_LIST_MAX + 1 : FILTER_LIST_MAX;
+	if (tc_curve(sock, st->identity, st->broker->curve_public, PROG) != 0)
+		return 2;
+	zmq_connect(sock, st->s.broker.endpoint);
+	send_hello(sock);
+	for (int64_t end = blo_now_ms() + 5000; f == NULL && blo_now_ms() < end;) {
+		f = recv_frame(sock, 100);
+		if (f != NULL && f->body_case != BLONET__FRAME__BODY_WELCOME)
+			blo_message_free((ProtobufCMessage **)&f);
+	}
+	if (f == NULL) {
+		fprintf(stderr, PROG ": not welcomed\n");
+		return 1;
+	}
+	blo_message_free((ProtobufCMessage **)&f);
+	for (long i = 1; i <= n; i++) {
+		Blonet__Frame sf = BLONET__FRAME__INIT;
+		Blonet__Subscribe sub = BLONET__SUBSCRIBE__INIT;
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s-%ld", prefix, i);
+		sub.durable = name;
+		sub.credit = 1;
+		sub.start = BLONET__START_AT__START_NOW;
+		if (strcmp(mode, "bigfilter") == 0 || strcmp(mode, "filter64") == 0)
+			sub.filter = &filter;
+		sf.correlation = (uint64_t)i;
+		sf.body_case = BLONET__FRAME__BODY_SUBSCRIBE;
+		sf.subscribe = &sub;
+		f = request(sock, &sf);
+		if (f != NULL && f->body_case == BLONET__FRAME__BODY_SUBSCRIBED) {
+			subscribed++;
+			printf("{\"probe\":\"subs\",\"durable\":\"%s\",\"result\":\"subscribed\"}\n", name);
+		} else if (f != NULL && f->body_case == BLONET__FRAME__BODY_ERROR) {
+			too_many += f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY;
+			other += f->error->code != BLONET__ERROR_CODE__ERROR_TOO_MANY;
+			printf("{\"probe\":\"subs\",\"durable\":\"%s\",\"result\":\"%s\",\"text\":\"%s\"}\n",
+			       name,
+			       f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY ? "too_many" : "error",
+			       f->error->text);
+		} else {
+			other++;
+		}
+		blo_message_free((ProtobufCMessage **)&f);
+		if (forget) {
+			Blonet__Frame uf = BLONET__FRAME__INIT, pf = BLONET__FRAME__INIT;
+			Blonet__Unsubscribe un = BLONET__UNSUBSCRIBE__INIT;
+			Blonet__Ping ping = BLONET__PING__INIT;
+
+			un.durable = name;
+			un.forget = true;
+			uf.body_case = BLONET__FRAME__BODY_UNSUBSCRIBE;
+			uf.unsubscribe = &un;
+			blo_wire_send(sock, &uf, 0);
+			/* Frames are handled in order: the Pong says it is done. */
+			pf.correlation = 1000000 + (uint64_t)i;
+			pf.body_case = BLONET__FRAME__BODY_PING;
+			pf.ping = &ping;
+			f = request(sock, &pf);
+			blo_message_free((ProtobufCMessage **)&f);
+		}
+	}
+	printf("{\"probe\":\"subs\",\"subscribed\":%ld,\"too_many\":%ld,\"other\":%ld}\n",
+	       subscribed, too_many, other);
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	return 0;
+}
+
 static int cmd_garbage(tc_setup_t *st, long n)
 {
 	const char *ep = st->s.broker.endpoint;
@@ -815,6 +923,8 @@ int main(int argc, char **argv)
 		rc = cmd_frames(&st, n);
 	else if (strcmp(cmd, "batch") == 0)
 		rc = cmd_batch(&st, n, mode);
+	else if (strcmp(cmd, "subs") == 0 && durable != NULL)
+		rc = cmd_subs(&st, durable, n_given ? n : 1, mode);
 	else if (strcmp(cmd, "garbage") == 0)
 		rc = cmd_garbage(&st, n);
 	else if (strcmp(cmd, "rid") == 0 && rid != NULL && rid[0] != '\0')

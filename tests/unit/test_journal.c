@@ -813,6 +813,40 @@ static void test_cursors_persist_across_reopen(void **state)
 	free(dir);
 }
 
+static void test_cursor_count_by_prefix(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
+	/* "sub/a/" must not count "sub/ab/x" nor "sub/a" itself; the names
+	 * around the prefix in sort order make sure the scan starts and stops
+	 * where it should. */
+	const char *names[] = {"peer/a", "sub/a", "sub/a/1", "sub/a/2", "sub/a/3", "sub/ab/x", "sub/b/1"};
+	const uint64_t seqs[] = {1, 2, 3, 4, 5, 6, 7};
+	size_t n = 99;
+
+	(void)state;
+	E(blo_journal_cursor_count(j, "sub/a/", 0, &n));
+	assert_int_equal(n, 0);
+	E(blo_journal_cursor_set(j, names, seqs, 7, NULL));
+	E(blo_journal_cursor_count(j, "sub/a/", 0, &n));
+	assert_int_equal(n, 3);
+	E(blo_journal_cursor_count(j, "sub/a/", 2, &n));
+	assert_int_equal(n, 2);
+	E(blo_journal_cursor_count(j, "sub/", 0, &n));
+	assert_int_equal(n, 6);
+	E(blo_journal_cursor_count(j, "sub/c/", 0, &n));
+	assert_int_equal(n, 0);
+	E(blo_journal_cursor_count(j, "zzz", 0, &n));
+	assert_int_equal(n, 0);
+	E(blo_journal_cursor_delete(j, "sub/a/2"));
+	E(blo_journal_cursor_count(j, "sub/a/", 0, &n));
+	assert_int_equal(n, 2);
+	assert_int_equal(blo_journal_cursor_count(j, "", 0, &n), BLO_EINVAL);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
 static void test_cursor_name_empty_or_too_long_is_invalid(void **state)
 {
 	char *dir = blo_test_mkdtemp();
@@ -2013,6 +2047,7 @@ int main(void)
 		cmocka_unit_test(test_seq_at_time_is_exact_after_clock_step_back),
 		cmocka_unit_test(test_cursor_set_get_and_delete),
 		cmocka_unit_test(test_cursors_persist_across_reopen),
+		cmocka_unit_test(test_cursor_count_by_prefix),
 		cmocka_unit_test(test_cursor_name_empty_or_too_long_is_invalid),
 		cmocka_unit_test(test_purge_by_age_removes_old_records_and_their_ids),
 		cmocka_unit_test(test_purge_by_count_keeps_the_newest),

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# What one principal may make the broker keep, and how much work one
+# subscription may cost: at most 32 durable subscriptions per principal
+# (their cursors stay in the journal for good), counted across restarts and
+# freed by Unsubscribe forget; filters of at most 64 entries per field; and
+# a subscription that starts before the oldest record kept goes straight to
+# it, what retention purged counted as expired.
+. "$(dirname "$0")/lib.sh"
+
+provision "$SRC/tests/integration/topology_single.json" || { fail provision; finish; }
+start_broker th-broker || { fail "broker starts"; finish; }
+
+# subs PRINCIPAL PREFIX N [MODE]: blonet-probe subs; prints its lines.
+subs() { "$PROBE" subs -c "$WORK/d/$1/config.json" --durable "$2" -n "$3" ${4:+--mode "$4"}; }
+# result FILE NAME: what the subscribe of durable NAME got.
+result() { grep "\"durable\":\"$2\"" "$1" | sed 's/.*"result":"\([a-z_]*\)".*/\1/'; }
+
+# 1. 40 new names: the first 32 are kept, the other 8 refused TOO_MANY,
+# with an Error that says why and what to do.
+subs th-console-maesai d 40 >"$WORK/d40.out"
+check "32 of 40 new durable names are subscribed" \
+	[ "$(count_lines "$WORK/d40.out" '"result":"subscribed"')" = 32 ]
+check "the other 8 are refused TOO_MANY" [ "$(count_lines "$WORK/d40.out" '"result":"too_many"')" = 8 ]
+check "the 33rd is the first refused" [ "$(result "$WORK/d40.out" d-32)/$(result "$WORK/d40.out" d-33)" = subscribed/too_many ]
+check "the refusal says what to do" grep -q 'the most it may: subscribe under one of their names, or end one with Unsubscribe forget' "$WORK/d40.out"
+check "the refusals are in the log" \
+	grep -q '"event":"request.refused".*th-console-maesai: subscribe refused: too many durable names' "$WORK/th-broker.log"
+
+# 2. The names it keeps still subscribe; another principal has its own 32.
+subs th-console-maesai d 32 >"$WORK/again.out"
+check "the 32 names kept subscribe again" [ "$(count_lines "$WORK/again.out" '"result":"subscribed"')" = 32 ]
+subs th-console-chiangkhong d 3 >"$WORK/other.out"
+check "another principal subscribes its own names" [ "$(count_lines "$WORK/other.out" '"result":"subscribed"')" = 3 ]
+
+# 3. After a restart the journal's cursors still count.
+check "SIGTERM exits 0" stop_broker th-broker TERM
+start_broker th-broker || { fail "broker restarts"; finish; }
+subs th-console-maesai x 1 >"$WORK/after-restart.out"
+check "after a restart a 33rd name is still refused" [ "$(result "$WORK/after-restart.out" x-1)" = too_many ]
+
+# 4. Unsubscribe forget frees a name for another.
+subs th-console-maesai d 2 forget >"$WORK/forget.out"
+check "two names subscribed, then forgotten" [ "$(count_lines "$WORK/forget.out" '"result":"subscribed"')" = 2 ]
+subs th-console-maesai x 3 >"$WORK/x3.out"
+check "two new names take their place, the third is refused" \
+	[ "$(result "$WORK/x3.out" x-1)/$(result "$WORK/x3.out" x-2)/$(result "$WORK/x3.out" x-3)" = subscribed/subscribed/too_many ]
+
+# 5. Filters: 65 sites are refused, 64 are taken.
+subs th-console-maesai x 1 bigfilter >"$WORK/bigfilter.out"
+check "a filter of 65 sites is refused TOO_MANY" [ "$(result "$WORK/bigfilter.out" x-1)" = too_many ]
+check "and the Error names the field and the limit" grep -q 'filter: field "sites": 65 entries, at most 64' "$WORK/bigfilter.out"
+subs th-console-maesai x 1 filter64 >"$WORK/filter64.out"
+check "a filter of 64 sites is taken" [ "$(result "$WORK/filter64.out" x-1)" = subscribed ]
+
+# 6. Retention keeps the newest 10 of 30: a subscription from sequence 1
+# starts at the oldest kept, and the 20 purged count as expired.
+gen_alerts kept 30 >"$WORK/kept.jsonl"
+check "30 alerts published" sh -c '"$0" -c "$1" --timeout 30 "$2" >"$3" 2>&1' \
+	"$BIN/blonet-pub" "$WORK/d/th-customs-maesai/config.json" "$WORK/kept.jsonl" "$WORK/kept.res"
+check "SIGTERM exits 0 again" stop_broker th-broker TERM
+sed -i 's/"data_dir": "data",/"data_dir": "data", "journal": {"max_count": 10},/' \
+	"$WORK/d/th-broker/config.json"
+start_broker th-broker || { fail "broker restarts with retention"; finish; }
+sub th-console-chiangkhong --durable fresh --from-seq 1 --count 10 --timeout 5 >"$WORK/fresh.out" 2>&1
+check "the subscriber gets the 10 kept" [ "$(count_lines "$WORK/fresh.out" '"seq":')" = 10 ]
+check "starting with the oldest kept, sequence 21" \
+	[ "$(grep -o '"seq":[0-9]*' "$WORK/fresh.out" | head -n 1)" = '"seq":21' ]
+check "the 20 purged are counted as expired" \
+	wait_for 5 sh -c '[ "$("$0" -c "$1" status | tr -d "\t\n " | grep -o "\"expired_before_delivery\":[0-9]*" | cut -d: -f2)" = 20 ]' \
+	"$BIN/blonetctl" "$WORK/d/th-broker/config.json"
+check "SIGTERM exits 0 at the end" stop_broker th-broker TERM
+finish
