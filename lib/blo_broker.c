@@ -675,6 +675,7 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, bool 
 		for (size_t k = 0; k < job->n_cursors; k++) {
 			b->cursors[n_cursors].name = job->cursors[k].name;
 			b->cursors[n_cursors].seq = job->cursors[k].seq;
+			b->cursors[n_cursors].remove = job->cursors[k].forget;
 			n_cursors++;
 		}
 	}
@@ -1230,7 +1231,9 @@ static void io_summary(const blo_audit_summary_t *sm, void *arg)
 	audit_summary(arg, BLO_AUDIT_REJECT, sm);
 }
 
-void broker_save_cursor(blo_broker_t *self, const char *name, uint64_t seq)
+/* Queues a cursor's new position, or its deletion, for the writer: in
+ * order with every other update of it (the later one holds). */
+static void cursor_update(blo_broker_t *self, const char *name, uint64_t seq, bool forget)
 {
 	job_t *job = pending_audit(self);
 	cursor_item_t *c;
@@ -1240,6 +1243,7 @@ void broker_save_cursor(blo_broker_t *self, const char *name, uint64_t seq)
 	for (size_t i = 0; i < job->n_cursors; i++) {
 		if (strcmp(job->cursors[i].name, name) == 0) {
 			job->cursors[i].seq = seq;
+			job->cursors[i].forget = forget;
 			return;
 		}
 	}
@@ -1255,6 +1259,12 @@ void broker_save_cursor(blo_broker_t *self, const char *name, uint64_t seq)
 	c = &job->cursors[job->n_cursors++];
 	blo_strlcpy(c->name, name, sizeof(c->name));
 	c->seq = seq;
+	c->forget = forget;
+}
+
+void broker_save_cursor(blo_broker_t *self, const char *name, uint64_t seq)
+{
+	cursor_update(self, name, seq, false);
 }
 
 static void save_cursor(blo_broker_t *self, sub_t *s)
@@ -2406,8 +2416,11 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 		sub_t *s = find_sub(self, session->principal, f->unsubscribe->durable, session);
 
 		if (s != NULL && s->session == session) {
+			/* Deleted by the writer, after any save of it queued
+			 * before: a synced commit here would stall this loop,
+			 * and a save committed after it would bring it back. */
 			if (f->unsubscribe->forget && s->durable[0] != '\0')
-				blo_journal_cursor_delete(self->journal, s->cursor_name);
+				cursor_update(self, s->cursor_name, 0, true);
 			sub_destroy(self, s);
 		}
 		break;

@@ -57,6 +57,7 @@ typedef struct {
 typedef struct {
 	char name[BLO_CURSOR_NAME_MAX];
 	uint64_t seq;
+	bool forget;   /* delete the cursor (Unsubscribe forget) */
 } cursor_item_t;
 
 typedef struct job {

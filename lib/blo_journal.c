@@ -1216,7 +1216,13 @@ static int cursors_put(blo_journal_t *self, MDB_txn *txn, const blo_cursor_updat
 
 		cursor_key(cursors[i].name, &key);
 		put_be64(seq_be, cursors[i].seq);
-		rc = mdb_put(txn, self->cursors, &key, &val, 0);
+		if (cursors[i].remove) {
+			rc = mdb_del(txn, self->cursors, &key, NULL);
+			if (rc == MDB_NOTFOUND)
+				rc = 0;
+		} else {
+			rc = mdb_put(txn, self->cursors, &key, &val, 0);
+		}
 		if (rc != 0) {
 			rc = lmdb_fail(self, rc, err, "set cursor");
 			blo_err_prefix(err, "cursor \"%s\"", cursors[i].name);

@@ -57,10 +57,12 @@ typedef struct {
 } blo_journal_entry_t;
 
 /* One durable cursor to set: the subscriber or peer called name (1 to
- * BLO_CURSOR_NAME_MAX - 1 bytes; borrowed) has acknowledged up to seq. */
+ * BLO_CURSOR_NAME_MAX - 1 bytes; borrowed) has acknowledged up to seq. Or,
+ * with remove, to delete (seq is ignored; no matter if there is none). */
 typedef struct {
 	const char *name;
 	uint64_t seq;
+	bool remove;
 } blo_cursor_update_t;
 
 /* What an audit record says happened, recorded as the name in quotes. */
@@ -160,7 +162,8 @@ void blo_journal_close(blo_journal_t **self_p);
 
 /* Stores a whole batch in one write transaction, committed and synced to
  * disk before it returns (but see defer_sync below): the entries first,
- * then the cursors (a name given twice keeps the later seq), then the audit
+ * then the cursors, in order (for a name given twice the later update
+ * holds, a seq or a removal), then the audit
  * records, appended to the audit chain in order. All of the batch is stored
  * or none of it.
  * Entries: each entry's result says stored or duplicate (a later entry

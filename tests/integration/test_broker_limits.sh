@@ -41,6 +41,8 @@ check "after a restart a 33rd name is still refused" [ "$(result "$WORK/after-re
 # 4. Unsubscribe forget frees a name for another.
 subs th-console-maesai d 2 forget >"$WORK/forget.out"
 check "two names subscribed, then forgotten" [ "$(count_lines "$WORK/forget.out" '"result":"subscribed"')" = 2 ]
+# The writer deletes their cursors with its next commit, within a second.
+sleep 1
 subs th-console-maesai x 3 >"$WORK/x3.out"
 check "two new names take their place, the third is refused" \
 	[ "$(result "$WORK/x3.out" x-1)/$(result "$WORK/x3.out" x-2)/$(result "$WORK/x3.out" x-3)" = subscribed/subscribed/too_many ]
@@ -61,6 +63,12 @@ check "SIGTERM exits 0 again" stop_broker th-broker TERM
 sed -i 's/"data_dir": "data",/"data_dir": "data", "journal": {"max_count": 10},/' \
 	"$WORK/d/th-broker/config.json"
 start_broker th-broker || { fail "broker restarts with retention"; finish; }
+# The journal kept the deletions and the new names: 32 still, x-1 and x-2
+# among them, d-1 not.
+subs th-console-maesai x 2 >"$WORK/kept-x.out"
+subs th-console-maesai d 1 >"$WORK/gone-d.out"
+check "after the restart the names that replaced the forgotten ones are kept" \
+	[ "$(result "$WORK/kept-x.out" x-1)/$(result "$WORK/kept-x.out" x-2)/$(result "$WORK/gone-d.out" d-1)" = subscribed/subscribed/too_many ]
 sub th-console-chiangkhong --durable fresh --from-seq 1 --count 10 --timeout 5 >"$WORK/fresh.out" 2>&1
 check "the subscriber gets the 10 kept" [ "$(count_lines "$WORK/fresh.out" '"seq":')" = 10 ]
 check "starting with the oldest kept, sequence 21" \

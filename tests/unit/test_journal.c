@@ -813,6 +813,37 @@ static void test_cursors_persist_across_reopen(void **state)
 	free(dir);
 }
 
+static void test_cursor_removal_in_a_batch_keeps_order(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
+	/* a: set, then removed; b: removed, then set; c: never there. */
+	const blo_cursor_update_t ups[] = {
+		{.name = "a", .seq = 5},
+		{.name = "b", .seq = 1},
+		{.name = "a", .remove = true},
+		{.name = "b", .remove = true},
+		{.name = "b", .seq = 7},
+		{.name = "c", .remove = true},
+	};
+	blo_journal_batch_t batch = {.cursors = ups, .n_cursors = 6};
+	uint64_t seq = 0;
+
+	(void)state;
+	E(blo_journal_commit(j, &batch, NULL));
+	assert_int_equal(blo_journal_cursor_get(j, "a", &seq), BLO_ENOTFOUND);
+	E(blo_journal_cursor_get(j, "b", &seq));
+	assert_int_equal(seq, 7);
+	assert_int_equal(blo_journal_cursor_get(j, "c", &seq), BLO_ENOTFOUND);
+	/* A removal in a later batch deletes a stored cursor. */
+	batch = (blo_journal_batch_t){.cursors = &ups[3], .n_cursors = 1};
+	E(blo_journal_commit(j, &batch, NULL));
+	assert_int_equal(blo_journal_cursor_get(j, "b", &seq), BLO_ENOTFOUND);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
 static void test_cursor_count_by_prefix(void **state)
 {
 	char *dir = blo_test_mkdtemp();
@@ -2048,6 +2079,7 @@ int main(void)
 		cmocka_unit_test(test_cursor_set_get_and_delete),
 		cmocka_unit_test(test_cursors_persist_across_reopen),
 		cmocka_unit_test(test_cursor_count_by_prefix),
+		cmocka_unit_test(test_cursor_removal_in_a_batch_keeps_order),
 		cmocka_unit_test(test_cursor_name_empty_or_too_long_is_invalid),
 		cmocka_unit_test(test_purge_by_age_removes_old_records_and_their_ids),
 		cmocka_unit_test(test_purge_by_count_keeps_the_newest),
