@@ -68,6 +68,9 @@
 #define AUDIT_KEEP_WHEN_FULL 4096
 #define AUDIT_MIN_WHEN_FULL 64
 #define AUDIT_REFUSAL_WINDOW_MS 60000
+/* Why a session ends when its connection goes or stays silent: routine,
+ * audited within the principal's budget of sessions. */
+#define PEER_GONE "peer gone"
 #define INPROC_HWM 1000000
 /* Publishes verified on the I/O loop only while fewer than this are in
  * the pipeline (a quiet broker); else by the verify workers. */
@@ -510,13 +513,13 @@ static audit_item_t *job_audit_add(job_t *job, blo_audit_event_t event, const ch
 	return a;
 }
 
-/* The one record that sums up a window of refusals left out. */
-static void summary_detail(char *out, size_t size, const blo_audit_summary_t *sm)
+/* The one record that sums up a window of what (refusals, ...) left out. */
+static void summary_detail(char *out, size_t size, const char *what, const blo_audit_summary_t *sm)
 {
 	snprintf(out, size,
-		 "%" PRIu64 " more refusals of this principal in %" PRId64 " s not recorded one by "
+		 "%" PRIu64 " more %s of this principal in %" PRId64 " s not recorded one by "
 		 "one (the last: %s)",
-		 sm->suppressed, (sm->to_ms - sm->from_ms) / 1000, sm->last);
+		 sm->suppressed, what, (sm->to_ms - sm->from_ms) / 1000, sm->last);
 }
 
 /* How many of n refusals are audited one by one: those within bucket's
@@ -560,6 +563,8 @@ static bool refusal_recorded(blo_broker_t *self, job_t *job)
  * next batch (NULL when there are none). */
 typedef struct {
 	job_t *job;
+	blo_audit_event_t event;
+	const char *what;
 } writer_summaries_t;
 
 static void writer_summary(const blo_audit_summary_t *sm, void *arg)
@@ -569,19 +574,47 @@ static void writer_summary(const blo_audit_summary_t *sm, void *arg)
 
 	if (ws->job == NULL && (ws->job = calloc(1, sizeof(job_t))) != NULL)
 		ws->job->kind = JOB_AUDIT;
-	if (ws->job == NULL || (a = job_audit_add(ws->job, BLO_AUDIT_REJECT, sm->principal, NULL, 0)) == NULL)
+	if (ws->job == NULL || (a = job_audit_add(ws->job, ws->event, sm->principal, NULL, 0)) == NULL)
 		return;
-	summary_detail(a->detail, sizeof(a->detail), sm);
+	summary_detail(a->detail, sizeof(a->detail), ws->what, sm);
 	blo_warn("audit.limited", "%s: %s", sm->principal, a->detail);
 }
 
 static job_t *writer_summaries(blo_broker_t *self, int64_t now)
 {
-	writer_summaries_t ws = {0};
+	writer_summaries_t ws = {.event = BLO_AUDIT_REJECT, .what = "refusals"};
 
 	if (self->writer_limit != NULL)
 		blo_audit_limit_flush(self->writer_limit, now, writer_summary, &ws);
+	ws.event = BLO_AUDIT_DUPLICATE;
+	ws.what = "alerts sent again (duplicates, id conflicts)";
+	if (self->again_limit != NULL)
+		blo_audit_limit_flush(self->again_limit, now, writer_summary, &ws);
 	return ws.job;
+}
+
+/* Whether a publish or forward of an id already stored (its outcome a
+ * duplicate, or an id conflict) is audited one by one: within its
+ * principal's budget of them, decided once. A publisher that sends the
+ * same alert again and again may not fill the audit log, which is never
+ * purged. An id first stored earlier in the same batch is not seen here:
+ * a batch is bounded. */
+static bool again_recorded(blo_broker_t *self, job_t *job)
+{
+	uint64_t seq;
+
+	if (!job->again_decided) {
+		char hex[2 * BLO_ID_BYTES + 1], detail[BLO_AUDIT_LIMIT_DETAIL];
+
+		job->again_decided = true;
+		job->again_recorded = true;
+		if (job->has_id && blo_journal_find_id(self->journal, job->id, &seq) == 0) {
+			blo_hex_encode(hex, sizeof(hex), job->id, BLO_ID_BYTES);
+			snprintf(detail, sizeof(detail), "alert %s sent again", hex);
+			job->again_recorded = within_budget(self, self->again_limit, job->principal, detail);
+		}
+	}
+	return job->again_recorded;
 }
 
 /* blo_journal_entry_t.same: whether the stored envelope is job's alert again
@@ -634,18 +667,12 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, bool 
 		b->entry_of_job[i] = -1;
 		if (is_store_job(job)) {
 			blo_audit_record_t *r;
+			bool store = job->status == BLONET__PUBLISH_STATUS__ACCEPTED && with_entries;
 
-			if ((job->status != BLONET__PUBLISH_STATUS__ACCEPTED || !with_entries) &&
-			    !refusal_recorded(self, job))
+			if (!store && !refusal_recorded(self, job))
 				continue;
-			r = &b->audit[n_audit++];
-			r->time_ms = job->received_ms;
-			r->principal = job->principal;
-			r->alert_id = job->has_id ? job->id : NULL;
-			r->entry_index = -1;
-			if (job->status == BLONET__PUBLISH_STATUS__ACCEPTED && with_entries) {
+			if (store) {
 				blo_journal_entry_t *e = &b->entries[n_entries];
-
 				const ProtobufCBinaryData *env = job->kind == JOB_FORWARD
 									 ? &job->frame->forward->envelope
 									 : &job->frame->publish->envelope;
@@ -656,12 +683,22 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, bool 
 				e->time_ms = job->received_ms;
 				e->same = same_origin;
 				e->same_arg = job;
-				b->entry_of_job[i] = (int)n_entries;
+				b->entry_of_job[i] = (int)n_entries++;
+				/* Sent again beyond the budget: stored (or found
+				 * stored) without a record of its own. */
+				if (!again_recorded(self, job))
+					continue;
+			}
+			r = &b->audit[n_audit++];
+			r->time_ms = job->received_ms;
+			r->principal = job->principal;
+			r->alert_id = job->has_id ? job->id : NULL;
+			r->entry_index = -1;
+			if (store) {
 				/* A forward received is audited as such, with its sender. */
 				r->event = job->kind == JOB_FORWARD ? BLO_AUDIT_RECEIVE : BLO_AUDIT_ACCEPT;
 				r->detail = job->kind == JOB_FORWARD ? "from peer broker" : NULL;
-				r->entry_index = (int)n_entries;
-				n_entries++;
+				r->entry_index = b->entry_of_job[i];
 			} else {
 				r->event = BLO_AUDIT_REJECT;
 				r->detail = job->status == BLONET__PUBLISH_STATUS__REJECTED
@@ -1076,6 +1113,9 @@ static void *writer_main(void *arg)
 						      "alert id %s is already stored for another "
 						      "origin's alert: give this one its own id",
 						      hex);
+					/* Logged as it was audited (again_recorded). */
+					j->refusal_decided = true;
+					j->refusal_recorded = j->again_recorded;
 				} else {
 					atomic_fetch_add(&self->counters.committed_entries, 1);
 				}
@@ -1162,13 +1202,14 @@ void broker_audit_refusal(blo_broker_t *self, const char *principal, const char 
 	}
 }
 
-/* The summary of the refusals a window left out, as one record (I/O thread). */
-static void audit_summary(blo_broker_t *self, blo_audit_event_t event,
+/* The summary of what (refusals, ...) a window left out, as one record (I/O
+ * thread). */
+static void audit_summary(blo_broker_t *self, blo_audit_event_t event, const char *what,
 			  const blo_audit_summary_t *sm)
 {
 	char detail[sizeof(((audit_item_t *)0)->detail)];
 
-	summary_detail(detail, sizeof(detail), sm);
+	summary_detail(detail, sizeof(detail), what, sm);
 	broker_audit(self, event, sm->principal, NULL, 0, "%s", detail);
 	blo_warn("audit.limited", "%s: %s", sm->principal, detail);
 }
@@ -1176,7 +1217,13 @@ static void audit_summary(blo_broker_t *self, blo_audit_event_t event,
 /* Summaries of refused handshakes left out: "session" records. */
 static void zap_summary(const blo_audit_summary_t *sm, void *arg)
 {
-	audit_summary(arg, BLO_AUDIT_SESSION, sm);
+	audit_summary(arg, BLO_AUDIT_SESSION, "refusals", sm);
+}
+
+/* Summaries of sessions opened and closed left out. */
+static void session_summary(const blo_audit_summary_t *sm, void *arg)
+{
+	audit_summary(arg, BLO_AUDIT_SESSION, "sessions opened or closed", sm);
 }
 
 /* The budget bucket of refused handshakes of keys no principal has. */
@@ -1228,7 +1275,7 @@ static void audit_handshakes(blo_broker_t *self)
 
 static void io_summary(const blo_audit_summary_t *sm, void *arg)
 {
-	audit_summary(arg, BLO_AUDIT_REJECT, sm);
+	audit_summary(arg, BLO_AUDIT_REJECT, "refusals", sm);
 }
 
 /* Queues a cursor's new position, or its deletion, for the writer: in
@@ -1368,7 +1415,10 @@ static session_t *get_session(blo_broker_t *self, size_t router, const uint8_t *
 	s->last_ms = blo_now_ms();
 	blo_strlcpy(s->principal, principal, sizeof(s->principal));
 	self->sessions[self->n_sessions++] = s;
-	broker_audit(self, BLO_AUDIT_SESSION, principal, NULL, 0, "session opened");
+	/* A principal that connects again and again may not fill the audit
+	 * log: its sessions are recorded one by one within a budget. */
+	if (within_budget(self, self->session_limit, principal, "session opened"))
+		broker_audit(self, BLO_AUDIT_SESSION, principal, NULL, 0, "session opened");
 	return s;
 }
 
@@ -1416,7 +1466,12 @@ static void session_drop(blo_broker_t *self, session_t *s, const char *why)
 			sub_detach(sub);
 		}
 	}
-	broker_audit(self, BLO_AUDIT_SESSION, s->principal, NULL, 0, "session closed: %s", why);
+	/* A connection that ends (or goes idle) is routine, on the budget of
+	 * sessions; an end for any other reason (revoked, key changed) is
+	 * always recorded. */
+	if (strcmp(why, PEER_GONE) != 0 ||
+	    within_budget(self, self->session_limit, s->principal, "session closed: " PEER_GONE))
+		broker_audit(self, BLO_AUDIT_SESSION, s->principal, NULL, 0, "session closed: %s", why);
 	for (size_t i = 0; i < self->n_sessions; i++) {
 		if (self->sessions[i] == s) {
 			self->sessions[i] = self->sessions[--self->n_sessions];
@@ -1685,7 +1740,7 @@ static void pump_sub(blo_broker_t *self, sub_t *s, uint64_t last)
 		save_cursor(self, s);
 	}
 	if (gone)
-		session_drop(self, s->session, "peer gone");
+		session_drop(self, s->session, PEER_GONE);
 }
 
 static void pump(blo_broker_t *self)
@@ -2930,6 +2985,10 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 	    (rc = blo_audit_limit_new(&self->zap_limit, AUDIT_REFUSAL_BURST,
 				      AUDIT_REFUSAL_WINDOW_MS)) != 0 ||
 	    (rc = blo_audit_limit_new(&self->writer_limit, AUDIT_REFUSAL_BURST,
+				      AUDIT_REFUSAL_WINDOW_MS)) != 0 ||
+	    (rc = blo_audit_limit_new(&self->again_limit, AUDIT_REFUSAL_BURST,
+				      AUDIT_REFUSAL_WINDOW_MS)) != 0 ||
+	    (rc = blo_audit_limit_new(&self->session_limit, AUDIT_REFUSAL_BURST,
 				      AUDIT_REFUSAL_WINDOW_MS)) != 0) {
 		rc = blo_err_set(err, rc, "out of memory");
 		goto out;
@@ -3157,7 +3216,7 @@ int blo_broker_run(blo_broker_t *self)
 
 				if ((sess->n_subs == 0 && now - sess->last_ms > SESSION_IDLE_MS) ||
 				    !session_alive(self, sess, now))
-					session_drop(self, sess, "peer gone");
+					session_drop(self, sess, PEER_GONE);
 				else
 					i++;
 			}
@@ -3168,6 +3227,8 @@ int blo_broker_run(blo_broker_t *self)
 				blo_audit_limit_flush(self->zap_limit, now, zap_summary, self);
 			if (self->io_limit != NULL)
 				blo_audit_limit_flush(self->io_limit, now, io_summary, self);
+			if (self->session_limit != NULL)
+				blo_audit_limit_flush(self->session_limit, now, session_summary, self);
 			write_status(self);
 			next_status = now + STATUS_EVERY_MS;
 		}
@@ -3195,6 +3256,8 @@ int blo_broker_run(blo_broker_t *self)
 		blo_audit_limit_flush(self->zap_limit, INT64_MAX, zap_summary, self);
 	if (self->io_limit != NULL)
 		blo_audit_limit_flush(self->io_limit, INT64_MAX, io_summary, self);
+	if (self->session_limit != NULL)
+		blo_audit_limit_flush(self->session_limit, INT64_MAX, session_summary, self);
 	broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "broker stopped");
 	flush_audit(self);
 	write_status(self);
@@ -3246,6 +3309,8 @@ void blo_broker_close(blo_broker_t **self_p)
 	blo_audit_limit_destroy(&self->io_limit);
 	blo_audit_limit_destroy(&self->zap_limit);
 	blo_audit_limit_destroy(&self->writer_limit);
+	blo_audit_limit_destroy(&self->again_limit);
+	blo_audit_limit_destroy(&self->session_limit);
 	for (size_t i = 0; i < self->n_routers; i++) {
 		zmq_close(self->routers[i]);
 		free(self->bound[i]);

@@ -83,6 +83,9 @@ typedef struct job {
 	/* Writer: whether its refusal is audited one by one, decided once
 	 * (a batch refused for a full journal is built twice). */
 	bool refusal_decided, refusal_recorded;
+	/* Writer: an id already stored (a duplicate or a conflict): whether
+	 * it is audited one by one, decided once. */
+	bool again_decided, again_recorded;
 	/* JOB_AUDIT: audit records and cursor updates from the I/O thread */
 	audit_item_t *audit;
 	size_t n_audit, cap_audit;
@@ -229,8 +232,10 @@ struct blo_broker {
 	atomic_uint_fast64_t last_seq;  /* newest committed sequence */
 	atomic_uint_fast64_t verifying; /* publishes handed to the verify workers, not yet verified */
 	atomic_int writer_failed;
-	/* Writer thread only: refused publishes it audits. */
+	/* Writer thread only: refused publishes it audits, and alerts sent
+	 * again (duplicates, id conflicts). */
 	blo_audit_limit_t *writer_limit;
+	blo_audit_limit_t *again_limit;
 
 	/* What blo_broker_run returns once drained: 0, or why the broker may
 	 * not serve on (a reload revoked it or changed its keys). */
@@ -247,6 +252,7 @@ struct blo_broker {
 	job_t *pending_audit;           /* audit and cursors gathered this turn */
 	blo_audit_limit_t *io_limit;    /* refusals seen by the I/O thread */
 	blo_audit_limit_t *zap_limit;   /* refused handshakes (blo_zap) */
+	blo_audit_limit_t *session_limit; /* sessions opened and closed */
 	uint64_t publishes_in_flight;
 	bool stopping;
 	int64_t started_ms;

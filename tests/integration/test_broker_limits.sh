@@ -54,8 +54,29 @@ check "and the Error names the field and the limit" grep -q 'filter: field "site
 subs th-console-maesai x 1 filter64 >"$WORK/filter64.out"
 check "a filter of 64 sites is taken" [ "$(result "$WORK/filter64.out" x-1)" = subscribed ]
 
-# 6. Retention keeps the newest 10 of 30: a subscription from sequence 1
-# starts at the oldest kept, and the 20 purged count as expired.
+# 6. What the audit log keeps for good is bounded per principal too: alerts
+# sent again (duplicates) and routine sessions are recorded one by one
+# within a budget of 20 a minute, the rest summed up in one record.
+gen_alerts again 25 >"$WORK/again.jsonl"
+pubq() { "$BIN/blonet-pub" -c "$WORK/d/$1/config.json" --timeout 30 "$2" >"$3" 2>&1; }
+check "25 alerts published" pubq th-narcotics-maesai "$WORK/again.jsonl" "$WORK/again1.res"
+pubq th-narcotics-maesai "$WORK/again.jsonl" "$WORK/again2.res"
+check "and again: 25 duplicates" [ "$(count_lines "$WORK/again2.res" '"status":"duplicate"')" = 25 ]
+for i in $(seq 1 25); do
+	subs th-committee s 0 >/dev/null 2>&1
+done
+# audit_count PRINCIPAL PATTERN: records of PRINCIPAL matching PATTERN.
+audit_count() { ctl th-broker audit | grep "\"principal\":\"$1\"" | grep -c -- "$2"; }
+check "20 of the 25 duplicates are recorded one by one" \
+	[ "$(audit_count th-narcotics-maesai '"event":"duplicate"')" = 20 ]
+# Session records go with the writer's next commit, within a second.
+sleep 1
+check "20 of the committee's 25 sessions opened are recorded one by one" \
+	[ "$(audit_count th-committee 'session opened')" = 20 ]
+
+# 7. Retention keeps the newest 10 of the 55 alerts stored (30 here, 25
+# in 6): a subscription from sequence 1 starts at the oldest kept, 46, and
+# the 45 purged count as expired.
 gen_alerts kept 30 >"$WORK/kept.jsonl"
 check "30 alerts published" sh -c '"$0" -c "$1" --timeout 30 "$2" >"$3" 2>&1' \
 	"$BIN/blonet-pub" "$WORK/d/th-customs-maesai/config.json" "$WORK/kept.jsonl" "$WORK/kept.res"
@@ -63,6 +84,13 @@ check "SIGTERM exits 0 again" stop_broker th-broker TERM
 sed -i 's/"data_dir": "data",/"data_dir": "data", "journal": {"max_count": 10},/' \
 	"$WORK/d/th-broker/config.json"
 start_broker th-broker || { fail "broker restarts with retention"; finish; }
+ctl th-broker audit >"$WORK/audit-summaries.out"
+check "the other 5 duplicates are summed up at the stop" \
+	grep -q '"event":"duplicate","principal":"th-narcotics-maesai","detail":"5 more alerts sent again (duplicates, id conflicts) of this principal' \
+	"$WORK/audit-summaries.out"
+check "and so are the committee's other sessions" \
+	grep -q '"principal":"th-committee","detail":"[0-9]* more sessions opened or closed of this principal' \
+	"$WORK/audit-summaries.out"
 # The journal kept the deletions and the new names: 32 still, x-1 and x-2
 # among them, d-1 not.
 subs th-console-maesai x 2 >"$WORK/kept-x.out"
@@ -71,10 +99,10 @@ check "after the restart the names that replaced the forgotten ones are kept" \
 	[ "$(result "$WORK/kept-x.out" x-1)/$(result "$WORK/kept-x.out" x-2)/$(result "$WORK/gone-d.out" d-1)" = subscribed/subscribed/too_many ]
 sub th-console-chiangkhong --durable fresh --from-seq 1 --count 10 --timeout 5 >"$WORK/fresh.out" 2>&1
 check "the subscriber gets the 10 kept" [ "$(count_lines "$WORK/fresh.out" '"seq":')" = 10 ]
-check "starting with the oldest kept, sequence 21" \
-	[ "$(grep -o '"seq":[0-9]*' "$WORK/fresh.out" | head -n 1)" = '"seq":21' ]
-check "the 20 purged are counted as expired" \
-	wait_for 5 sh -c '[ "$("$0" -c "$1" status | tr -d "\t\n " | grep -o "\"expired_before_delivery\":[0-9]*" | cut -d: -f2)" = 20 ]' \
+check "starting with the oldest kept, sequence 46" \
+	[ "$(grep -o '"seq":[0-9]*' "$WORK/fresh.out" | head -n 1)" = '"seq":46' ]
+check "the 45 purged are counted as expired" \
+	wait_for 5 sh -c '[ "$("$0" -c "$1" status | tr -d "\t\n " | grep -o "\"expired_before_delivery\":[0-9]*" | cut -d: -f2)" = 45 ]' \
 	"$BIN/blonetctl" "$WORK/d/th-broker/config.json"
 check "SIGTERM exits 0 at the end" stop_broker th-broker TERM
 finish
