@@ -34,6 +34,8 @@
 #define MESH_PUMP_BUDGET 1024    /* records examined per peer per turn */
 #define MESH_PING_MS 1000        /* a quiet link is pinged this often */
 #define MESH_DEAD_MS 5000        /* no word from a peer this long: down */
+#define MESH_LOG_BURST 20         /* Errors of a peer logged one by one */
+#define MESH_LOG_WINDOW_MS 60000  /* per this long; the rest summed up */
 
 typedef struct {
 	char id[BLO_PRINCIPAL_ID_MAX];
@@ -58,7 +60,41 @@ typedef struct {
 	uint64_t deferred_seq;   /* the last forward refused for now, and */
 	uint32_t deferred_tries; /* how often: kept across rewinds */
 	char last_error[256];
+	int64_t log_since_ms;     /* the window of the Errors logged below */
+	uint32_t log_count;       /* Errors from this peer logged in it */
+	uint64_t log_suppressed;  /* and left out */
 } peer_t;
+
+/* Sums up the Errors from p that its window left out, once it ended (now
+ * INT64_MAX: whatever it holds). */
+static void peer_log_flush(peer_t *p, int64_t now)
+{
+	if (p->log_count == 0 || (now != INT64_MAX && now - p->log_since_ms < MESH_LOG_WINDOW_MS))
+		return;
+	if (p->log_suppressed > 0)
+		blo_warn("mesh.peer_limited",
+			 "%s: %" PRIu64 " more errors from this peer in %d s not logged one by one "
+			 "(the last: %s)",
+			 p->id, p->log_suppressed, MESH_LOG_WINDOW_MS / 1000, p->last_error);
+	p->log_count = 0;
+	p->log_suppressed = 0;
+}
+
+/* Whether one more Error that p sent is logged one by one: MESH_LOG_BURST
+ * a window, the rest counted and summed up by peer_log_flush. A peer may
+ * not flood the log. (A forward refused for good is logged each time: one
+ * line per record this broker sent, whatever the peer does.) */
+static bool peer_log_take(peer_t *p, int64_t now)
+{
+	peer_log_flush(p, now);
+	if (p->log_count >= MESH_LOG_BURST) {
+		p->log_suppressed++;
+		return false;
+	}
+	if (p->log_count++ == 0)
+		p->log_since_ms = now;
+	return true;
+}
 
 struct blo_mesh {
 	blo_broker_t *broker;
@@ -347,7 +383,8 @@ static void read_peer(blo_mesh_t *self, peer_t *p)
 			}
 			case BLONET__FRAME__BODY_ERROR:
 				snprintf(p->last_error, sizeof(p->last_error), "%s", f->error->text);
-				blo_warn("mesh.peer_error", "%s: %s", p->id, f->error->text);
+				if (peer_log_take(p, blo_now_ms()))
+					blo_warn("mesh.peer_error", "%s: %s", p->id, f->error->text);
 				break;
 			default:
 				break;
@@ -481,6 +518,7 @@ void blo_mesh_tick(blo_mesh_t *self, int64_t now)
 		peer_t *p = &self->peers[i];
 		bool up = peer_up(p, now);
 
+		peer_log_flush(p, now);
 		if (up != p->was_up) {
 			if (up)
 				blo_info("mesh.link_up", "link to %s at %s is up", p->id, p->endpoint);
@@ -695,6 +733,7 @@ void blo_mesh_close(blo_mesh_t **self_p)
 	for (size_t i = 0; i < self->n_peers; i++) {
 		peer_t *p = &self->peers[i];
 
+		peer_log_flush(p, INT64_MAX);
 		if (p->sock != NULL) {
 			zmq_socket_monitor(p->sock, NULL, 0);
 			zmq_close(p->sock);

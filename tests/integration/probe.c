@@ -45,7 +45,8 @@
  *       listen endpoint) while that broker is stopped, and answers every
  *       Forward REJECTED JOURNAL_FULL, as a broker with a full journal
  *       does, for MS ms; prints how many forwards it refused; exit 0 if at
- *       least one
+ *       least one. --mode errors: also sends 50 Error frames with each
+ *       Pong (a hostile peer); exit 0 if it refused or sent any
  *   blonet-probe rid -c CONFIG --rid TEXT [--durable NAME] [--wait MS]
  *       connects with the routing id TEXT (a peer may choose its own),
  *       says Hello, subscribes as NAME when given, then counts the
@@ -487,14 +488,14 @@ out:
 	return rc;
 }
 
-static int cmd_peer_full(const char *broker_config, int wait_ms)
+static int cmd_peer_full(const char *broker_config, int wait_ms, const char *mode)
 {
 	blo_broker_settings_t bs;
 	blo_identity_t *me = NULL;
 	blo_err_t err = {0};
 	void *ctx = NULL, *sock = NULL;
 	int one = 1, zero = 0, rc = 2;
-	long refused = 0;
+	long refused = 0, errors = 0;
 
 	memset(&bs, 0, sizeof(bs));
 	if (blo_broker_settings_load(&bs, broker_config, &err) != 0 ||
@@ -545,6 +546,18 @@ static int cmd_peer_full(const char *broker_config, int wait_ms)
 			pong.sent_ms = f->ping->sent_ms;
 			rf.body_case = BLONET__FRAME__BODY_PONG;
 			rf.pong = &pong;
+			for (int k = 0; strcmp(mode, "errors") == 0 && k < 50; k++) {
+				Blonet__Frame ef = BLONET__FRAME__INIT;
+				Blonet__ProtocolError pe = BLONET__PROTOCOL_ERROR__INIT;
+
+				pe.code = BLONET__ERROR_CODE__ERROR_UNEXPECTED;
+				pe.text = "error flood (blonet-probe peer-full --mode errors)";
+				ef.body_case = BLONET__FRAME__BODY_ERROR;
+				ef.error = &pe;
+				zmq_send(sock, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE);
+				blo_wire_send(sock, &ef, ZMQ_DONTWAIT);
+				errors++;
+			}
 		} else {
 			goto next;
 		}
@@ -555,8 +568,9 @@ next:
 		zmq_msg_close(&rid);
 		zmq_msg_close(&body);
 	}
-	printf("{\"probe\":\"peer-full\",\"broker\":\"%s\",\"refused\":%ld}\n", bs.id, refused);
-	rc = refused > 0 ? 0 : 1;
+	printf("{\"probe\":\"peer-full\",\"broker\":\"%s\",\"refused\":%ld,\"errors\":%ld}\n", bs.id,
+	       refused, errors);
+	rc = refused > 0 || errors > 0 ? 0 : 1;
 out:
 	if (sock != NULL)
 		zmq_close(sock);
@@ -914,7 +928,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "forward") == 0)
 		return to != NULL && signer != NULL ? cmd_forward(config, to, signer, mode) : 2;
 	if (strcmp(cmd, "peer-full") == 0)
-		return cmd_peer_full(config, wait_ms);
+		return cmd_peer_full(config, wait_ms, mode);
 	if ((rc = tc_load(&st, PROG, config, NULL)) != 0)
 		return rc;
 	if (strcmp(cmd, "refused") == 0)

@@ -21,6 +21,15 @@ short_limits
 check "TH's config sets a short re-send" grep -q '"mesh_resend_ms": 300' "$WORK/d/th-broker/config.json"
 start_broker th-broker || { fail "th-broker starts"; finish; }
 
+# 0. A hostile stand-in for LA sends 50 Error frames with every Pong for
+# 4 s: TH logs at most 20 of them one by one (mesh.peer_error), and sums up
+# the rest when the minute ends or, here, when it stops.
+"$PROBE" peer-full -c "$WORK/d/la-broker/config.json" --wait 4000 --mode errors >"$WORK/errors.out" 2>&1
+sent=$(grep -o '"errors":[0-9]*' "$WORK/errors.out" | cut -d: -f2)
+check "the stand-in sent TH more than 20 errors" [ "${sent:-0}" -gt 20 ]
+peer_errors_logged() { grep '"event":"mesh.peer_error"' "$WORK/th-broker.log" | grep -c 'la-broker: error flood'; }
+check "TH logged 20 of them one by one" [ "$(peer_errors_logged)" = 20 ]
+
 # 1. LA's journal is full (a stand-in answers every forward JOURNAL_FULL,
 # as LA does then) for 30 s, three times the give-up time of refusals that
 # may be final: about 100 refusals. Then the real LA starts.
@@ -111,4 +120,7 @@ check "TH counts the 15 it purged before they could go to LA" wait_for 5 expired
 
 check "th-broker stops cleanly" stop_broker th-broker
 check "la-broker stops cleanly" stop_broker la-broker
+check "the first run of TH summed up the errors it did not log" \
+	grep -q '"event":"mesh.peer_limited".*la-broker: [0-9]* more errors from this peer in 60 s not logged one by one' \
+	"$WORK/th-broker.log"
 finish
