@@ -1687,10 +1687,24 @@ static void delivered_add(delivered_t *d, uint64_t seq)
 	d->count++;
 }
 
+/* Deliveries a session may have unacknowledged over all its
+ * subscriptions: each is bounded by its credit, and a principal may keep
+ * DURABLES_PER_PRINCIPAL_MAX of them, so the session is bounded too, or
+ * one connection that does not read could make the broker queue that many
+ * times the window. */
+static size_t session_room(const blo_broker_t *self, const session_t *session)
+{
+	size_t n = 0, max = (size_t)self->max_in_flight * SESSION_WINDOWS;
+
+	for (size_t i = 0; i < session->n_subs; i++)
+		n += session->subs[i]->n_inflight;
+	return n < max ? max - n : 0;
+}
+
 static void pump_sub(blo_broker_t *self, sub_t *s, uint64_t last)
 {
 	const blo_principal_t *p;
-	size_t budget = PUMP_BUDGET;
+	size_t budget = PUMP_BUDGET, room;
 	bool gone = false;
 	delivered_t done = {0};
 
@@ -1704,7 +1718,8 @@ static void pump_sub(blo_broker_t *self, sub_t *s, uint64_t last)
 	p = blo_registry_find(broker_registry(self), s->principal);
 	if (p == NULL)
 		return;
-	while (s->n_inflight < s->credit && s->next_seq <= last && budget-- > 0) {
+	room = session_room(self, s->session);
+	while (s->n_inflight < s->credit && room > 0 && s->next_seq <= last && budget-- > 0) {
 		cached_t *c = broker_cache_get(self, s->next_seq);
 
 		if (c == NULL) {
@@ -1726,6 +1741,7 @@ static void pump_sub(blo_broker_t *self, sub_t *s, uint64_t last)
 		    blo_filter_match(s->filter, c->alert)) {
 			if (!deliver_one(self, s, c, &gone))
 				break;
+			room--;
 			delivered_add(&done, c->seq);
 		}
 		s->next_seq++;

@@ -35,6 +35,9 @@
 #define DURABLES_PER_PRINCIPAL_MAX 32
 #define FILTER_LIST_MAX 64
 #define FILTER_STRING_MAX 64
+/* A session's deliveries unacknowledged over all its subscriptions: at
+ * most this many times limits.max_in_flight. */
+#define SESSION_WINDOWS 4
 #define REJECT_REASONS 32 /* rejected_by: above the highest RejectReason */
 
 /* ---------------------------------------------------------------- jobs */

@@ -30,7 +30,9 @@
  *       (subscribed, too_many, error) and the counts. M: forget (each is
  *       ended with Unsubscribe forget once subscribed), bigfilter (with a
  *       filter of FILTER_LIST_MAX + 1 sites), filter64 (FILTER_LIST_MAX
- *       sites); none or any other: plain. Exit 0 once welcomed
+ *       sites), hog (each with all the credit it may have, from the
+ *       earliest record; then counts the deliveries for 3 s more,
+ *       acknowledging none); none or any other: plain. Exit 0 once welcomed
  *   blonet-probe forward -c BROKER_CONFIG --to PEER --signer CONFIG --mode badsig|relay
  *       acts as the broker of BROKER_CONFIG and forwards to its peer PEER an
  *       alert originated by the principal of the client CONFIG: badsig signs
@@ -659,6 +661,9 @@ static int cmd_rid(tc_setup_t *st, const char *rid, const char *durable, int wai
 	return welcomed && (durable == NULL || subscribed) ? 0 : 1;
 }
 
+/* Deliveries that came meanwhile (subs --mode hog counts them). */
+static long subs_delivered;
+
 /* Sends f and waits for its answer: Subscribed or an Error of its
  * correlation (NULL when neither came within 5 s). */
 static Blonet__Frame *request(void *sock, Blonet__Frame *f)
@@ -666,6 +671,9 @@ static Blonet__Frame *request(void *sock, Blonet__Frame *f)
 	blo_wire_send(sock, f, 0);
 	for (int64_t end = blo_now_ms() + 5000; blo_now_ms() < end;) {
 		Blonet__Frame *r = recv_frame(sock, 100);
+
+		if (r != NULL && r->body_case == BLONET__FRAME__BODY_DELIVER)
+			subs_delivered++;
 
 		if (r != NULL && r->correlation == f->correlation &&
 		    (r->body_case == BLONET__FRAME__BODY_SUBSCRIBED ||
@@ -685,7 +693,7 @@ static int cmd_subs(tc_setup_t *st, const char *prefix, long n, const char *mode
 	Blonet__Filter filter = BLONET__FILTER__INIT;
 	char *sites[FILTER_LIST_MAX + 1];
 	long subscribed = 0, too_many = 0, other = 0;
-	bool forget = strcmp(mode, "forget") == 0;
+	bool forget = strcmp(mode, "forget") == 0, hog = strcmp(mode, "hog") == 0;
 
 	for (size_t i = 0; i < sizeof(sites) / sizeof(sites[0]); i++)
 		sites[i] = "NO-SUCH-SITE";
@@ -712,8 +720,8 @@ static int cmd_subs(tc_setup_t *st, const char *prefix, long n, const char *mode
 
 		snprintf(name, sizeof(name), "%s-%ld", prefix, i);
 		sub.durable = name;
-		sub.credit = 1;
-		sub.start = BLONET__START_AT__START_NOW;
+		sub.credit = hog ? 1000000 : 1;
+		sub.start = hog ? BLONET__START_AT__START_EARLIEST : BLONET__START_AT__START_NOW;
 		if (strcmp(mode, "bigfilter") == 0 || strcmp(mode, "filter64") == 0)
 			sub.filter = &filter;
 		sf.correlation = (uint64_t)i;
@@ -752,8 +760,16 @@ static int cmd_subs(tc_setup_t *st, const char *prefix, long n, const char *mode
 			blo_message_free((ProtobufCMessage **)&f);
 		}
 	}
-	printf("{\"probe\":\"subs\",\"subscribed\":%ld,\"too_many\":%ld,\"other\":%ld}\n",
-	       subscribed, too_many, other);
+	/* hog: takes what comes for 3 s more, acknowledging nothing. */
+	for (int64_t end = blo_now_ms() + 3000; hog && blo_now_ms() < end;) {
+		f = recv_frame(sock, 100);
+		if (f != NULL && f->body_case == BLONET__FRAME__BODY_DELIVER)
+			subs_delivered++;
+		blo_message_free((ProtobufCMessage **)&f);
+	}
+	printf("{\"probe\":\"subs\",\"subscribed\":%ld,\"too_many\":%ld,\"other\":%ld,"
+	       "\"delivered\":%ld}\n",
+	       subscribed, too_many, other, subs_delivered);
 	zmq_close(sock);
 	zmq_ctx_term(ctx);
 	return 0;

@@ -54,7 +54,18 @@ check "and the Error names the field and the limit" grep -q 'filter: field "site
 subs th-console-maesai x 1 filter64 >"$WORK/filter64.out"
 check "a filter of 64 sites is taken" [ "$(result "$WORK/filter64.out" x-1)" = subscribed ]
 
-# 6. What the audit log keeps for good is bounded per principal too: alerts
+# 6. One connection's unacknowledged deliveries are bounded over all its
+# subscriptions: 4 times limits.max_in_flight (256 here), though each of 5
+# subscriptions may have 256. 1,300 alerts wait for it.
+gen_alerts hog 1300 >"$WORK/hog.jsonl"
+check "1,300 alerts published" \
+	sh -c '"$0" -c "$1" --timeout 60 "$2" >"$3" 2>&1' "$BIN/blonet-pub" \
+	"$WORK/d/th-customs-chiangkhong/config.json" "$WORK/hog.jsonl" "$WORK/hog.res"
+subs th-console-chiangkhong hog 5 hog >"$WORK/hog.out"
+check "a connection with 5 subscriptions that acknowledges nothing gets 1,024 deliveries" \
+	grep -q '"subscribed":5,.*"delivered":1024}' "$WORK/hog.out"
+
+# 7. What the audit log keeps for good is bounded per principal too: alerts
 # sent again (duplicates) and routine sessions are recorded one by one
 # within a budget of 20 a minute, the rest summed up in one record.
 gen_alerts again 25 >"$WORK/again.jsonl"
@@ -74,9 +85,9 @@ sleep 1
 check "20 of the committee's 25 sessions opened are recorded one by one" \
 	[ "$(audit_count th-committee 'session opened')" = 20 ]
 
-# 7. Retention keeps the newest 10 of the 55 alerts stored (30 here, 25
-# in 6): a subscription from sequence 1 starts at the oldest kept, 46, and
-# the 45 purged count as expired.
+# 8. Retention keeps the newest 10 of the 1,355 alerts stored (30 here,
+# 1,300 in 6, 25 in 7): a subscription from sequence 1 starts at the
+# oldest kept, 1,346, and the 1,345 purged count as expired.
 gen_alerts kept 30 >"$WORK/kept.jsonl"
 check "30 alerts published" sh -c '"$0" -c "$1" --timeout 30 "$2" >"$3" 2>&1' \
 	"$BIN/blonet-pub" "$WORK/d/th-customs-maesai/config.json" "$WORK/kept.jsonl" "$WORK/kept.res"
@@ -99,10 +110,10 @@ check "after the restart the names that replaced the forgotten ones are kept" \
 	[ "$(result "$WORK/kept-x.out" x-1)/$(result "$WORK/kept-x.out" x-2)/$(result "$WORK/gone-d.out" d-1)" = subscribed/subscribed/too_many ]
 sub th-console-chiangkhong --durable fresh --from-seq 1 --count 10 --timeout 5 >"$WORK/fresh.out" 2>&1
 check "the subscriber gets the 10 kept" [ "$(count_lines "$WORK/fresh.out" '"seq":')" = 10 ]
-check "starting with the oldest kept, sequence 46" \
-	[ "$(grep -o '"seq":[0-9]*' "$WORK/fresh.out" | head -n 1)" = '"seq":46' ]
-check "the 45 purged are counted as expired" \
-	wait_for 5 sh -c '[ "$("$0" -c "$1" status | tr -d "\t\n " | grep -o "\"expired_before_delivery\":[0-9]*" | cut -d: -f2)" = 45 ]' \
+check "starting with the oldest kept, sequence 1346" \
+	[ "$(grep -o '"seq":[0-9]*' "$WORK/fresh.out" | head -n 1)" = '"seq":1346' ]
+check "the 1,345 purged are counted as expired" \
+	wait_for 5 sh -c '[ "$("$0" -c "$1" status | tr -d "\t\n " | grep -o "\"expired_before_delivery\":[0-9]*" | cut -d: -f2)" = 1345 ]' \
 	"$BIN/blonetctl" "$WORK/d/th-broker/config.json"
 check "SIGTERM exits 0 at the end" stop_broker th-broker TERM
 finish
