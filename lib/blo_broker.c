@@ -2077,25 +2077,40 @@ static void on_deliver_ack(blo_broker_t *self, session_t *session, const Blonet_
 }
 
 /* The job for a publish (or forward) that came in *fp, which it takes; NULL
- * when the broker is stopping (a publish is refused SHUTTING_DOWN) or out
- * of memory (the publisher sends it again). */
+ * when the broker is stopping (a publish is refused SHUTTING_DOWN), when
+ * the session has SESSION_PUBLISHES_MAX unanswered (refused OVERLOADED), or
+ * out of memory (the publisher sends it again). */
 static job_t *publish_job(blo_broker_t *self, session_t *session, Blonet__Frame **fp,
 			  job_kind_t kind)
 {
 	Blonet__Frame *f = *fp;
 	job_t *job;
 
-	if (self->stopping && kind == JOB_FORWARD) {
+	bool overloaded = session->publishing >= SESSION_PUBLISHES_MAX;
+
+	if ((self->stopping || overloaded) && kind == JOB_FORWARD) {
 		/* The sender keeps it and forwards it again later. */
 		return NULL;
 	}
-	if (self->stopping) {
+	if (self->stopping || overloaded) {
 		Blonet__Frame rf = BLONET__FRAME__INIT;
 		Blonet__PublishAck a = BLONET__PUBLISH_ACK__INIT;
+		char text[128];
 
+		snprintf(text, sizeof(text),
+			 "this connection has %d publishes unanswered, the most it may: send "
+			 "again once their acks come back",
+			 SESSION_PUBLISHES_MAX);
 		a.status = BLONET__PUBLISH_STATUS__REJECTED;
-		a.reason = BLONET__REJECT_REASON__SHUTTING_DOWN;
-		a.text = "broker is shutting down";
+		a.reason = self->stopping ? BLONET__REJECT_REASON__SHUTTING_DOWN
+					  : BLONET__REJECT_REASON__OVERLOADED;
+		a.text = self->stopping ? "broker is shutting down" : text;
+		if (overloaded) {
+			atomic_fetch_add(&self->counters.rejected, 1);
+			atomic_fetch_add(&self->counters.rejected_by[BLONET__REJECT_REASON__OVERLOADED], 1);
+			broker_audit_refusal(self, session->principal, "publish refused: OVERLOADED: %s",
+					     text);
+		}
 		rf.correlation = f->correlation;
 		rf.body_case = BLONET__FRAME__BODY_PUBLISH_ACK;
 		rf.publish_ack = &a;
@@ -2117,7 +2132,7 @@ static job_t *publish_job(blo_broker_t *self, session_t *session, Blonet__Frame 
 
 /* Hands a job to a verify worker, or verifies it here when the broker is
  * quiet. */
-static void dispatch_one(blo_broker_t *self, job_t *job)
+static void dispatch_one(blo_broker_t *self, session_t *session, job_t *job)
 {
 	if (self->publishes_in_flight < INLINE_VERIFY_MAX && atomic_load(&self->verifying) == 0) {
 		/* A quiet broker (at most a commit under way, and no publish
@@ -2144,6 +2159,7 @@ static void dispatch_one(blo_broker_t *self, job_t *job)
 		}
 	}
 	self->publishes_in_flight++;
+	session->publishing++;
 }
 
 static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **fp, job_kind_t kind)
@@ -2151,7 +2167,7 @@ static void on_publish(blo_broker_t *self, session_t *session, Blonet__Frame **f
 	job_t *job = publish_job(self, session, fp, kind);
 
 	if (job != NULL)
-		dispatch_one(self, job);
+		dispatch_one(self, session, job);
 }
 
 /* The session a job came from, or NULL when it has ended: its answer then
@@ -2189,6 +2205,8 @@ static void on_forward_done(blo_broker_t *self, job_t *job)
 			blo_warn("mesh.forward_rejected", "from %s: %s: %s", job->principal,
 				 broker_reason_name(job->reason), job->text);
 	}
+	if (s != NULL && s->publishing > 0)
+		s->publishing--;
 	a.seq = job->peer_seq;
 	a.status = job->status;
 	a.reason = job->reason;
@@ -2270,6 +2288,8 @@ static void reply_ack(blo_broker_t *self, job_t *job)
 		broker_job_free(job);
 		return;
 	}
+	if (s->publishing > 0)
+		s->publishing--;
 	if (s->batch_max > 0) {
 		if (s->n_acks == ACK_BATCH_MAX || s->ack_bytes + ack_bytes(job) > s->batch_max)
 			flush_acks(self, s);
@@ -2318,7 +2338,7 @@ static void on_publish_done(blo_broker_t *self, job_t *job)
 
 /* Hands the jobs of a Batch to the verify workers, as one chain per worker
  * (each verifies its share and passes it on whole). */
-static void dispatch_chains(blo_broker_t *self, job_t **jobs, size_t n)
+static void dispatch_chains(blo_broker_t *self, session_t *session, job_t **jobs, size_t n)
 {
 	size_t workers = self->n_workers > 0 ? self->n_workers : 1;
 	size_t per = (n + workers - 1) / workers;
@@ -2337,6 +2357,7 @@ static void dispatch_chains(blo_broker_t *self, job_t **jobs, size_t n)
 			continue;
 		}
 		self->publishes_in_flight += k;
+		session->publishing += k;
 	}
 }
 
@@ -2383,9 +2404,9 @@ static void on_batch(blo_broker_t *self, session_t *session, const char *princip
 			jobs[n++] = job;
 	}
 	if (n == 1)
-		dispatch_one(self, jobs[0]); /* the way of a single publish */
+		dispatch_one(self, session, jobs[0]); /* the way of a single publish */
 	else if (n > 1)
-		dispatch_chains(self, jobs, n);
+		dispatch_chains(self, session, jobs, n);
 	free(jobs);
 }
 

@@ -38,6 +38,12 @@
 /* A session's deliveries unacknowledged over all its subscriptions: at
  * most this many times limits.max_in_flight. */
 #define SESSION_WINDOWS 4
+/* Publishes (or forwards) of one session handed on and not yet answered:
+ * beyond this many, a publish is refused OVERLOADED at once (a forward is
+ * left for the peer to send again), so that a client that does not wait
+ * for its acks cannot make the broker queue without bound. Clients keep
+ * far fewer in flight (blonet-pub 1,000; an adapter 256). */
+#define SESSION_PUBLISHES_MAX 4096
 #define REJECT_REASONS 32 /* rejected_by: above the highest RejectReason */
 
 /* ---------------------------------------------------------------- jobs */
@@ -161,6 +167,7 @@ struct session {
 	sub_t **subs;
 	size_t n_subs;
 	uint32_t batch_max;            /* Hello's max_batch_bytes, capped; 0: no batches */
+	uint64_t publishing;           /* publishes handed on, not yet answered */
 	job_t **acks;                  /* finished publishes whose acks go out in one batch
 	                                  (room for ACK_BATCH_MAX, allocated on first use) */
 	size_t n_acks, ack_bytes;

@@ -349,7 +349,8 @@ static bool transient(Blonet__RejectReason reason)
 {
 	return reason == BLONET__REJECT_REASON__JOURNAL_FULL ||
 	       reason == BLONET__REJECT_REASON__SHUTTING_DOWN ||
-	       reason == BLONET__REJECT_REASON__INTERNAL;
+	       reason == BLONET__REJECT_REASON__INTERNAL ||
+	       reason == BLONET__REJECT_REASON__OVERLOADED;
 }
 
 bool blo_client_ack_is_final(const Blonet__PublishAck *ack)

@@ -10,6 +10,12 @@
  *       publishes N alerts (default 1) claiming origin ID, signed by
  *       CONFIG's principal; prints each PublishAck; exit 0 if all N were
  *       REJECTED with NOT_ORIGIN
+ *   blonet-probe flood -c CONFIG [-n N]
+ *       publishes N alerts (default 10,000) of CONFIG's principal at once,
+ *       not waiting for acks, then reads the acks until every one is final
+ *       (the client sends again what is refused for now); prints how many
+ *       acks said ACCEPTED and how many OVERLOADED; exit 0 if all N were
+ *       accepted in the end
  *   blonet-probe frames -c CONFIG -n N
  *       sends N malformed messages (random bytes, truncated frames, wrong
  *       part counts, frames a client may not send, batches that are empty,
@@ -173,6 +179,79 @@ static int cmd_forge(const char *config, const char *origin, long n)
 	}
 	blo_client_close(&c);
 	return refused == n ? 0 : 1;
+}
+
+/* Publishes n alerts of config's principal without waiting for acks, then
+ * reads acks until each publish has its final one (the client sends again
+ * what is refused for now) or 60 s pass. */
+static int cmd_flood(const char *config, long n)
+{
+	blo_client_t *c = NULL;
+	blo_err_t err = {0};
+	const blo_principal_t *me;
+	long accepted = 0, overloaded = 0, other = 0;
+	uint8_t **envs = NULL;
+	size_t *lens = NULL;
+
+	if (blo_client_open_config(&c, config, PROG, &err) != 0 ||
+	    blo_client_wait_ready(c, 5000, &err) != 0 ||
+	    (me = blo_registry_find(blo_client_registry(c), blo_client_principal(c))) == NULL) {
+		fprintf(stderr, PROG ": %s\n", err.msg[0] ? err.msg : "not in the registry");
+		blo_client_close(&c);
+		return 2;
+	}
+	/* Signed first, so that they leave as fast as the client can send. */
+	envs = calloc((size_t)n, sizeof(*envs));
+	lens = calloc((size_t)n, sizeof(*lens));
+	for (long i = 0; envs != NULL && lens != NULL && i < n; i++) {
+		tc_alert_t t;
+		uint8_t *bytes = NULL;
+		size_t len = 0;
+
+		tc_alert_init(&t, me->id, me->country, me->agency, BLONET__TLP__TLP_GREEN, NULL,
+			      "flood probe");
+		t.o.site = (char *)me->site;
+		if (blo_message_serialize(&t.a.base, BLO_ALERT_MAX_BYTES, &bytes, &len, &err) != 0 ||
+		    blo_envelope_seal(blo_client_identity(c), bytes, len, &envs[i], &lens[i], &err) != 0) {
+			fprintf(stderr, PROG ": %s\n", err.msg);
+			free(bytes);
+			n = i;
+			break;
+		}
+		free(bytes);
+	}
+	for (long i = 0; envs != NULL && lens != NULL && i < n; i++) {
+		if (blo_client_publish(c, envs[i], lens[i], NULL, &err) != 0) {
+			fprintf(stderr, PROG ": %s\n", err.msg);
+			break;
+		}
+	}
+	for (long i = 0; envs != NULL && i < n; i++)
+		free(envs[i]);
+	free(envs);
+	free(lens);
+	for (int64_t end = blo_now_ms() + 60000; blo_client_pending(c) > 0 && blo_now_ms() < end;) {
+		Blonet__Frame *f = NULL;
+
+		if (blo_client_next(c, 200, &f, &err) != 0)
+			break;
+		if (f != NULL && f->body_case == BLONET__FRAME__BODY_PUBLISH_ACK) {
+			const Blonet__PublishAck *a = f->publish_ack;
+
+			if (a->status == BLONET__PUBLISH_STATUS__ACCEPTED)
+				accepted++;
+			else if (a->reason == BLONET__REJECT_REASON__OVERLOADED)
+				overloaded++;
+			else
+				other++;
+		}
+		blo_message_free((ProtobufCMessage **)&f);
+	}
+	printf("{\"probe\":\"flood\",\"sent\":%ld,\"accepted\":%ld,\"overloaded\":%ld,"
+	       "\"other\":%ld,\"pending\":%zu}\n",
+	       n, accepted, overloaded, other, blo_client_pending(c));
+	blo_client_close(&c);
+	return accepted == n ? 0 : 1;
 }
 
 static int cmd_frames(tc_setup_t *st, long n)
@@ -941,6 +1020,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (strcmp(cmd, "forge") == 0)
 		return origin != NULL ? cmd_forge(config, origin, n_given ? n : 1) : 2;
+	if (strcmp(cmd, "flood") == 0)
+		return cmd_flood(config, n_given ? n : 10000);
 	if (strcmp(cmd, "forward") == 0)
 		return to != NULL && signer != NULL ? cmd_forward(config, to, signer, mode) : 2;
 	if (strcmp(cmd, "peer-full") == 0)

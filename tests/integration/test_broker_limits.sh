@@ -65,7 +65,20 @@ subs th-console-chiangkhong hog 5 hog >"$WORK/hog.out"
 check "a connection with 5 subscriptions that acknowledges nothing gets 1,024 deliveries" \
 	grep -q '"subscribed":5,.*"delivered":1024}' "$WORK/hog.out"
 
-# 7. What the audit log keeps for good is bounded per principal too: alerts
+# 7. A publisher that does not wait for its acks: beyond 4,096 publishes
+# unanswered on its connection, the broker refuses at once OVERLOADED
+# (nothing queued, nothing verified), the client sends them again, and in
+# the end every one of 10,000 is accepted.
+"$PROBE" flood -c "$WORK/d/th-customs-maesai/config.json" -n 10000 >"$WORK/flood.out" 2>&1
+check "10,000 publishes sent at once are all accepted in the end" \
+	grep -q '"sent":10000,"accepted":10000,' "$WORK/flood.out"
+check "some were refused OVERLOADED on the way" \
+	[ "$(grep -o '"overloaded":[0-9]*' "$WORK/flood.out" | cut -d: -f2)" -gt 0 ]
+check "and counted" \
+	wait_for 5 sh -c '[ "$("$0" -c "$1" status | tr -d "\t\n " | grep -o "\"OVERLOADED\":[0-9]*" | cut -d: -f2)" -gt 0 ]' \
+	"$BIN/blonetctl" "$WORK/d/th-broker/config.json"
+
+# 8. What the audit log keeps for good is bounded per principal too: alerts
 # sent again (duplicates) and routine sessions are recorded one by one
 # within a budget of 20 a minute, the rest summed up in one record.
 gen_alerts again 25 >"$WORK/again.jsonl"
@@ -85,9 +98,9 @@ sleep 1
 check "20 of the committee's 25 sessions opened are recorded one by one" \
 	[ "$(audit_count th-committee 'session opened')" = 20 ]
 
-# 8. Retention keeps the newest 10 of the 1,355 alerts stored (30 here,
-# 1,300 in 6, 25 in 7): a subscription from sequence 1 starts at the
-# oldest kept, 1,346, and the 1,345 purged count as expired.
+# 9. Retention keeps the newest 10 of the 11,355 alerts stored (30 here,
+# 1,300 in 6, 10,000 in 7, 25 in 8): a subscription from sequence 1 starts
+# at the oldest kept, 11,346, and the 11,345 purged count as expired.
 gen_alerts kept 30 >"$WORK/kept.jsonl"
 check "30 alerts published" sh -c '"$0" -c "$1" --timeout 30 "$2" >"$3" 2>&1' \
 	"$BIN/blonet-pub" "$WORK/d/th-customs-maesai/config.json" "$WORK/kept.jsonl" "$WORK/kept.res"
@@ -110,10 +123,10 @@ check "after the restart the names that replaced the forgotten ones are kept" \
 	[ "$(result "$WORK/kept-x.out" x-1)/$(result "$WORK/kept-x.out" x-2)/$(result "$WORK/gone-d.out" d-1)" = subscribed/subscribed/too_many ]
 sub th-console-chiangkhong --durable fresh --from-seq 1 --count 10 --timeout 5 >"$WORK/fresh.out" 2>&1
 check "the subscriber gets the 10 kept" [ "$(count_lines "$WORK/fresh.out" '"seq":')" = 10 ]
-check "starting with the oldest kept, sequence 1346" \
-	[ "$(grep -o '"seq":[0-9]*' "$WORK/fresh.out" | head -n 1)" = '"seq":1346' ]
-check "the 1,345 purged are counted as expired" \
-	wait_for 5 sh -c '[ "$("$0" -c "$1" status | tr -d "\t\n " | grep -o "\"expired_before_delivery\":[0-9]*" | cut -d: -f2)" = 1345 ]' \
+check "starting with the oldest kept, sequence 11346" \
+	[ "$(grep -o '"seq":[0-9]*' "$WORK/fresh.out" | head -n 1)" = '"seq":11346' ]
+check "the 11,345 purged are counted as expired" \
+	wait_for 5 sh -c '[ "$("$0" -c "$1" status | tr -d "\t\n " | grep -o "\"expired_before_delivery\":[0-9]*" | cut -d: -f2)" = 11345 ]' \
 	"$BIN/blonetctl" "$WORK/d/th-broker/config.json"
 check "SIGTERM exits 0 at the end" stop_broker th-broker TERM
 finish
