@@ -437,6 +437,12 @@ static void *worker_main(void *arg)
 
 /* ---------------------------------------------------------------- writer */
 
+/* What blo_journal_entry_t.same gets (same_origin). */
+typedef struct {
+	blo_broker_t *broker;
+	job_t *job;
+} same_arg_t;
+
 typedef struct {
 	job_t **jobs;
 	size_t n_jobs, cap_jobs;
@@ -444,6 +450,7 @@ typedef struct {
 	blo_audit_record_t *audit;
 	blo_cursor_update_t *cursors;
 	int *entry_of_job;
+	same_arg_t *same;      /* entries[i].same_arg */
 	size_t n_audit;        /* audit records of the last commit tried */
 	uint64_t txn;          /* the journal transaction of the last commit (0: none) */
 	job_t *carry;          /* the rest of a chain that did not fit: the next batch's */
@@ -593,40 +600,30 @@ static job_t *writer_summaries(blo_broker_t *self, int64_t now)
 	return ws.job;
 }
 
-/* Whether a publish or forward of an id already stored (its outcome a
- * duplicate, or an id conflict) is audited one by one: within its
- * principal's budget of them, decided once. A publisher that sends the
- * same alert again and again may not fill the audit log, which is never
- * purged. An id first stored earlier in the same batch is not seen here:
- * a batch is bounded. */
-static bool again_recorded(blo_broker_t *self, job_t *job)
-{
-	uint64_t seq;
-
-	if (!job->again_decided) {
-		char hex[2 * BLO_ID_BYTES + 1], detail[BLO_AUDIT_LIMIT_DETAIL];
-
-		job->again_decided = true;
-		job->again_recorded = true;
-		if (job->has_id && blo_journal_find_id(self->journal, job->id, &seq) == 0) {
-			blo_hex_encode(hex, sizeof(hex), job->id, BLO_ID_BYTES);
-			snprintf(detail, sizeof(detail), "alert %s sent again", hex);
-			job->again_recorded = within_budget(self, self->again_limit, job->principal, detail);
-		}
-	}
-	return job->again_recorded;
-}
-
 /* blo_journal_entry_t.same: whether the stored envelope is job's alert again
  * (a duplicate) or another origin's under the same id. What does not decode
- * is no duplicate of anything. */
+ * is no duplicate of anything. The journal asks only about an id already
+ * stored (or earlier in the batch): an alert sent again, which is audited
+ * one by one within its principal's budget of them (again_limit), so that
+ * one that is sent again and again cannot fill the audit log, which is
+ * never purged. The job's audit record is left out otherwise (its skip). */
 static bool same_origin(const uint8_t *stored, size_t stored_len, void *arg)
 {
-	const job_t *job = arg;
+	same_arg_t *sa = arg;
+	job_t *job = sa->job;
 	Blonet__Envelope *env = NULL;
 	Blonet__Alert *alert = NULL;
 	bool same = false;
 
+	if (!job->again_decided) {
+		char hex[2 * BLO_ID_BYTES + 1], detail[BLO_AUDIT_LIMIT_DETAIL];
+
+		blo_hex_encode(hex, sizeof(hex), job->id, BLO_ID_BYTES);
+		snprintf(detail, sizeof(detail), "alert %s sent again", hex);
+		job->again_decided = true;
+		job->again_unrecorded = !within_budget(sa->broker, sa->broker->again_limit,
+						       job->principal, detail);
+	}
 	if (blo_envelope_parse(&env, stored, stored_len, NULL) == 0 &&
 	    blo_alert_parse(&alert, env->alert.data, env->alert.len, NULL) == 0)
 		same = alert->origin != NULL && alert->origin->principal != NULL &&
@@ -654,11 +651,14 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, bool 
 	free(b->audit);
 	free(b->cursors);
 	free(b->entry_of_job);
+	free(b->same);
+	b->same = calloc(b->n_jobs + 1, sizeof(*b->same));
 	b->entries = calloc(b->n_jobs + 1, sizeof(*b->entries));
 	b->audit = calloc(n_audit_max + 1, sizeof(*b->audit));
 	b->cursors = calloc(n_cursor_max + 1, sizeof(*b->cursors));
 	b->entry_of_job = calloc(b->n_jobs + 1, sizeof(int));
-	if (b->entries == NULL || b->audit == NULL || b->cursors == NULL || b->entry_of_job == NULL)
+	if (b->entries == NULL || b->audit == NULL || b->cursors == NULL || b->entry_of_job == NULL ||
+	    b->same == NULL)
 		return blo_err_set(err, BLO_ENOMEM, "out of memory");
 
 	for (size_t i = 0; i < b->n_jobs; i++) {
@@ -682,12 +682,9 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, bool 
 				e->len = env->len;
 				e->time_ms = job->received_ms;
 				e->same = same_origin;
-				e->same_arg = job;
+				b->same[n_entries] = (same_arg_t){.broker = self, .job = job};
+				e->same_arg = &b->same[n_entries];
 				b->entry_of_job[i] = (int)n_entries++;
-				/* Sent again beyond the budget: stored (or found
-				 * stored) without a record of its own. */
-				if (!again_recorded(self, job))
-					continue;
 			}
 			r = &b->audit[n_audit++];
 			r->time_ms = job->received_ms;
@@ -695,6 +692,9 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, bool 
 			r->alert_id = job->has_id ? job->id : NULL;
 			r->entry_index = -1;
 			if (store) {
+				/* Sent again beyond the budget: stored (or found
+				 * stored) without a record of its own. */
+				r->skip = &job->again_unrecorded;
 				/* A forward received is audited as such, with its sender. */
 				r->event = job->kind == JOB_FORWARD ? BLO_AUDIT_RECEIVE : BLO_AUDIT_ACCEPT;
 				r->detail = job->kind == JOB_FORWARD ? "from peer broker" : NULL;
@@ -1113,9 +1113,9 @@ static void *writer_main(void *arg)
 						      "alert id %s is already stored for another "
 						      "origin's alert: give this one its own id",
 						      hex);
-					/* Logged as it was audited (again_recorded). */
+					/* Logged as it was audited (same_origin). */
 					j->refusal_decided = true;
-					j->refusal_recorded = j->again_recorded;
+					j->refusal_recorded = !j->again_unrecorded;
 				} else {
 					atomic_fetch_add(&self->counters.committed_entries, 1);
 				}
@@ -1152,6 +1152,7 @@ static void *writer_main(void *arg)
 	free(b.audit);
 	free(b.cursors);
 	free(b.entry_of_job);
+	free(b.same);
 	zmq_close(in);
 	zmq_close(out);
 	return NULL;
@@ -1818,26 +1819,61 @@ static sub_t *find_sub(blo_broker_t *self, const char *principal, const char *du
 	return NULL;
 }
 
-/* How many durable subscriptions principal keeps, counting up to max: the
- * cursors the journal holds under "sub/PRINCIPAL/", and those of this run
- * whose cursor is not stored yet. */
-static size_t durables_kept(blo_broker_t *self, const char *principal, size_t max)
+/* How many durable subscriptions principal keeps. Every one is in memory,
+ * attached or not: those the journal held at start (load_durables) and
+ * those made since, until Unsubscribe forget. */
+static size_t durables_kept(const blo_broker_t *self, const char *principal)
 {
-	char prefix[BLO_CURSOR_NAME_MAX];
 	size_t n = 0;
-	uint64_t seq;
 
-	snprintf(prefix, sizeof(prefix), "sub/%s/", principal);
-	if (blo_journal_cursor_count(self->journal, prefix, max, &n) != 0)
-		n = 0;
-	for (size_t i = 0; i < self->n_subs && n < max; i++) {
-		const sub_t *s = self->subs[i];
-
-		if (s->durable[0] != '\0' && strcmp(s->principal, principal) == 0 &&
-		    blo_journal_cursor_get(self->journal, s->cursor_name, &seq) == BLO_ENOTFOUND)
-			n++;
-	}
+	for (size_t i = 0; i < self->n_subs; i++)
+		n += self->subs[i]->durable[0] != '\0' && strcmp(self->subs[i]->principal, principal) == 0;
 	return n;
+}
+
+/* A new subscription of principal under durable ("" live-only), detached,
+ * in self->subs; NULL when out of memory. */
+static sub_t *sub_new(blo_broker_t *self, const char *principal, const char *durable)
+{
+	sub_t *s = calloc(1, sizeof(*s));
+	sub_t **grown = realloc(self->subs, (self->n_subs + 1) * sizeof(*grown));
+
+	if (grown != NULL)
+		self->subs = grown;
+	if (s == NULL || grown == NULL) {
+		free(s);
+		return NULL;
+	}
+	self->subs[self->n_subs++] = s;
+	blo_strlcpy(s->principal, principal, sizeof(s->principal));
+	blo_strlcpy(s->durable, durable, sizeof(s->durable));
+	snprintf(s->cursor_name, sizeof(s->cursor_name), "sub/%s/%s", s->principal, s->durable);
+	return s;
+}
+
+/* blo_journal_cursor_scan of "sub/": each durable subscription the journal
+ * keeps becomes a detached one in memory, at its saved position. */
+static int load_durable(const char *name, uint64_t seq, void *arg)
+{
+	blo_broker_t *self = arg;
+	const char *slash = strrchr(name + 4, '/');
+	char principal[BLO_PRINCIPAL_ID_MAX];
+	size_t len = slash != NULL ? (size_t)(slash - (name + 4)) : 0;
+	sub_t *s;
+
+	/* "sub/PRINCIPAL/DURABLE": a durable name has no '/'. */
+	if (slash == NULL || len == 0 || len >= sizeof(principal) || !durable_is_valid(slash + 1) ||
+	    slash[1] == '\0') {
+		blo_warn("journal.cursor_unknown", "cursor \"%s\" is no subscription's: left alone", name);
+		return 0;
+	}
+	memcpy(principal, name + 4, len);
+	principal[len] = '\0';
+	if ((s = sub_new(self, principal, slash + 1)) == NULL)
+		return BLO_ENOMEM;
+	s->acked = s->persisted = seq;
+	s->next_seq = seq + 1;
+	return 0;
 }
 
 /* Why filter is refused (a text for the Error), or NULL. A filter is
@@ -1882,8 +1918,10 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 	Blonet__Subscribed ok = BLONET__SUBSCRIBED__INIT;
 	blo_journal_stats_t st;
 	sub_t *s;
-	uint64_t cursor = 0;
-	bool has_cursor = false;
+	inflight_t *inflight;
+	uint32_t credit;
+	uint64_t cursor;
+	bool has_cursor, kept;
 	uint64_t start;
 
 	if (p == NULL || (p->role != BLO_ROLE_CONSOLE && p->role != BLO_ROLE_COMMITTEE)) {
@@ -1919,61 +1957,41 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 		}
 	}
 	s = find_sub(self, session->principal, req->durable, session);
-	if (s == NULL && req->durable[0] != '\0') {
-		char name[BLO_CURSOR_NAME_MAX];
-		uint64_t seq;
+	kept = s != NULL;
+	if (s == NULL && req->durable[0] != '\0' &&
+	    durables_kept(self, session->principal) >= DURABLES_PER_PRINCIPAL_MAX) {
+		char why[200];
 
-		/* A name new to the journal too: one more kept for good. */
-		snprintf(name, sizeof(name), "sub/%s/%s", session->principal, req->durable);
-		if (blo_journal_cursor_get(self->journal, name, &seq) == BLO_ENOTFOUND &&
-		    durables_kept(self, session->principal, DURABLES_PER_PRINCIPAL_MAX) >=
-			    DURABLES_PER_PRINCIPAL_MAX) {
-			char why[200];
-
-			snprintf(why, sizeof(why),
-				 "this principal keeps %d durable subscriptions, the most it may: "
-				 "subscribe under one of their names, or end one with Unsubscribe "
-				 "forget",
-				 DURABLES_PER_PRINCIPAL_MAX);
-			broker_send_error(self, session->router, session->rid, session->rid_len,
-					  f->correlation, BLONET__ERROR_CODE__ERROR_TOO_MANY, why);
-			broker_audit_refusal(self, session->principal,
-					     "subscribe refused: too many durable names (\"%s\")",
-					     req->durable);
-			return;
-		}
+		snprintf(why, sizeof(why),
+			 "this principal keeps %d durable subscriptions, the most it may: subscribe "
+			 "under one of their names, or end one with Unsubscribe forget",
+			 DURABLES_PER_PRINCIPAL_MAX);
+		broker_send_error(self, session->router, session->rid, session->rid_len, f->correlation,
+				  BLONET__ERROR_CODE__ERROR_TOO_MANY, why);
+		broker_audit_refusal(self, session->principal,
+				     "subscribe refused: too many durable names (\"%s\")", req->durable);
+		return;
 	}
-	if (s == NULL) {
-		s = calloc(1, sizeof(*s));
-		sub_t **grown = realloc(self->subs, (self->n_subs + 1) * sizeof(*grown));
-
-		if (s == NULL || grown == NULL) {
-			free(s);
-			if (grown != NULL)
-				self->subs = grown;
-			broker_send_error(self, session->router, session->rid, session->rid_len, f->correlation,
-				   BLONET__ERROR_CODE__ERROR_INTERNAL, "out of memory");
-			return;
-		}
-		self->subs = grown;
-		self->subs[self->n_subs++] = s;
-		blo_strlcpy(s->principal, session->principal, sizeof(s->principal));
-		blo_strlcpy(s->durable, req->durable, sizeof(s->durable));
-		snprintf(s->cursor_name, sizeof(s->cursor_name), "sub/%s/%s", s->principal, s->durable);
-	}
-	/* A later Subscribe of the same durable name takes it over. */
-	sub_detach(s);
-	free(s->inflight);
-	s->credit = req->credit > 0 ? req->credit : 256;
-	if (s->credit > self->max_in_flight)
-		s->credit = (uint32_t)self->max_in_flight;
-	s->inflight = calloc(s->credit, sizeof(*s->inflight));
-	if (s->inflight == NULL) {
-		sub_destroy(self, s);
+	if (s == NULL && (s = sub_new(self, session->principal, req->durable)) == NULL) {
 		broker_send_error(self, session->router, session->rid, session->rid_len, f->correlation,
 				  BLONET__ERROR_CODE__ERROR_INTERNAL, "out of memory");
 		return;
 	}
+	credit = req->credit > 0 ? req->credit : 256;
+	if (credit > self->max_in_flight)
+		credit = (uint32_t)self->max_in_flight;
+	if ((inflight = calloc(credit, sizeof(*inflight))) == NULL) {
+		if (!kept)
+			sub_destroy(self, s);
+		broker_send_error(self, session->router, session->rid, session->rid_len, f->correlation,
+				  BLONET__ERROR_CODE__ERROR_INTERNAL, "out of memory");
+		return;
+	}
+	/* A later Subscribe of the same durable name takes it over. */
+	sub_detach(s);
+	free(s->inflight);
+	s->inflight = inflight;
+	s->credit = credit;
 	blo_message_free((ProtobufCMessage **)&s->filter);
 	if (req->filter != NULL) {
 		uint8_t *bytes = NULL;
@@ -1984,10 +2002,14 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 					  (ProtobufCMessage **)&s->filter, NULL);
 		free(bytes);
 	}
-	if (s->durable[0] != '\0' && blo_journal_cursor_get(self->journal, s->cursor_name, &cursor) == 0)
-		has_cursor = true;
+	/* Its position is the one in memory: the journal's may lag a save
+	 * still queued, or hold one whose deletion (forget) is queued. */
+	has_cursor = kept && s->durable[0] != '\0';
+	cursor = s->acked;
+	/* Unknown, the oldest kept is taken to be 1: purged records are then
+	 * passed over in pump_sub, none skipped that is kept. */
 	if (blo_journal_stats(self->journal, &st) != 0)
-		st = (blo_journal_stats_t){.last_seq = last};
+		st = (blo_journal_stats_t){.first_seq = 1, .last_seq = last, .count = 1};
 	switch (req->start) {
 	case BLONET__START_AT__START_SEQUENCE:
 		start = req->from_seq > 0 ? req->from_seq : 1;
@@ -2506,14 +2528,23 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 	}
 	case BLONET__FRAME__BODY_UNSUBSCRIBE: {
 		sub_t *s = find_sub(self, session->principal, f->unsubscribe->durable, session);
+		bool forget = f->unsubscribe->forget;
 
-		if (s != NULL && s->session == session) {
+		if (s == NULL || (s->session != session && (s->session != NULL || !forget)))
+			break; /* none, or another connection's */
+		if (s->durable[0] == '\0') {
+			sub_destroy(self, s);
+		} else if (forget) {
 			/* Deleted by the writer, after any save of it queued
 			 * before: a synced commit here would stall this loop,
 			 * and a save committed after it would bring it back. */
-			if (f->unsubscribe->forget && s->durable[0] != '\0')
-				cursor_update(self, s->cursor_name, 0, true);
+			cursor_update(self, s->cursor_name, 0, true);
 			sub_destroy(self, s);
+		} else {
+			/* Kept, as when its connection ends: it still counts
+			 * among the principal's durable subscriptions. */
+			save_cursor(self, s);
+			sub_detach(s);
 		}
 		break;
 	}
@@ -3088,6 +3119,13 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 
 		blo_journal_stats(self->journal, &st);
 		atomic_store(&self->last_seq, st.last_seq);
+	}
+	/* The durable subscriptions kept: each counts for its principal from
+	 * the start, connected or not. */
+	if ((rc = blo_journal_cursor_scan(self->journal, "sub/", load_durable, self)) != 0) {
+		rc = blo_err_set(err, rc, "journal %s: durable subscriptions: %s", self->data_dir,
+				 blo_strerror(rc));
+		goto out;
 	}
 	self->cache = calloc(CACHE_SLOTS, sizeof(*self->cache));
 	if (self->cache == NULL) {

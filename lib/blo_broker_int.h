@@ -92,9 +92,9 @@ typedef struct job {
 	/* Writer: whether its refusal is audited one by one, decided once
 	 * (a batch refused for a full journal is built twice). */
 	bool refusal_decided, refusal_recorded;
-	/* Writer: an id already stored (a duplicate or a conflict): whether
-	 * it is audited one by one, decided once. */
-	bool again_decided, again_recorded;
+	/* Writer: an id already stored (a duplicate or a conflict), audited
+	 * one by one or not (again_unrecorded), decided once. */
+	bool again_decided, again_unrecorded;
 	/* JOB_AUDIT: audit records and cursor updates from the I/O thread */
 	audit_item_t *audit;
 	size_t n_audit, cap_audit;

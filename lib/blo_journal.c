@@ -1258,6 +1258,8 @@ static int audit_append(blo_journal_t *self, MDB_txn *txn, const blo_journal_bat
 		uint64_t seq = r->seq;
 		size_t len;
 
+		if (r->skip != NULL && *r->skip)
+			continue;
 		if (r->entry_index != BLO_AUDIT_NO_ENTRY) {
 			const blo_journal_entry_t *e = &b->entries[r->entry_index];
 
@@ -1778,36 +1780,45 @@ int blo_journal_cursor_get(blo_journal_t *self, const char *name, uint64_t *seq)
 	return rc != 0 ? rc : get_u64(self, self->cursors, &key, seq);
 }
 
-int blo_journal_cursor_count(blo_journal_t *self, const char *prefix, size_t max, size_t *count)
+int blo_journal_cursor_scan(blo_journal_t *self, const char *prefix, blo_journal_cursor_fn fn,
+			    void *arg)
 {
 	MDB_txn *txn = NULL;
 	MDB_cursor *cur = NULL;
 	size_t len;
 	MDB_val key, val;
-	int rc;
+	int rc, stop = 0;
 
-	assert(self != NULL && count != NULL);
-	*count = 0;
-	if (prefix == NULL || (len = strnlen(prefix, BLO_CURSOR_NAME_MAX)) == 0 ||
-	    len == BLO_CURSOR_NAME_MAX)
+	assert(self != NULL && fn != NULL);
+	if (prefix == NULL || (len = strnlen(prefix, BLO_CURSOR_NAME_MAX)) == BLO_CURSOR_NAME_MAX)
 		return BLO_EINVAL;
 	lock_shared(self);
 	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
 	if (rc == 0)
 		rc = mdb_cursor_open(txn, self->cursors, &cur);
 	key = val_of(prefix, len);
-	for (MDB_cursor_op op = MDB_SET_RANGE; rc == 0 && (max == 0 || *count < max); op = MDB_NEXT) {
+	for (MDB_cursor_op op = len > 0 ? MDB_SET_RANGE : MDB_FIRST; rc == 0; op = MDB_NEXT) {
+		char name[BLO_CURSOR_NAME_MAX];
+
 		rc = mdb_cursor_get(cur, &key, &val, op);
-		if (rc == 0 && (key.mv_size < len || memcmp(key.mv_data, prefix, len) != 0))
+		if (rc != 0 || key.mv_size < len || memcmp(key.mv_data, prefix, len) != 0)
 			break;
-		if (rc == 0)
-			(*count)++;
+		if (key.mv_size >= sizeof(name) || val.mv_size != 8) {
+			rc = BLO_ECORRUPT;
+			break;
+		}
+		memcpy(name, key.mv_data, key.mv_size);
+		name[key.mv_size] = '\0';
+		if ((stop = fn(name, get_be64(val.mv_data), arg)) != 0)
+			break;
 	}
 	if (cur != NULL)
 		mdb_cursor_close(cur);
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	unlock(self);
+	if (stop != 0)
+		return stop;
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
 	return rc > 0 ? -rc : rc;

@@ -104,6 +104,9 @@ typedef struct {
 	 * or DUPLICATE record says which the entry turned out to be. Careful:
 	 * a zeroed record has entry_index 0, the first entry. */
 	int entry_index;
+	/* Optional: when it points to true once the batch's entries are stored
+	 * (an entry's same callback may set it), the record is left out. */
+	const bool *skip;
 } blo_audit_record_t;
 
 /* Everything one blo_journal_commit stores. entries are in-out as for
@@ -254,10 +257,15 @@ int blo_journal_cursor_set(blo_journal_t *self, const char *const *names, const 
 			   size_t n, blo_err_t *err);
 int blo_journal_cursor_delete(blo_journal_t *self, const char *name);
 
-/* How many cursors have a name that starts with prefix (1 to
- * BLO_CURSOR_NAME_MAX - 1 bytes, else BLO_EINVAL), counting up to max (0:
- * no limit) into *count. 0, or -errno / an MDB_* code. */
-int blo_journal_cursor_count(blo_journal_t *self, const char *prefix, size_t max, size_t *count);
+/* Calls fn for each cursor whose name starts with prefix ("" : all; at
+ * most BLO_CURSOR_NAME_MAX - 1 bytes, else BLO_EINVAL), in name order,
+ * inside one read transaction: name (NUL-terminated, valid during the call)
+ * and seq. fn returns 0 to go on, anything else to stop: that value is
+ * returned. 0 at the end; BLO_ECORRUPT for a malformed cursor; -errno or
+ * an MDB_* code. fn must not call the journal. */
+typedef int (*blo_journal_cursor_fn)(const char *name, uint64_t seq, void *arg);
+int blo_journal_cursor_scan(blo_journal_t *self, const char *prefix, blo_journal_cursor_fn fn,
+			    void *arg);
 
 /* Retention: deletes records whose time_ms < older_than_ms (a time in ms
  * since the epoch, e.g. now - max_age; 0: no age limit) and then the oldest

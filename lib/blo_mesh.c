@@ -63,6 +63,7 @@ typedef struct {
 	int64_t log_since_ms;     /* the window of the Errors logged below */
 	uint32_t log_count;       /* Errors from this peer logged in it */
 	uint64_t log_suppressed;  /* and left out */
+	char log_last[160];       /* the last Error left out */
 } peer_t;
 
 /* Sums up the Errors from p that its window left out, once it ended (now
@@ -75,7 +76,7 @@ static void peer_log_flush(peer_t *p, int64_t now)
 		blo_warn("mesh.peer_limited",
 			 "%s: %" PRIu64 " more errors from this peer in %d s not logged one by one "
 			 "(the last: %s)",
-			 p->id, p->log_suppressed, MESH_LOG_WINDOW_MS / 1000, p->last_error);
+			 p->id, p->log_suppressed, MESH_LOG_WINDOW_MS / 1000, p->log_last);
 	p->log_count = 0;
 	p->log_suppressed = 0;
 }
@@ -84,11 +85,12 @@ static void peer_log_flush(peer_t *p, int64_t now)
  * a window, the rest counted and summed up by peer_log_flush. A peer may
  * not flood the log. (A forward refused for good is logged each time: one
  * line per record this broker sent, whatever the peer does.) */
-static bool peer_log_take(peer_t *p, int64_t now)
+static bool peer_log_take(peer_t *p, int64_t now, const char *text)
 {
 	peer_log_flush(p, now);
 	if (p->log_count >= MESH_LOG_BURST) {
 		p->log_suppressed++;
+		snprintf(p->log_last, sizeof(p->log_last), "%s", text);
 		return false;
 	}
 	if (p->log_count++ == 0)
@@ -383,7 +385,7 @@ static void read_peer(blo_mesh_t *self, peer_t *p)
 			}
 			case BLONET__FRAME__BODY_ERROR:
 				snprintf(p->last_error, sizeof(p->last_error), "%s", f->error->text);
-				if (peer_log_take(p, blo_now_ms()))
+				if (peer_log_take(p, blo_now_ms(), f->error->text))
 					blo_warn("mesh.peer_error", "%s: %s", p->id, f->error->text);
 				break;
 			default:

@@ -34,7 +34,8 @@
  *       subscribes (start now, credit 1) under the durable names PREFIX-1
  *       to PREFIX-N, one after the other, and prints what each got
  *       (subscribed, too_many, error) and the counts. M: forget (each is
- *       ended with Unsubscribe forget once subscribed), bigfilter (with a
+ *       ended with Unsubscribe forget once subscribed), unsub (with a plain
+ *       Unsubscribe), drop (only Unsubscribe forget, no Subscribe), bigfilter (with a
  *       filter of FILTER_LIST_MAX + 1 sites), filter64 (FILTER_LIST_MAX
  *       sites), hog (each with all the credit it may have, from the
  *       earliest record; then counts the deliveries for 3 s more,
@@ -635,8 +636,10 @@ static int cmd_peer_full(const char *broker_config, int wait_ms, const char *mod
 				pe.text = "error flood (blonet-probe peer-full --mode errors)";
 				ef.body_case = BLONET__FRAME__BODY_ERROR;
 				ef.error = &pe;
+				/* Blocking: a body refused after its routing id
+				 * would be glued to the next message. */
 				zmq_send(sock, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE);
-				blo_wire_send(sock, &ef, ZMQ_DONTWAIT);
+				blo_wire_send(sock, &ef, 0);
 				errors++;
 			}
 		} else {
@@ -773,6 +776,7 @@ static int cmd_subs(tc_setup_t *st, const char *prefix, long n, const char *mode
 	char *sites[FILTER_LIST_MAX + 1];
 	long subscribed = 0, too_many = 0, other = 0;
 	bool forget = strcmp(mode, "forget") == 0, hog = strcmp(mode, "hog") == 0;
+	bool drop = strcmp(mode, "drop") == 0, unsub = strcmp(mode, "unsub") == 0;
 
 	for (size_t i = 0; i < sizeof(sites) / sizeof(sites[0]); i++)
 		sites[i] = "NO-SUCH-SITE";
@@ -798,6 +802,8 @@ static int cmd_subs(tc_setup_t *st, const char *prefix, long n, const char *mode
 		char name[64];
 
 		snprintf(name, sizeof(name), "%s-%ld", prefix, i);
+		if (drop)
+			goto unsubscribe;
 		sub.durable = name;
 		sub.credit = hog ? 1000000 : 1;
 		sub.start = hog ? BLONET__START_AT__START_EARLIEST : BLONET__START_AT__START_NOW;
@@ -821,13 +827,14 @@ static int cmd_subs(tc_setup_t *st, const char *prefix, long n, const char *mode
 			other++;
 		}
 		blo_message_free((ProtobufCMessage **)&f);
-		if (forget) {
+unsubscribe:
+		if (forget || drop || unsub) {
 			Blonet__Frame uf = BLONET__FRAME__INIT, pf = BLONET__FRAME__INIT;
 			Blonet__Unsubscribe un = BLONET__UNSUBSCRIBE__INIT;
 			Blonet__Ping ping = BLONET__PING__INIT;
 
 			un.durable = name;
-			un.forget = true;
+			un.forget = !unsub;
 			uf.body_case = BLONET__FRAME__BODY_UNSUBSCRIBE;
 			uf.unsubscribe = &un;
 			blo_wire_send(sock, &uf, 0);

@@ -844,35 +844,61 @@ static void test_cursor_removal_in_a_batch_keeps_order(void **state)
 	free(dir);
 }
 
-static void test_cursor_count_by_prefix(void **state)
+typedef struct {
+	char names[8][BLO_CURSOR_NAME_MAX];
+	uint64_t seqs[8];
+	size_t n, stop_after;
+} scanned_t;
+
+static int scan_one(const char *name, uint64_t seq, void *arg)
+{
+	scanned_t *sc = arg;
+
+	assert_true(sc->n < 8);
+	snprintf(sc->names[sc->n], sizeof(sc->names[0]), "%s", name);
+	sc->seqs[sc->n++] = seq;
+	return sc->stop_after != 0 && sc->n == sc->stop_after ? 7 : 0;
+}
+
+static void test_cursor_scan_by_prefix(void **state)
 {
 	char *dir = blo_test_mkdtemp();
 	blo_journal_t *j = blo_test_journal_open(dir, 0);
-	/* "sub/a/" must not count "sub/ab/x" nor "sub/a" itself; the names
+	/* "sub/a/" must not take "sub/ab/x" nor "sub/a" itself; the names
 	 * around the prefix in sort order make sure the scan starts and stops
 	 * where it should. */
 	const char *names[] = {"peer/a", "sub/a", "sub/a/1", "sub/a/2", "sub/a/3", "sub/ab/x", "sub/b/1"};
 	const uint64_t seqs[] = {1, 2, 3, 4, 5, 6, 7};
-	size_t n = 99;
+	scanned_t sc = {0};
 
 	(void)state;
-	E(blo_journal_cursor_count(j, "sub/a/", 0, &n));
-	assert_int_equal(n, 0);
+	E(blo_journal_cursor_scan(j, "sub/a/", scan_one, &sc));
+	assert_int_equal(sc.n, 0);
 	E(blo_journal_cursor_set(j, names, seqs, 7, NULL));
-	E(blo_journal_cursor_count(j, "sub/a/", 0, &n));
-	assert_int_equal(n, 3);
-	E(blo_journal_cursor_count(j, "sub/a/", 2, &n));
-	assert_int_equal(n, 2);
-	E(blo_journal_cursor_count(j, "sub/", 0, &n));
-	assert_int_equal(n, 6);
-	E(blo_journal_cursor_count(j, "sub/c/", 0, &n));
-	assert_int_equal(n, 0);
-	E(blo_journal_cursor_count(j, "zzz", 0, &n));
-	assert_int_equal(n, 0);
+	E(blo_journal_cursor_scan(j, "sub/a/", scan_one, &sc));
+	assert_int_equal(sc.n, 3);
+	assert_string_equal(sc.names[0], "sub/a/1");
+	assert_string_equal(sc.names[2], "sub/a/3");
+	assert_int_equal(sc.seqs[0], 3);
+	assert_int_equal(sc.seqs[2], 5);
+	sc = (scanned_t){.stop_after = 2};
+	assert_int_equal(blo_journal_cursor_scan(j, "sub/a/", scan_one, &sc), 7);
+	assert_int_equal(sc.n, 2);
+	sc = (scanned_t){0};
+	E(blo_journal_cursor_scan(j, "sub/", scan_one, &sc));
+	assert_int_equal(sc.n, 6);
+	sc = (scanned_t){0};
+	E(blo_journal_cursor_scan(j, "", scan_one, &sc));
+	assert_int_equal(sc.n, 7);
+	assert_string_equal(sc.names[0], "peer/a");
+	sc = (scanned_t){0};
+	E(blo_journal_cursor_scan(j, "sub/c/", scan_one, &sc));
+	E(blo_journal_cursor_scan(j, "zzz", scan_one, &sc));
+	assert_int_equal(sc.n, 0);
 	E(blo_journal_cursor_delete(j, "sub/a/2"));
-	E(blo_journal_cursor_count(j, "sub/a/", 0, &n));
-	assert_int_equal(n, 2);
-	assert_int_equal(blo_journal_cursor_count(j, "", 0, &n), BLO_EINVAL);
+	E(blo_journal_cursor_scan(j, "sub/a/", scan_one, &sc));
+	assert_int_equal(sc.n, 2);
+	assert_string_equal(sc.names[1], "sub/a/3");
 	blo_journal_close(&j);
 	blo_test_rmdir(dir);
 	free(dir);
@@ -1345,6 +1371,59 @@ static void test_format_is_2_from_the_first_audit_trim_and_3_is_refused(void **s
 	assert_int_equal(raw_version(dir, 0), 3); /* untouched */
 	free(audit);
 	batch_free(&b);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
+/* blo_journal_entry_t.same that marks the entry's record to be left out. */
+static bool same_and_skip(const uint8_t *stored, size_t stored_len, void *arg)
+{
+	(void)stored;
+	(void)stored_len;
+	*(bool *)arg = true;
+	return true;
+}
+
+static void test_audit_record_skip_set_by_same(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
+	batch_t b;
+	blo_audit_record_t *audit;
+	blo_journal_batch_t batch;
+	audit_texts_t texts = {0};
+	bool skip[3] = {false, false, false};
+	uint64_t records = 0;
+
+	(void)state;
+	batch_make(&b, 1, 3);
+	/* The first stored alone; then all three, each of whose records is
+	 * left out if its entry's same callback says so: only the first's. */
+	E(blo_journal_append(j, b.entries, 1, NULL));
+	audit = accepts_for(&b, "th-customs");
+	for (size_t i = 0; i < 3; i++) {
+		b.entries[i].same = same_and_skip;
+		b.entries[i].same_arg = &skip[i];
+		audit[i].skip = &skip[i];
+	}
+	batch = (blo_journal_batch_t){.entries = b.entries, .n_entries = 3, .audit = audit,
+				      .n_audit = 3};
+	E(blo_journal_commit(j, &batch, NULL));
+	assert_true(skip[0]);
+	assert_false(skip[1]);
+	assert_int_equal(b.entries[0].result, BLO_EDUPLICATE);
+	E(blo_journal_audit_scan(j, 1, 0, collect_audit, &texts));
+	assert_int_equal(texts.n, 2);
+	assert_non_null(strstr(texts.text[0], "\"aseq\":1,"));
+	assert_non_null(strstr(texts.text[0], "\"seq\":2}"));
+	assert_non_null(strstr(texts.text[1], "\"aseq\":2,"));
+	assert_non_null(strstr(texts.text[1], "\"seq\":3}"));
+	audit_texts_free(&texts);
+	E(blo_journal_audit_verify(j, &records, NULL, NULL));
+	assert_int_equal(records, 2);
+	free(audit);
+	batch_free(&b);
+	blo_journal_close(&j);
 	blo_test_rmdir(dir);
 	free(dir);
 }
@@ -2078,7 +2157,7 @@ int main(void)
 		cmocka_unit_test(test_seq_at_time_is_exact_after_clock_step_back),
 		cmocka_unit_test(test_cursor_set_get_and_delete),
 		cmocka_unit_test(test_cursors_persist_across_reopen),
-		cmocka_unit_test(test_cursor_count_by_prefix),
+		cmocka_unit_test(test_cursor_scan_by_prefix),
 		cmocka_unit_test(test_cursor_removal_in_a_batch_keeps_order),
 		cmocka_unit_test(test_cursor_name_empty_or_too_long_is_invalid),
 		cmocka_unit_test(test_purge_by_age_removes_old_records_and_their_ids),
@@ -2095,6 +2174,7 @@ int main(void)
 		cmocka_unit_test(test_dead_reader_slot_is_cleared_by_commits_while_open),
 		cmocka_unit_test(test_dead_reader_does_not_make_a_bounded_journal_grow),
 		cmocka_unit_test(test_commit_stores_entries_cursors_and_audit_together),
+		cmocka_unit_test(test_audit_record_skip_set_by_same),
 		cmocka_unit_test(test_format_is_2_from_the_first_audit_trim_and_3_is_refused),
 		cmocka_unit_test(test_commit_empty_batch_does_nothing),
 		cmocka_unit_test(test_deferred_commit_is_durable_after_the_next_commit_or_a_sync),
