@@ -71,6 +71,10 @@
 /* Why a session ends when its connection goes or stays silent: routine,
  * audited within the principal's budget of sessions. */
 #define PEER_GONE "peer gone"
+/* ... or when another principal's connection takes its routing id: on the
+ * same budget, or two principals taking one id in turn could fill the log
+ * and the audit log. */
+#define RID_TAKEN "its routing id was taken by another principal"
 #define INPROC_HWM 1000000
 /* Publishes verified on the I/O loop only while fewer than this are in
  * the pipeline (a quiet broker); else by the verify workers. */
@@ -1387,10 +1391,11 @@ static session_t *get_session(blo_broker_t *self, size_t router, const uint8_t *
 		 * the session's principal is gone, another principal may take
 		 * the id. The session, its subscriptions and the acks owed to it
 		 * stay the first principal's: end it, and start a new one. */
-		blo_warn("session.rid_taken",
-			 "routing id of %s's session now comes from %s: that session is closed",
-			 s->principal, principal);
-		session_drop(self, s, "its routing id was taken by another principal");
+		if (within_budget(self, self->session_limit, principal, "routing id taken"))
+			blo_warn("session.rid_taken",
+				 "routing id of %s's session now comes from %s: that session is closed",
+				 s->principal, principal);
+		session_drop(self, s, RID_TAKEN);
 		s = NULL;
 	}
 	if (s != NULL) {
@@ -1467,11 +1472,11 @@ static void session_drop(blo_broker_t *self, session_t *s, const char *why)
 			sub_detach(sub);
 		}
 	}
-	/* A connection that ends (or goes idle) is routine, on the budget of
-	 * sessions; an end for any other reason (revoked, key changed) is
-	 * always recorded. */
-	if (strcmp(why, PEER_GONE) != 0 ||
-	    within_budget(self, self->session_limit, s->principal, "session closed: " PEER_GONE))
+	/* A connection that ends (or goes idle, or loses its routing id) is
+	 * routine, on the budget of sessions; an end for any other reason
+	 * (revoked, key changed) is always recorded. */
+	if ((strcmp(why, PEER_GONE) != 0 && strcmp(why, RID_TAKEN) != 0) ||
+	    within_budget(self, self->session_limit, s->principal, why))
 		broker_audit(self, BLO_AUDIT_SESSION, s->principal, NULL, 0, "session closed: %s", why);
 	for (size_t i = 0; i < self->n_sessions; i++) {
 		if (self->sessions[i] == s) {
@@ -2106,9 +2111,8 @@ static job_t *publish_job(blo_broker_t *self, session_t *session, Blonet__Frame 
 			  job_kind_t kind)
 {
 	Blonet__Frame *f = *fp;
-	job_t *job;
-
 	bool overloaded = session->publishing >= SESSION_PUBLISHES_MAX;
+	job_t *job;
 
 	if ((self->stopping || overloaded) && kind == JOB_FORWARD) {
 		/* The sender keeps it and forwards it again later. */
@@ -2500,6 +2504,18 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 					  BLONET__ERROR_CODE__ERROR_FORBIDDEN, "only brokers forward");
 			broker_audit_refusal(self, principal, "forward from a %s refused",
 					     blo_role_name(p->role));
+			break;
+		}
+		/* Forwards travel the links of the topology only: a broker
+		 * that is not this one's peer has no reason to forward here,
+		 * and each forward costs up to 17 signature checks. */
+		if (!blo_mesh_has_peer(self->mesh, principal)) {
+			atomic_fetch_add(&self->counters.forbidden, 1);
+			broker_send_error(self, router, rid, rid_len, f->correlation,
+					  BLONET__ERROR_CODE__ERROR_FORBIDDEN,
+					  "only this broker's peers (its links in the topology) "
+					  "forward to it");
+			broker_audit_refusal(self, principal, "forward from a broker that is no peer refused");
 			break;
 		}
 		on_publish(self, session, &f, JOB_FORWARD);
