@@ -71,9 +71,9 @@
 /* Why a session ends when its connection goes or stays silent: routine,
  * audited within the principal's budget of sessions. */
 #define PEER_GONE "peer gone"
-/* ... or when another principal's connection takes its routing id: on the
- * same budget, or two principals taking one id in turn could fill the log
- * and the audit log. */
+/* ... and when another principal's connection takes its routing id: on the
+ * taker's budget, or two principals taking one id in turn could fill the
+ * log and the audit log. */
 #define RID_TAKEN "its routing id was taken by another principal"
 #define INPROC_HWM 1000000
 /* Publishes verified on the I/O loop only while fewer than this are in
@@ -1158,9 +1158,11 @@ static void *writer_main(void *arg)
 		if (sums != NULL && batch_add(&b, sums) != 0) {
 			broker_job_free(sums);
 		} else if (sums != NULL) {
-			if (batch_commit(self, &b, false, false, &err) != 0)
+			if (batch_commit(self, &b, false, false, &err) != 0) {
+				atomic_fetch_add(&self->counters.audit_lost, b.n_audit);
 				blo_error("audit.lost", "%s: the summaries of audit records left out by the "
 					  "last commit could not be written", err.msg);
+			}
 			broker_job_free(b.jobs[0]);
 			b.n_jobs = 0;
 		}
@@ -1395,6 +1397,7 @@ static session_t *find_session(blo_broker_t *self, size_t router, const uint8_t 
 	return NULL;
 }
 
+static void session_end(blo_broker_t *self, session_t *s, const char *why, bool record);
 static void session_drop(blo_broker_t *self, session_t *s, const char *why);
 
 static session_t *get_session(blo_broker_t *self, size_t router, const uint8_t *rid, size_t len,
@@ -1407,11 +1410,15 @@ static session_t *get_session(blo_broker_t *self, size_t router, const uint8_t *
 		 * the session's principal is gone, another principal may take
 		 * the id. The session, its subscriptions and the acks owed to it
 		 * stay the first principal's: end it, and start a new one. */
-		if (within_budget(self, self->session_limit, principal, "routing id taken"))
+		/* Logged and audited within the budget of the principal
+		 * that took the id: its doing. */
+		bool record = within_budget(self, self->session_limit, principal, "routing id taken");
+
+		if (record)
 			blo_warn("session.rid_taken",
 				 "routing id of %s's session now comes from %s: that session is closed",
 				 s->principal, principal);
-		session_drop(self, s, RID_TAKEN);
+		session_end(self, s, RID_TAKEN, record);
 		s = NULL;
 	}
 	if (s != NULL) {
@@ -1476,7 +1483,8 @@ static void sub_destroy(blo_broker_t *self, sub_t *sub)
 	free(sub);
 }
 
-static void session_drop(blo_broker_t *self, session_t *s, const char *why)
+/* Ends session s for why, its end recorded in the audit log if record. */
+static void session_end(blo_broker_t *self, session_t *s, const char *why, bool record)
 {
 	while (s->n_subs > 0) {
 		sub_t *sub = s->subs[0];
@@ -1488,11 +1496,7 @@ static void session_drop(blo_broker_t *self, session_t *s, const char *why)
 			sub_detach(sub);
 		}
 	}
-	/* A connection that ends (or goes idle, or loses its routing id) is
-	 * routine, on the budget of sessions; an end for any other reason
-	 * (revoked, key changed) is always recorded. */
-	if ((strcmp(why, PEER_GONE) != 0 && strcmp(why, RID_TAKEN) != 0) ||
-	    within_budget(self, self->session_limit, s->principal, why))
+	if (record)
 		broker_audit(self, BLO_AUDIT_SESSION, s->principal, NULL, 0, "session closed: %s", why);
 	for (size_t i = 0; i < self->n_sessions; i++) {
 		if (self->sessions[i] == s) {
@@ -1506,6 +1510,16 @@ static void session_drop(blo_broker_t *self, session_t *s, const char *why)
 	free(s->acks);
 	free(s->subs);
 	free(s);
+}
+
+/* Ends session s for why. A connection that ends (or goes idle) is
+ * routine: its end is audited within the principal's budget of sessions;
+ * an end for any other reason (revoked, key changed) is always recorded. */
+static void session_drop(blo_broker_t *self, session_t *s, const char *why)
+{
+	session_end(self, s, why,
+		    strcmp(why, PEER_GONE) != 0 ||
+			    within_budget(self, self->session_limit, s->principal, "session closed: " PEER_GONE));
 }
 
 /* A session quiet for a while is pinged: with ROUTER_MANDATORY the send
@@ -2522,18 +2536,6 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 					     blo_role_name(p->role));
 			break;
 		}
-		/* Forwards travel the links of the topology only: a broker
-		 * that is not this one's peer has no reason to forward here,
-		 * and each forward costs up to 17 signature checks. */
-		if (!blo_mesh_has_peer(self->mesh, principal)) {
-			atomic_fetch_add(&self->counters.forbidden, 1);
-			broker_send_error(self, router, rid, rid_len, f->correlation,
-					  BLONET__ERROR_CODE__ERROR_FORBIDDEN,
-					  "only this broker's peers (its links in the topology) "
-					  "forward to it");
-			broker_audit_refusal(self, principal, "forward from a broker that is no peer refused");
-			break;
-		}
 		on_publish(self, session, &f, JOB_FORWARD);
 		break;
 	case BLONET__FRAME__BODY_SUBSCRIBE:
@@ -2760,8 +2762,13 @@ static void write_status(blo_broker_t *self)
 	subs = cJSON_AddArrayToObject(root, "subscribers");
 	for (size_t i = 0; i < self->n_subs; i++) {
 		const sub_t *s = self->subs[i];
-		cJSON *o = cJSON_CreateObject();
+		cJSON *o;
 
+		/* A principal removed from the registry keeps its durable
+		 * subscriptions in the journal, inert: not worth a line. */
+		if (blo_registry_find(broker_registry(self), s->principal) == NULL)
+			continue;
+		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "principal", s->principal);
 		cJSON_AddStringToObject(o, "durable", s->durable);
 		cJSON_AddBoolToObject(o, "connected", s->session != NULL);

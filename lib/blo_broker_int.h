@@ -337,9 +337,6 @@ void blo_mesh_status(blo_mesh_t *self, cJSON *root, uint64_t last_seq);
  * CURVE key changed is made again with the new key; a link to a peer no
  * longer a live broker is closed (and made again should it return). */
 void blo_mesh_registry_changed(blo_mesh_t *self);
-/* Whether id is one of this broker's peers (a link of the topology): only
- * they forward to it. False for a NULL mesh. */
-bool blo_mesh_has_peer(const blo_mesh_t *self, const char *id);
 /* Worker side: verifies an incoming Forward job from peer job->principal. */
 void blo_mesh_verify_forward(blo_broker_t *broker, const blo_registry_t *reg, job_t *job);
 

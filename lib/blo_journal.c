@@ -1803,10 +1803,10 @@ int blo_journal_cursor_scan(blo_journal_t *self, const char *prefix, blo_journal
 		rc = mdb_cursor_get(cur, &key, &val, op);
 		if (rc != 0 || key.mv_size < len || memcmp(key.mv_data, prefix, len) != 0)
 			break;
-		if (key.mv_size >= sizeof(name) || val.mv_size != 8) {
-			rc = BLO_ECORRUPT;
-			break;
-		}
+		/* Not a cursor as this journal writes them: passed over, as
+		 * blo_journal_cursor_get refuses that one alone. */
+		if (key.mv_size >= sizeof(name) || val.mv_size != 8)
+			continue;
 		memcpy(name, key.mv_data, key.mv_size);
 		name[key.mv_size] = '\0';
 		if ((stop = fn(name, get_be64(val.mv_data), arg)) != 0)

@@ -261,8 +261,9 @@ int blo_journal_cursor_delete(blo_journal_t *self, const char *name);
  * most BLO_CURSOR_NAME_MAX - 1 bytes, else BLO_EINVAL), in name order,
  * inside one read transaction: name (NUL-terminated, valid during the call)
  * and seq. fn returns 0 to go on, anything else to stop: that value is
- * returned. 0 at the end; BLO_ECORRUPT for a malformed cursor; -errno or
- * an MDB_* code. fn must not call the journal. */
+ * returned. 0 at the end, or -errno / an MDB_* code. A malformed cursor
+ * (blo_journal_cursor_get says BLO_ECORRUPT) is passed over. fn must not
+ * call the journal. */
 typedef int (*blo_journal_cursor_fn)(const char *name, uint64_t seq, void *arg);
 int blo_journal_cursor_scan(blo_journal_t *self, const char *prefix, blo_journal_cursor_fn fn,
 			    void *arg);

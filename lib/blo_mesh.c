@@ -751,14 +751,6 @@ void blo_mesh_close(blo_mesh_t **self_p)
 
 /* ---------------------------------------------------------------- verify (workers) */
 
-bool blo_mesh_has_peer(const blo_mesh_t *self, const char *id)
-{
-	for (size_t i = 0; self != NULL && i < self->n_peers; i++)
-		if (strcmp(self->peers[i].id, id) == 0)
-			return true;
-	return false;
-}
-
 void blo_mesh_verify_forward(blo_broker_t *broker, const blo_registry_t *reg, job_t *job)
 {
 	const ProtobufCBinaryData *bytes = &job->frame->forward->envelope;

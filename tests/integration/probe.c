@@ -45,9 +45,7 @@
  *       alert originated by the principal of the client CONFIG: badsig signs
  *       it with a stranger's key; relay marks it releasable to PEER's country
  *       only, so the sending broker had no right to hold or relay it. Prints
- *       the ForwardAck; exit 0 if it was REJECTED. --mode unlinked
- *       --endpoint EP: PEER is no peer of BROKER_CONFIG, reached at EP;
- *       exit 0 if the forward is refused with an Error FORBIDDEN
+ *       the ForwardAck; exit 0 if it was REJECTED
  *   blonet-probe garbage -c CONFIG -n N
  *       opens N raw TCP connections to the broker and writes random bytes
  *       (no ZMTP, no CURVE); exit 0 when done
@@ -893,7 +891,7 @@ static int cmd_garbage(tc_setup_t *st, long n)
 }
 
 static int cmd_forward(const char *broker_config, const char *to, const char *signer_config,
-		       const char *mode, const char *to_endpoint)
+		       const char *mode)
 {
 	blo_broker_settings_t bs;
 	blo_client_settings_t ss;
@@ -923,8 +921,6 @@ static int cmd_forward(const char *broker_config, const char *to, const char *si
 	for (size_t i = 0; i < bs.peers.n; i++)
 		if (strcmp(((blo_peer_settings_t *)bs.peers.v)[i].id, to) == 0)
 			endpoint = ((blo_peer_settings_t *)bs.peers.v)[i].endpoint;
-	if (endpoint == NULL)
-		endpoint = to_endpoint; /* a broker that is not its peer */
 	peer = blo_registry_find(reg, to);
 	origin = blo_registry_find(reg, ss.id);
 	if (endpoint == NULL || peer == NULL || origin == NULL) {
@@ -968,18 +964,7 @@ static int cmd_forward(const char *broker_config, const char *to, const char *si
 		    f->body_case == BLONET__FRAME__BODY_FORWARD_ACK) {
 			tc_print_ack("forward", mode, f->forward_ack->status, f->forward_ack->reason,
 				     f->forward_ack->text);
-			rc = f->forward_ack->status == BLONET__PUBLISH_STATUS__REJECTED &&
-					     strcmp(mode, "unlinked") != 0
-				     ? 0
-				     : 3;
-		} else if (f != NULL && f->body_case == BLONET__FRAME__BODY_ERROR) {
-			printf("{\"probe\":\"forward\",\"mode\":\"%s\",\"error\":\"%s\",\"text\":\"%s\"}\n",
-			       mode, blo_enum_name(&blonet__error_code__descriptor, (int)f->error->code),
-			       f->error->text);
-			rc = strcmp(mode, "unlinked") == 0 &&
-					     f->error->code == BLONET__ERROR_CODE__ERROR_FORBIDDEN
-				     ? 0
-				     : 3;
+			rc = f->forward_ack->status == BLONET__PUBLISH_STATUS__REJECTED ? 0 : 3;
 		}
 		blo_message_free((ProtobufCMessage **)&f);
 		zmq_msg_close(&msg);
@@ -1010,23 +995,21 @@ int main(int argc, char **argv)
 		{"signer", required_argument, NULL, 's'},
 		{"rid", required_argument, NULL, 'r'},
 		{"durable", required_argument, NULL, 'd'},
-		{"endpoint", required_argument, NULL, 'e'},
 		{0},
 	};
 	const char *config = NULL, *mode = "unknown", *origin = NULL, *cmd, *to = NULL, *signer = NULL;
-	const char *rid = NULL, *durable = NULL, *endpoint = NULL;
+	const char *rid = NULL, *durable = NULL;
 	long n = 1000;
 	bool n_given = false;
 	int wait_ms = 1500, opt, rc;
 	tc_setup_t st = {0};
 
-	while ((opt = getopt_long(argc, argv, "c:m:o:w:n:t:s:r:d:e:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:m:o:w:n:t:s:r:d:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 't': to = optarg; break;
 		case 's': signer = optarg; break;
 		case 'r': rid = optarg; break;
 		case 'd': durable = optarg; break;
-		case 'e': endpoint = optarg; break;
 		case 'c': config = optarg; break;
 		case 'm': mode = optarg; break;
 		case 'o': origin = optarg; break;
@@ -1047,7 +1030,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "flood") == 0)
 		return cmd_flood(config, n_given ? n : 10000);
 	if (strcmp(cmd, "forward") == 0)
-		return to != NULL && signer != NULL ? cmd_forward(config, to, signer, mode, endpoint) : 2;
+		return to != NULL && signer != NULL ? cmd_forward(config, to, signer, mode) : 2;
 	if (strcmp(cmd, "peer-full") == 0)
 		return cmd_peer_full(config, wait_ms, mode);
 	if ((rc = tc_load(&st, PROG, config, NULL)) != 0)

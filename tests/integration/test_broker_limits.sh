@@ -133,5 +133,18 @@ check "starting with the oldest kept, sequence 11346" \
 check "the 11,345 purged are counted as expired" \
 	wait_for 5 sh -c '[ "$("$0" -c "$1" status | tr -d "\t\n " | grep -o "\"expired_before_delivery\":[0-9]*" | cut -d: -f2)" = 11345 ]' \
 	"$BIN/blonetctl" "$WORK/d/th-broker/config.json"
+# 10. A durable subscription loaded from the journal at a restart resumes
+# where its subscriber left off: nothing again, then only what is new.
+check "SIGTERM exits 0 once more" stop_broker th-broker TERM
+start_broker th-broker || { fail "broker restarts once more"; finish; }
+sub th-console-chiangkhong --durable fresh --timeout 2 >"$WORK/resume1.out" 2>&1
+check "the subscription resumes after what was acknowledged: nothing again" \
+	[ "$(count_lines "$WORK/resume1.out" '"seq":')" = 0 ]
+gen_alerts after 3 >"$WORK/after.jsonl"
+check "3 more alerts published" sh -c '"$0" -c "$1" --timeout 30 "$2" >"$3" 2>&1' "$BIN/blonet-pub" \
+	"$WORK/d/th-customs-maesai/config.json" "$WORK/after.jsonl" "$WORK/after.res"
+sub th-console-chiangkhong --durable fresh --timeout 3 --count 3 >"$WORK/resume2.out" 2>&1
+check "then gets exactly the 3 new ones" \
+	[ "$(grep -o '"seq":[0-9]*' "$WORK/resume2.out" | tr '\n' ' ')" = '"seq":11356 "seq":11357 "seq":11358 ' ]
 check "SIGTERM exits 0 at the end" stop_broker th-broker TERM
 finish

@@ -42,16 +42,6 @@ check "the ACK not released to LA does not cross LA" \
 	bash -c '! grep -q "not released to LA" "$0" && ! "$1" -c "$2" journal | grep -q "not released to LA"' \
 	"$WORK/th.out" "$BIN/blonetctl" "$WORK/d/la-broker/config.json"
 
-# Forwards travel the links only: VN, a broker of the registry but no
-# peer of TH, is refused when it forwards to TH directly.
-th_endpoint=$(grep -o '"tcp://127\.0\.0\.1:[0-9]*"' "$WORK/d/th-broker/config.json" | head -n 1 | tr -d '"')
-check "VN, no peer of TH, may not forward to it" \
-	"$PROBE" forward -c "$WORK/d/vn-broker/config.json" --to th-broker \
-	--signer "$WORK/d/vn-console-laobao/config.json" --mode unlinked --endpoint "$th_endpoint"
-check "TH audits the refusal" \
-	wait_for 5 sh -c '"$0" -c "$1" audit | grep "\"principal\":\"vn-broker\"" | grep -q "forward from a broker that is no peer refused"' \
-	"$BIN/blonetctl" "$WORK/d/th-broker/config.json"
-
 for b in th-broker la-broker vn-broker; do
 	check "$b stops cleanly" stop_broker $b TERM
 done
