@@ -11,8 +11,9 @@
  *       CONFIG's principal; prints each PublishAck; exit 0 if all N were
  *       REJECTED with NOT_ORIGIN
  *   blonet-probe flood -c CONFIG [-n N]
- *       publishes N alerts (default 10,000) of CONFIG's principal at once,
- *       not waiting for acks, then reads the acks until every one is final
+ *       signs N alerts (default 10,000) of CONFIG's principal, says so on
+ *       stderr ("sending in 1 s") and a second later publishes them at
+ *       once, not waiting for acks, then reads the acks until every one is final
  *       (the client sends again what is refused for now); prints how many
  *       acks said ACCEPTED and how many OVERLOADED; exit 0 if all N were
  *       accepted in the end
@@ -221,6 +222,10 @@ static int cmd_flood(const char *config, long n)
 		}
 		free(bytes);
 	}
+	/* A test may stop the broker now, so that all of them wait for it. */
+	fprintf(stderr, PROG ": flood: %ld signed, sending in 1 s\n", n);
+	for (int64_t end = blo_now_ms() + 1000; blo_now_ms() < end;)
+		usleep(10000);
 	for (long i = 0; envs != NULL && lens != NULL && i < n; i++) {
 		if (blo_client_publish(c, envs[i], lens[i], NULL, &err) != 0) {
 			fprintf(stderr, PROG ": %s\n", err.msg);

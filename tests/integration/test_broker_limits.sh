@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# What one principal may make the broker keep, and how much work one
-# subscription may cost: at most 32 durable subscriptions per principal
-# (their cursors stay in the journal for good), counted across restarts and
-# freed by Unsubscribe forget; filters of at most 64 entries per field; and
-# a subscription that starts before the oldest record kept goes straight to
-# it, what retention purged counted as expired.
+# What one principal may make the broker keep, and how much work it may
+# make: at most 32 durable subscriptions per principal (their cursors stay
+# in the journal for good), counted across restarts and freed by
+# Unsubscribe forget; filters of at most 64 entries per field; a
+# connection's deliveries in flight over all its subscriptions; its
+# publishes unanswered (beyond them, OVERLOADED at once); audit records of
+# alerts sent again and of sessions, within a budget; a subscription that
+# starts before the oldest record kept goes straight to it, what retention
+# purged counted as expired; and one loaded at a restart resumes where it
+# was.
 . "$(dirname "$0")/lib.sh"
 
 provision "$SRC/tests/integration/topology_single.json" || { fail provision; finish; }
@@ -72,7 +76,16 @@ check "a connection with 5 subscriptions that acknowledges nothing gets 1,024 de
 # unanswered on its connection, the broker refuses at once OVERLOADED
 # (nothing queued, nothing verified), the client sends them again, and in
 # the end every one of 10,000 is accepted.
-"$PROBE" flood -c "$WORK/d/th-customs-maesai/config.json" -n 10000 >"$WORK/flood.out" 2>&1
+# The broker is stopped (SIGSTOP) while they are sent, so that they are
+# all waiting for it when it goes on, however fast it verifies.
+"$PROBE" flood -c "$WORK/d/th-customs-maesai/config.json" -n 10000 >"$WORK/flood.out" 2>"$WORK/flood.err" &
+FLOOD=$!
+flood_signed() { grep -q "sending in 1 s" "$WORK/flood.err"; }
+wait_for 20 flood_signed
+kill -STOP "${PIDS[th-broker]}"
+sleep 2
+kill -CONT "${PIDS[th-broker]}"
+wait $FLOOD
 check "10,000 publishes sent at once are all accepted in the end" \
 	grep -q '"sent":10000,"accepted":10000,' "$WORK/flood.out"
 check "some were refused OVERLOADED on the way" \
