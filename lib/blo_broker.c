@@ -2065,9 +2065,10 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 		start = has_cursor ? cursor + 1 : (st.first_seq > 0 ? st.first_seq : last + 1);
 		break;
 	}
-	/* Whatever retention purged is not looked for one record at a time. */
+	/* Whatever retention purged is not looked for one record at a time
+	 * (st as broker_first_kept would read it again). */
 	{
-		uint64_t first = broker_first_kept(self);
+		uint64_t first = st.count > 0 ? st.first_seq : st.last_seq + 1;
 
 		if (start < first) {
 			atomic_fetch_add(&self->counters.expired, first - start);

@@ -1024,7 +1024,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (config == NULL || optind != argc - 1) {
-		fprintf(stderr, "usage: blonet-probe refused|forge|frames|batch|garbage|rid|forward|peer-full -c CONFIG ...\n");
+		fprintf(stderr, "usage: blonet-probe refused|forge|flood|frames|batch|subs|garbage|rid|forward|peer-full -c CONFIG ...\n");
 		return 2;
 	}
 	cmd = argv[optind];
