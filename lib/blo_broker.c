@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -47,6 +48,8 @@
 #define STATUS_EVERY_MS 1000
 #define RETENTION_EVERY_MS 60000
 #define SESSION_IDLE_MS (10 * 60 * 1000)
+/* At most one memory reset this often (memory_guard). */
+#define MEMORY_RESET_EVERY_MS 10000
 #define KEEPALIVE_MS 3000
 #define AUDIT_FLUSH_MS 50
 /* The writer holds audit records and cursors that come without a publish
@@ -2707,6 +2710,12 @@ static void write_status(blo_broker_t *self)
 	cJSON_AddNumberToObject(root, "uptime_s", (double)(blo_now_ms() - self->started_ms) / 1000.0);
 	cJSON_AddNumberToObject(root, "registry_version", (double)blo_registry_version(broker_registry(self)));
 	cJSON_AddNumberToObject(root, "sessions", (double)self->n_sessions);
+	if (self->memory_anon >= 0) {
+		cJSON *memory = cJSON_AddObjectToObject(root, "memory");
+
+		cJSON_AddNumberToObject(memory, "anon_mb", (double)(self->memory_anon / (1024 * 1024)));
+		cJSON_AddNumberToObject(memory, "limit_mb", (double)(self->memory_limit / (1024 * 1024)));
+	}
 	if (blo_journal_stats(self->journal, &st) == 0) {
 		journal = cJSON_AddObjectToObject(root, "journal");
 		cJSON_AddNumberToObject(journal, "first_seq", (double)st.first_seq);
@@ -2745,6 +2754,8 @@ static void write_status(blo_broker_t *self)
 				(double)atomic_load(&self->counters.batches_in));
 	cJSON_AddNumberToObject(counters, "batches_sent",
 				(double)atomic_load(&self->counters.batches_out));
+	cJSON_AddNumberToObject(counters, "memory_resets",
+				(double)atomic_load(&self->counters.memory_resets));
 	blo_zap_stats(self->zap, &zs);
 	zap = cJSON_AddObjectToObject(root, "auth");
 	cJSON_AddNumberToObject(zap, "allowed", (double)zs.allowed);
@@ -2895,10 +2906,11 @@ static const char *access_lost(const blo_principal_t *was, const blo_principal_t
 	return NULL;
 }
 
-/* libzmq cannot close one peer of a ROUTER: rebind the listening sockets so
- * that every connection handshakes again through ZAP, which refuses the keys
- * no longer valid. Others reconnect at once. */
-static void rebind_routers(blo_broker_t *self)
+/* libzmq cannot close one peer of a ROUTER: rebind the listening sockets,
+ * which ends every connection and frees what libzmq held for it. Clients
+ * reconnect at once, through ZAP again, which refuses the keys no longer
+ * valid. */
+static void rebind_routers(blo_broker_t *self, const char *why)
 {
 	blo_err_t err = {0};
 
@@ -2920,12 +2932,97 @@ static void rebind_routers(blo_broker_t *self)
 		for (int tries = 0; tries < 50; tries++) {
 			if (zmq_bind(sock, self->bound[k]) == 0)
 				break;
+			if (tries == 49)
+				blo_error("broker.rebind_failed", "%s: cannot listen again: %s",
+					  self->bound[k], zmq_strerror(errno));
 			usleep(20000);
 		}
 		self->routers[k] = sock;
 	}
 	while (self->n_sessions > 0)
-		session_drop(self, self->sessions[0], "listener rebound after a registry change");
+		session_drop(self, self->sessions[0], why);
+}
+
+/* Anonymous memory resident (RssAnon in /proc/self/status), in bytes; -1
+ * if it cannot be read. The journal's map is file memory, not counted. */
+static int64_t rss_anon_bytes(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	long long kb = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "RssAnon: %lld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb < 0 ? -1 : (int64_t)kb * 1024;
+}
+
+/* libzmq holds every part of a message until its last part arrives, with
+ * no bound on their number (ZMQ_MAXMSGSIZE bounds one part, the high-water
+ * marks count whole messages): an authenticated peer that never ends a
+ * message grows this process by about 100 bytes for each 36-byte part it
+ * sends. No socket option limits that, and a ROUTER cannot close one
+ * connection. So above limits.memory_mb of anonymous memory the broker
+ * rebinds its listeners, as for a registry change: every connection ends,
+ * libzmq frees what they held, and clients reconnect at once (publishes
+ * in flight are answered as duplicates when sent again, deliveries
+ * unacknowledged go again). At most once every MEMORY_RESET_EVERY_MS;
+ * memory freed but not yet handed back to the system is handed back first.
+ * A second later the broker logs what is left; if that is still over the
+ * limit, connections did not hold it, and there are no more resets until
+ * it falls under. */
+static void memory_guard(blo_broker_t *self, int64_t now)
+{
+	const long long mb = 1024 * 1024;
+	int64_t rss;
+
+	self->memory_anon = rss = rss_anon_bytes();
+	if (self->memory_limit == 0 || self->stopping)
+		return;
+	if (self->memory_check_ms != 0 && now >= self->memory_check_ms) {
+		malloc_trim(0);
+		rss = rss_anon_bytes();
+		self->memory_check_ms = 0;
+		self->memory_held = rss > self->memory_limit;
+		if (self->memory_held)
+			blo_warn("broker.memory_held",
+				 "%lld MB of anonymous memory a second after the reset, still over "
+				 "limits.memory_mb (%lld): connections do not hold it; no more resets "
+				 "until it falls under the limit",
+				 (long long)rss / mb, (long long)self->memory_limit / mb);
+		else
+			blo_info("broker.memory", "%lld MB of anonymous memory a second after the reset "
+				 "(limits.memory_mb %lld)",
+				 (long long)rss / mb, (long long)self->memory_limit / mb);
+		return;
+	}
+	if (rss <= self->memory_limit) {
+		self->memory_held = false;
+		return;
+	}
+	if (self->memory_held ||
+	    (self->memory_reset_ms != 0 && now - self->memory_reset_ms < MEMORY_RESET_EVERY_MS))
+		return;
+	/* Memory freed but kept by malloc is not a peer's doing. */
+	malloc_trim(0);
+	if ((rss = rss_anon_bytes()) <= self->memory_limit)
+		return;
+	atomic_fetch_add(&self->counters.memory_resets, 1);
+	self->memory_reset_ms = now;
+	self->memory_check_ms = now + 1000;
+	blo_error("broker.memory_reset",
+		  "%lld MB of anonymous memory is over limits.memory_mb (%lld): ending every "
+		  "connection, the only way to make libzmq let go of messages a peer never "
+		  "finishes; clients reconnect at once",
+		  (long long)rss / mb, (long long)self->memory_limit / mb);
+	broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0,
+		     "memory reset: %lld MB of anonymous memory over limits.memory_mb %lld; "
+		     "every connection ended",
+		     (long long)rss / mb, (long long)self->memory_limit / mb);
+	rebind_routers(self, "every connection ended: memory over limits.memory_mb");
 }
 
 static void reload_registry(blo_broker_t *self)
@@ -3025,7 +3122,7 @@ static void reload_registry(blo_broker_t *self)
 	/* Also when none of theirs had a session yet: a connection may have
 	 * passed ZAP with a key now void and not have spoken. */
 	if (lost > 0)
-		rebind_routers(self);
+		rebind_routers(self, "listener rebound after a registry change");
 	blo_mesh_registry_changed(self->mesh);
 	reg_release(self, old);
 }
@@ -3106,12 +3203,14 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 	self->commit_hold_ns = s->limits.commit_hold_us * 1000;
 	self->max_message_bytes = s->limits.max_message_bytes;
 	self->heartbeat_ms = (int)s->limits.heartbeat_ms;
+	self->memory_limit = s->limits.memory_mb * 1024 * 1024;
 	self->retention_age_ms = s->journal.max_age_hours * 3600 * 1000;
 	self->retention_count = (uint64_t)s->journal.max_count;
 	self->retention_bytes = (size_t)s->journal.max_size_mb * 1024 * 1024;
 	self->audit_age_ms = s->audit.max_age_hours * 3600 * 1000;
 	self->audit_keep = (uint64_t)s->audit.max_records;
 	self->started_ms = blo_now_ms();
+	self->memory_anon = -1;
 
 	if ((rc = blo_settings_authority(s->authority, self->authority, err)) != 0)
 		goto out;
@@ -3344,6 +3443,7 @@ int blo_broker_run(blo_broker_t *self)
 				blo_audit_limit_flush(self->io_limit, now, io_summary, self);
 			if (self->session_limit != NULL)
 				blo_audit_limit_flush(self->session_limit, now, session_summary, self);
+			memory_guard(self, now);
 			write_status(self);
 			next_status = now + STATUS_EVERY_MS;
 		}

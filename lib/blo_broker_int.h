@@ -195,6 +195,7 @@ typedef struct {
 	atomic_uint_fast64_t audit_lost;    /* audit records a full journal could not take */
 	atomic_uint_fast64_t audit_archived; /* audit records moved to the archive files */
 	atomic_uint_fast64_t batches_in, batches_out; /* Batch frames from and to clients */
+	atomic_uint_fast64_t memory_resets; /* connections all dropped over limits.memory_mb */
 } counters_t;
 
 struct blo_broker {
@@ -209,6 +210,11 @@ struct blo_broker {
 	int64_t commit_hold_ns;        /* longest a busy batch gathers (blo_commit_hold_ns) */
 	int64_t max_message_bytes;
 	int heartbeat_ms;
+	int64_t memory_limit;          /* bytes of anonymous memory (limits.memory_mb); 0: no limit */
+	int64_t memory_reset_ms;       /* the last memory reset (0: none) */
+	int64_t memory_check_ms;       /* when to say what a reset freed (0: nothing to say) */
+	int64_t memory_anon;           /* anonymous memory at the last look (-1: unknown) */
+	bool memory_held;              /* a reset freed too little: no more until under the limit */
 	int64_t retention_age_ms;
 	uint64_t retention_count;
 	size_t retention_bytes;

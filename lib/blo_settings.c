@@ -6,6 +6,7 @@
 
 #include "blo_util.h"
 
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,8 @@ static const blo_cfg_field_t limit_fields[] = {
 	 .min = 100, .max = 600000},
 	{.key = "mesh_give_up_s", .type = BLO_CFG_INT, .offset = offsetof(blo_limit_settings_t, mesh_give_up_s),
 	 .min = 1, .max = 30 * 86400},
+	{.key = "memory_mb", .type = BLO_CFG_INT, .offset = offsetof(blo_limit_settings_t, memory_mb),
+	 .min = 0, .max = INT64_C(1) << 30},
 	{0},
 };
 
@@ -141,6 +144,7 @@ int blo_broker_settings_load(blo_broker_settings_t *out, const char *path, blo_e
 	out->limits.heartbeat_ms = 1000;
 	out->limits.mesh_resend_ms = 10000;
 	out->limits.mesh_give_up_s = 3600;
+	out->limits.memory_mb = 2048;
 	out->log_level = BLO_LOG_INFO;
 	if ((rc = blo_config_load(path, broker_fields, out, err)) != 0)
 		return rc;
@@ -158,6 +162,13 @@ int blo_broker_settings_load(blo_broker_settings_t *out, const char *path, blo_e
 	if (out->listen.n == 0)
 		return blo_err_set(err, BLO_ECONFIG, "%s: key \"listen\": expected at least one endpoint",
 				   path);
+	/* Below what the broker itself needs, every connection would end
+	 * every few seconds. */
+	if (out->limits.memory_mb != 0 && out->limits.memory_mb < 64)
+		return blo_err_set(err, BLO_ECONFIG,
+				   "%s: key \"limits.memory_mb\": %" PRId64 " is below 64 (0 turns the "
+				   "memory limit off)",
+				   path, out->limits.memory_mb);
 	for (size_t i = 0; i < out->peers.n; i++) {
 		const blo_peer_settings_t *p = (const blo_peer_settings_t *)out->peers.v + i;
 		char key[32];

@@ -46,6 +46,7 @@ typedef struct {
 	int64_t heartbeat_ms;      /* ZMTP heartbeat interval */
 	int64_t mesh_resend_ms;    /* an unacknowledged or refused-for-now forward goes again */
 	int64_t mesh_give_up_s;    /* a refusal that may be final is retried this long */
+	int64_t memory_mb;         /* anonymous memory beyond which every connection ends; 0: none */
 } blo_limit_settings_t;
 
 /*
@@ -59,7 +60,8 @@ typedef struct {
  *            "archive_dir": "data/audit-archive"},
  *  "limits": {"max_message_bytes": 131072, "max_in_flight": 256,
  *             "max_batch": 1000, "commit_hold_us": 4000, "verify_threads": 0,
- *             "heartbeat_ms": 1000, "mesh_resend_ms": 10000, "mesh_give_up_s": 3600},
+ *             "heartbeat_ms": 1000, "mesh_resend_ms": 10000, "mesh_give_up_s": 3600,
+ *             "memory_mb": 2048},
  *  "peers": [{"id": "la-broker", "endpoint": "tcp://..."}],
  *  "log_level": "info"}
  * Paths are relative to the file's folder. "authority" is the hex Ed25519

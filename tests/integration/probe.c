@@ -47,6 +47,14 @@
  *       it with a stranger's key; relay marks it releasable to PEER's country
  *       only, so the sending broker had no right to hold or relay it. Prints
  *       the ForwardAck; exit 0 if it was REJECTED
+ *   blonet-probe parts -c CONFIG -n N [--wait MS]
+ *       connects as CONFIG's principal with a CurveZMQ client of its own
+ *       (libzmq sends nothing of a message before its last part) and sends
+ *       N one-byte parts of a message that never ends: the broker's libzmq
+ *       holds every one until the last arrives. Stops early when the broker
+ *       ends the connection, says how many it sent on stderr, waits MS ms
+ *       (default 1500), then prints how many it sent and whether a Ping on
+ *       a new connection is answered; exit 0 if it is
  *   blonet-probe garbage -c CONFIG -n N
  *       opens N raw TCP connections to the broker and writes random bytes
  *       (no ZMTP, no CURVE); exit 0 when done
@@ -866,6 +874,211 @@ unsubscribe:
 	return 0;
 }
 
+/* Reads exactly len bytes, or returns -1. */
+static int read_full(int fd, uint8_t *buf, size_t len)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t r = read(fd, buf + got, len - got);
+
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* One ZMTP frame (command or message) of at most cap bytes into body. */
+static int read_frame(int fd, uint8_t *body, size_t cap, size_t *len)
+{
+	uint8_t h[9];
+
+	if (read_full(fd, h, 2) != 0)
+		return -1;
+	if (h[0] & 0x02) {
+		if (read_full(fd, h + 2, 7) != 0)
+			return -1;
+		*len = 0;
+		for (int i = 1; i < 9; i++)
+			*len = (*len << 8) | h[i];
+	} else {
+		*len = h[1];
+	}
+	return *len <= cap ? read_full(fd, body, *len) : -1;
+}
+
+static void put_nonce8(uint8_t *out, uint64_t n)
+{
+	for (int i = 0; i < 8; i++)
+		out[i] = (uint8_t)(n >> (56 - 8 * i));
+}
+
+/* Writes all of buf, or returns -1. */
+static int write_full(int fd, const uint8_t *buf, size_t len)
+{
+	for (size_t done = 0; done < len;) {
+		/* No SIGPIPE when the broker ends the connection. */
+		ssize_t w = send(fd, buf + done, len - done, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* A CurveZMQ client written by hand (RFC 23 and 26): libzmq itself sends
+ * no part of a message before its last, so a message that never ends
+ * takes a client of one's own. Returns the connected socket, with the key
+ * of its MESSAGE boxes in key and their last nonce in *nonce, or -1. */
+static int raw_curve_connect(tc_setup_t *st, uint8_t key[crypto_box_BEFORENMBYTES], uint64_t *nonce)
+{
+	const uint8_t *S = st->broker->curve_public, *C = blo_identity_public(st->identity)->curve_public;
+	const uint8_t *c_secret = blo_identity_curve_secret(st->identity);
+	static const uint8_t meta[] = "\x0bSocket-Type\x00\x00\x00\x06"
+				      "DEALER";
+	const size_t meta_len = sizeof(meta) - 1;
+	uint8_t cp[32], cs[32], sp[32], cookie[96], g[64], n24[24];
+	uint8_t frame[512], plain[256], vouch[64], out[512];
+	size_t len, plain_len, off = 0;
+	struct sockaddr_in sa;
+	int fd;
+
+	if (tc_parse_endpoint(st->s.broker.endpoint, &sa) != 0 || (fd = tc_tcp_connect(&sa)) < 0)
+		return -1;
+	tc_greeting(g);
+	if (write_full(fd, g, sizeof(g)) != 0 || read_full(fd, g, sizeof(g)) != 0)
+		goto fail;
+	/* HELLO: C', then 64 zeros boxed from C' to S. */
+	crypto_box_keypair(cp, cs);
+	memset(out, 0, 202);
+	out[0] = 0x04;
+	out[1] = 200;
+	memcpy(out + 2, "\x05HELLO\x01\x00", 8);
+	memcpy(out + 82, cp, 32);
+	memcpy(n24, "CurveZMQHELLO---", 16);
+	put_nonce8(n24 + 16, (*nonce = 1));
+	memcpy(out + 114, n24 + 16, 8);
+	memset(plain, 0, 64);
+	if (crypto_box_easy(out + 122, plain, 64, n24, S, cs) != 0 || write_full(fd, out, 202) != 0)
+		goto fail;
+	/* WELCOME: S' and the cookie, boxed from S to C'. */
+	if (read_frame(fd, frame, sizeof(frame), &len) != 0 || len != 168 ||
+	    memcmp(frame, "\x07WELCOME", 8) != 0)
+		goto fail;
+	memcpy(n24, "WELCOME-", 8);
+	memcpy(n24 + 8, frame + 8, 16);
+	if (crypto_box_open_easy(plain, frame + 24, 144, n24, S, cs) != 0)
+		goto fail;
+	memcpy(sp, plain, 32);
+	memcpy(cookie, plain + 32, 96);
+	/* INITIATE: the cookie, then C, the vouch (C' and S boxed from C to
+	 * S') and the metadata, boxed from C' to S'. */
+	memcpy(plain, C, 32);
+	randombytes_buf(plain + 32, 16);
+	memcpy(n24, "VOUCH---", 8);
+	memcpy(n24 + 8, plain + 32, 16);
+	memcpy(vouch, cp, 32);
+	memcpy(vouch + 32, S, 32);
+	if (crypto_box_easy(plain + 48, vouch, 64, n24, sp, c_secret) != 0)
+		goto fail;
+	memcpy(plain + 128, meta, meta_len);
+	plain_len = 128 + meta_len;
+	len = 9 + 96 + 8 + crypto_box_MACBYTES + plain_len;
+	out[off++] = 0x06;
+	put_nonce8(out + off, len);
+	off += 8;
+	memcpy(out + off, "\x08INITIATE", 9);
+	memcpy(out + off + 9, cookie, 96);
+	memcpy(n24, "CurveZMQINITIATE", 16);
+	put_nonce8(n24 + 16, ++*nonce);
+	memcpy(out + off + 105, n24 + 16, 8);
+	if (crypto_box_easy(out + off + 113, plain, plain_len, n24, sp, cs) != 0 ||
+	    write_full(fd, out, off + len) != 0)
+		goto fail;
+	/* READY (or ERROR, when ZAP refuses the key). */
+	if (read_frame(fd, frame, sizeof(frame), &len) != 0 || len < 6 ||
+	    memcmp(frame, "\x05READY", 6) != 0)
+		goto fail;
+	if (crypto_box_beforenm(key, sp, cs) != 0)
+		goto fail;
+	sodium_memzero(cs, sizeof(cs));
+	return fd;
+fail:
+	sodium_memzero(cs, sizeof(cs));
+	close(fd);
+	return -1;
+}
+
+/* Sends n one-byte parts of a message that never ends, then holds the
+ * connection for wait_ms; then asks on a new connection whether the broker
+ * still answers. */
+static int cmd_parts(tc_setup_t *st, long n, int wait_ms)
+{
+	uint8_t key[crypto_box_BEFORENMBYTES], n24[24], buf[36 * 1024];
+	uint64_t nonce = 0;
+	size_t used = 0;
+	long sent = 0;
+	int fd = raw_curve_connect(st, key, &nonce), pong = 0;
+	void *ctx, *sock;
+
+	if (fd < 0) {
+		fprintf(stderr, PROG ": parts: the CURVE handshake failed\n");
+		return 2;
+	}
+	memcpy(n24, "CurveZMQMESSAGEC", 16);
+	for (long i = 0; i < n; i++) {
+		/* A message frame: "\x07MESSAGE", the nonce, then the flags
+		 * (0x01: more) and one byte, boxed from C' to S'. */
+		uint8_t *m = buf + used, plain[2] = {0x01, 'x'};
+
+		m[0] = 0x00;
+		m[1] = 34;
+		memcpy(m + 2, "\x07MESSAGE", 8);
+		put_nonce8(n24 + 16, ++nonce);
+		memcpy(m + 10, n24 + 16, 8);
+		crypto_box_easy_afternm(m + 18, plain, sizeof(plain), n24, key);
+		used += 36;
+		if (used + 36 > sizeof(buf) || i == n - 1) {
+			if (write_full(fd, buf, used) != 0)
+				break;
+			sent = i + 1;
+			used = 0;
+		}
+	}
+	fprintf(stderr, PROG ": parts: %ld sent\n", sent);
+	for (int64_t end = blo_now_ms() + wait_ms; blo_now_ms() < end;)
+		usleep(10000);
+	ctx = zmq_ctx_new();
+	sock = tc_dealer(ctx);
+	if (tc_curve(sock, st->identity, st->broker->curve_public, PROG) != 0)
+		return 2;
+	zmq_connect(sock, st->s.broker.endpoint);
+	send_hello(sock);
+	tc_send_ping(sock, 515151);
+	for (int64_t end = blo_now_ms() + 30000; blo_now_ms() < end && !pong;) {
+		zmq_msg_t msg;
+		Blonet__Frame *f = NULL;
+		zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+
+		if (zmq_poll(&item, 1, 200) <= 0)
+			continue;
+		zmq_msg_init(&msg);
+		while (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) >= 0) {
+			if (blo_wire_decode(&msg, &f, NULL) == 0) {
+				if (f->body_case == BLONET__FRAME__BODY_PONG && f->correlation == 515151)
+					pong = 1;
+				blo_message_free((ProtobufCMessage **)&f);
+			}
+		}
+		zmq_msg_close(&msg);
+	}
+	printf("{\"probe\":\"parts\",\"sent\":%ld,\"pong\":%s}\n", sent, pong ? "true" : "false");
+	close(fd);
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	return pong ? 0 : 1;
+}
+
 static int cmd_garbage(tc_setup_t *st, long n)
 {
 	const char *ep = st->s.broker.endpoint;
@@ -1024,7 +1237,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (config == NULL || optind != argc - 1) {
-		fprintf(stderr, "usage: blonet-probe refused|forge|flood|frames|batch|subs|garbage|rid|forward|peer-full -c CONFIG ...\n");
+		fprintf(stderr, "usage: blonet-probe refused|forge|flood|frames|batch|subs|garbage|parts|rid|forward|peer-full -c CONFIG ...\n");
 		return 2;
 	}
 	cmd = argv[optind];
@@ -1050,6 +1263,8 @@ int main(int argc, char **argv)
 		rc = cmd_subs(&st, durable, n_given ? n : 1, mode);
 	else if (strcmp(cmd, "garbage") == 0)
 		rc = cmd_garbage(&st, n);
+	else if (strcmp(cmd, "parts") == 0)
+		rc = cmd_parts(&st, n, wait_ms);
 	else if (strcmp(cmd, "rid") == 0 && rid != NULL && rid[0] != '\0')
 		rc = cmd_rid(&st, rid, durable, wait_ms);
 	else

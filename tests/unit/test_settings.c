@@ -108,6 +108,7 @@ static void test_broker_minimal_file_gets_every_default(void **state)
 	assert_int_equal(s.limits.commit_hold_us, 4000);
 	assert_int_equal(s.limits.verify_threads, 0);
 	assert_int_equal(s.limits.heartbeat_ms, 1000);
+	assert_int_equal(s.limits.memory_mb, 2048);
 	assert_int_equal(s.peers.n, 0);
 	assert_int_equal(s.log_level, BLO_LOG_INFO);
 	blo_broker_settings_free(&s);
@@ -129,7 +130,8 @@ static void test_broker_full_file_reads_every_key(void **state)
 		" \"audit\": {\"max_age_hours\": 48, \"max_records\": 500000,\n"
 		"           \"archive_dir\": \"/srv/blonet/audit\"},\n"
 		" \"limits\": {\"max_message_bytes\": 65536, \"max_in_flight\": 64, \"max_batch\": 500,\n"
-		"            \"commit_hold_us\": 0, \"verify_threads\": 2, \"heartbeat_ms\": 250},\n"
+		"            \"commit_hold_us\": 0, \"verify_threads\": 2, \"heartbeat_ms\": 250,\n"
+		"            \"memory_mb\": 512},\n"
 		" \"peers\": [{\"id\": \"th-broker\", \"endpoint\": \"tcp://192.0.2.1:7400\"},\n"
 		"           {\"id\": \"mm-broker\", \"endpoint\": \"tcp://192.0.2.2:7400\"}],\n"
 		" \"log_level\": \"debug\"}\n");
@@ -154,6 +156,7 @@ static void test_broker_full_file_reads_every_key(void **state)
 	assert_int_equal(s.limits.commit_hold_us, 0);
 	assert_int_equal(s.limits.verify_threads, 2);
 	assert_int_equal(s.limits.heartbeat_ms, 250);
+	assert_int_equal(s.limits.memory_mb, 512);
 	assert_int_equal(s.log_level, BLO_LOG_DEBUG);
 	assert_int_equal(s.peers.n, 2);
 	peers = s.peers.v;
@@ -597,6 +600,39 @@ static void test_log_level_names_follow_the_enum(void **state)
 	assert_null(blo_log_level_names[BLO_LOG_ERROR + 1]);
 }
 
+/* The memory limit: 0 turns it off, 64 MB is the least it may be. */
+static void test_broker_memory_limit_below_64_is_refused(void **state)
+{
+	static const struct {
+		const char *value;
+		int rc;
+		int64_t want;
+	} cases[] = {{"0", 0, 0}, {"64", 0, 64}, {"63", BLO_ECONFIG, 0}, {"1", BLO_ECONFIG, 0}};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		blo_broker_settings_t s;
+		blo_err_t err = {0};
+		char *text = NULL, *path;
+
+		if (asprintf(&text,
+			     "{\"id\": \"th-broker\", \"identity\": \"i.json\", \"registry\": \"r.json\",\n"
+			     " \"authority\": \"" AUTHORITY_HEX "\", \"listen\": [\"tcp://127.0.0.1:1\"],\n"
+			     " \"data_dir\": \"data\", \"limits\": {\"memory_mb\": %s}}\n",
+			     cases[i].value) < 0)
+			fail_msg("asprintf failed");
+		path = write_config("broker.json", text);
+		assert_int_equal(blo_broker_settings_load(&s, path, &err), cases[i].rc);
+		if (cases[i].rc == 0)
+			assert_int_equal(s.limits.memory_mb, cases[i].want);
+		else
+			assert_message(&err, path, "limits.memory_mb", "below 64", "0 turns", NULL);
+		blo_broker_settings_free(&s);
+		free(path);
+		free(text);
+	}
+}
+
 /* Each test gets a fresh folder. */
 #define T(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
 
@@ -617,6 +653,7 @@ int main(void)
 		T(test_broker_bad_peer_id_names_its_index),
 		T(test_broker_peer_without_endpoint_is_refused),
 		T(test_broker_journal_out_of_range_is_refused),
+		T(test_broker_memory_limit_below_64_is_refused),
 		T(test_broker_bad_log_level_is_refused),
 		T(test_broker_missing_file_is_enoent),
 		cmocka_unit_test(test_broker_free_of_null_does_nothing),
