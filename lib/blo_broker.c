@@ -1252,6 +1252,16 @@ static void session_summary(const blo_audit_summary_t *sm, void *arg)
 	audit_summary(arg, BLO_AUDIT_SESSION, "sessions opened or closed", sm);
 }
 
+static void subscribe_summary(const blo_audit_summary_t *sm, void *arg)
+{
+	(void)arg;
+	blo_info("subscribe.limited",
+		 "%s: %" PRIu64 " more subscribes in %" PRId64 " s not logged one by one (the last "
+		 "as \"%s\")",
+		 sm->principal, sm->suppressed, (sm->to_ms - sm->from_ms) / 1000,
+		 sm->last != NULL ? sm->last : "");
+}
+
 /* The budget bucket of refused handshakes of keys no principal has. */
 #define UNKNOWN_KEY_BUCKET "(unregistered keys)"
 
@@ -2102,8 +2112,11 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 	rf.body_case = BLONET__FRAME__BODY_SUBSCRIBED;
 	rf.subscribed = &ok;
 	broker_send_to(self, session->router, session->rid, session->rid_len, &rf);
-	blo_info("subscribe", "%s subscribed as \"%s\" from sequence %" PRIu64, s->principal,
-		 s->durable, s->next_seq);
+	/* A line each, within the principal's budget: a client that
+	 * subscribes again and again must not flood the log. */
+	if (blo_audit_limit_take(self->subscribe_log, s->principal, blo_now_ms(), s->durable))
+		blo_info("subscribe", "%s subscribed as \"%s\" from sequence %" PRIu64, s->principal,
+			 s->durable, s->next_seq);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -3194,6 +3207,8 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 	    (rc = blo_audit_limit_new(&self->again_limit, AUDIT_REFUSAL_BURST,
 				      AUDIT_REFUSAL_WINDOW_MS)) != 0 ||
 	    (rc = blo_audit_limit_new(&self->session_limit, AUDIT_REFUSAL_BURST,
+				      AUDIT_REFUSAL_WINDOW_MS)) != 0 ||
+	    (rc = blo_audit_limit_new(&self->subscribe_log, AUDIT_REFUSAL_BURST,
 				      AUDIT_REFUSAL_WINDOW_MS)) != 0) {
 		rc = blo_err_set(err, rc, "out of memory");
 		goto out;
@@ -3443,6 +3458,8 @@ int blo_broker_run(blo_broker_t *self)
 				blo_audit_limit_flush(self->io_limit, now, io_summary, self);
 			if (self->session_limit != NULL)
 				blo_audit_limit_flush(self->session_limit, now, session_summary, self);
+			if (self->subscribe_log != NULL)
+				blo_audit_limit_flush(self->subscribe_log, now, subscribe_summary, self);
 			memory_guard(self, now);
 			write_status(self);
 			next_status = now + STATUS_EVERY_MS;
@@ -3473,6 +3490,8 @@ int blo_broker_run(blo_broker_t *self)
 		blo_audit_limit_flush(self->io_limit, INT64_MAX, io_summary, self);
 	if (self->session_limit != NULL)
 		blo_audit_limit_flush(self->session_limit, INT64_MAX, session_summary, self);
+	if (self->subscribe_log != NULL)
+		blo_audit_limit_flush(self->subscribe_log, INT64_MAX, subscribe_summary, self);
 	broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "broker stopped");
 	flush_audit(self);
 	write_status(self);
@@ -3526,6 +3545,7 @@ void blo_broker_close(blo_broker_t **self_p)
 	blo_audit_limit_destroy(&self->writer_limit);
 	blo_audit_limit_destroy(&self->again_limit);
 	blo_audit_limit_destroy(&self->session_limit);
+	blo_audit_limit_destroy(&self->subscribe_log);
 	for (size_t i = 0; i < self->n_routers; i++) {
 		zmq_close(self->routers[i]);
 		free(self->bound[i]);

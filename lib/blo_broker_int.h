@@ -269,6 +269,7 @@ struct blo_broker {
 	blo_audit_limit_t *io_limit;    /* refusals seen by the I/O thread */
 	blo_audit_limit_t *zap_limit;   /* refused handshakes (blo_zap) */
 	blo_audit_limit_t *session_limit; /* sessions opened and closed */
+	blo_audit_limit_t *subscribe_log;  /* subscribe lines of the log (not audited) */
 	uint64_t publishes_in_flight;
 	bool stopping;
 	int64_t started_ms;

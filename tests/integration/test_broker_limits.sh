@@ -39,6 +39,13 @@ check "another principal subscribes its own names" [ "$(count_lines "$WORK/other
 # 3. After a restart the journal's cursors still count.
 check "SIGTERM exits 0" stop_broker th-broker TERM
 start_broker th-broker || { fail "broker restarts"; finish; }
+# Its 64 subscribes (32 refused are not subscribes): 20 logged one by one,
+# the rest summed up in one line (here at the stop).
+check "20 of the principal's 64 subscribes are logged one by one" \
+	[ "$(count_lines "$WORK/th-broker.log" '"event":"subscribe","msg":"th-console-maesai subscribed')" = 20 ]
+check "the other 44 are summed up in one line" \
+	grep -q '"event":"subscribe.limited","msg":"th-console-maesai: 44 more subscribes in [0-9]* s not logged one by one' \
+	"$WORK/th-broker.log"
 subs th-console-maesai x 1 >"$WORK/after-restart.out"
 check "after a restart a 33rd name is still refused" [ "$(result "$WORK/after-restart.out" x-1)" = too_many ]
 
