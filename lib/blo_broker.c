@@ -48,8 +48,6 @@
 #define STATUS_EVERY_MS 1000
 #define RETENTION_EVERY_MS 60000
 #define SESSION_IDLE_MS (10 * 60 * 1000)
-/* At most one memory reset this often (memory_guard). */
-#define MEMORY_RESET_EVERY_MS 10000
 #define KEEPALIVE_MS 3000
 #define AUDIT_FLUSH_MS 50
 /* The writer holds audit records and cursors that come without a publish
@@ -2979,14 +2977,19 @@ static int64_t rss_anon_bytes(void)
  * message grows this process by about 100 bytes for each 36-byte part it
  * sends. No socket option limits that, and a ROUTER cannot close one
  * connection. So above limits.memory_mb of anonymous memory the broker
- * rebinds its listeners, as for a registry change: every connection ends,
- * libzmq frees what they held, and clients reconnect at once (publishes
+ * rebinds its listeners, as for a registry change, and makes its links to
+ * its peers again: every connection ends, libzmq frees what they held, and
+ * clients reconnect at once (publishes
  * in flight are answered as duplicates when sent again, deliveries
- * unacknowledged go again). At most once every MEMORY_RESET_EVERY_MS;
- * memory freed but not yet handed back to the system is handed back first.
- * A second later the broker logs what is left; if that is still over the
- * limit, connections did not hold it, and there are no more resets until
- * it falls under. */
+ * unacknowledged go again). Memory freed but not yet handed back to the
+ * system is handed back first. A second later the broker logs what is
+ * left, and warns when that is over the limit and not half of what there
+ * was. It resets again at the next look while over the limit: a client
+ * that fills the memory again as soon as it has reconnected is cut off
+ * again, and stopping would need telling its memory from the broker's
+ * own, which a second's look cannot (it may have filled it again in that
+ * second). A limit below what the broker's own work needs therefore shows
+ * as resets every two seconds with that warning. */
 static void memory_guard(blo_broker_t *self, int64_t now)
 {
 	const long long mb = 1024 * 1024;
@@ -2995,36 +2998,34 @@ static void memory_guard(blo_broker_t *self, int64_t now)
 	self->memory_anon = rss = rss_anon_bytes();
 	if (self->memory_limit == 0 || self->stopping)
 		return;
-	if (self->memory_check_ms != 0 && now >= self->memory_check_ms) {
+	if (self->memory_check_ms != 0) {
+		if (now < self->memory_check_ms)
+			return;
 		malloc_trim(0);
 		rss = rss_anon_bytes();
 		self->memory_check_ms = 0;
-		self->memory_held = rss > self->memory_limit;
-		if (self->memory_held)
+		if (rss > self->memory_limit && rss > self->memory_reset_rss / 2)
 			blo_warn("broker.memory_held",
-				 "%lld MB of anonymous memory a second after the reset, still over "
-				 "limits.memory_mb (%lld): connections do not hold it; no more resets "
-				 "until it falls under the limit",
-				 (long long)rss / mb, (long long)self->memory_limit / mb);
+				 "%lld MB of anonymous memory a second after the reset (%lld MB before), "
+				 "still over limits.memory_mb (%lld): a client filled it again at once, "
+				 "or the broker's own work needs more than the limit",
+				 (long long)rss / mb, (long long)self->memory_reset_rss / mb,
+				 (long long)self->memory_limit / mb);
 		else
 			blo_info("broker.memory", "%lld MB of anonymous memory a second after the reset "
-				 "(limits.memory_mb %lld)",
-				 (long long)rss / mb, (long long)self->memory_limit / mb);
+				 "(%lld MB before; limits.memory_mb %lld)",
+				 (long long)rss / mb, (long long)self->memory_reset_rss / mb,
+				 (long long)self->memory_limit / mb);
 		return;
 	}
-	if (rss <= self->memory_limit) {
-		self->memory_held = false;
-		return;
-	}
-	if (self->memory_held ||
-	    (self->memory_reset_ms != 0 && now - self->memory_reset_ms < MEMORY_RESET_EVERY_MS))
+	if (rss <= self->memory_limit)
 		return;
 	/* Memory freed but kept by malloc is not a peer's doing. */
 	malloc_trim(0);
 	if ((rss = rss_anon_bytes()) <= self->memory_limit)
 		return;
 	atomic_fetch_add(&self->counters.memory_resets, 1);
-	self->memory_reset_ms = now;
+	self->memory_reset_rss = rss;
 	self->memory_check_ms = now + 1000;
 	blo_error("broker.memory_reset",
 		  "%lld MB of anonymous memory is over limits.memory_mb (%lld): ending every "
@@ -3036,6 +3037,7 @@ static void memory_guard(blo_broker_t *self, int64_t now)
 		     "every connection ended",
 		     (long long)rss / mb, (long long)self->memory_limit / mb);
 	rebind_routers(self, "every connection ended: memory over limits.memory_mb");
+	blo_mesh_relink(self->mesh, "after a memory reset");
 }
 
 static void reload_registry(blo_broker_t *self)

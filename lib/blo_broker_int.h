@@ -211,10 +211,9 @@ struct blo_broker {
 	int64_t max_message_bytes;
 	int heartbeat_ms;
 	int64_t memory_limit;          /* bytes of anonymous memory (limits.memory_mb); 0: no limit */
-	int64_t memory_reset_ms;       /* the last memory reset (0: none) */
+	int64_t memory_reset_rss;      /* anonymous memory when the last reset was made */
 	int64_t memory_check_ms;       /* when to say what a reset freed (0: nothing to say) */
 	int64_t memory_anon;           /* anonymous memory at the last look (-1: unknown) */
-	bool memory_held;              /* a reset freed too little: no more until under the limit */
 	int64_t retention_age_ms;
 	uint64_t retention_count;
 	size_t retention_bytes;
@@ -344,6 +343,9 @@ void blo_mesh_status(blo_mesh_t *self, cJSON *root, uint64_t last_seq);
  * CURVE key changed is made again with the new key; a link to a peer no
  * longer a live broker is closed (and made again should it return). */
 void blo_mesh_registry_changed(blo_mesh_t *self);
+/* Ends every link's connection and makes it again (what libzmq held for
+ * them is freed; forwards in flight go again); why goes into the log. */
+void blo_mesh_relink(blo_mesh_t *self, const char *why);
 /* Worker side: verifies an incoming Forward job from peer job->principal. */
 void blo_mesh_verify_forward(blo_broker_t *broker, const blo_registry_t *reg, job_t *job);
 

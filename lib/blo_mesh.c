@@ -645,6 +645,26 @@ static void peer_unlink(peer_t *p)
 	peer_rewind(p);
 }
 
+/* Ends the link's connection and makes it again to the server key key
+ * (the peer's, read at connect time); why goes into the log line. */
+static void peer_relink(peer_t *p, const uint8_t *key, const char *why)
+{
+	uint8_t k[BLO_CURVE_KEY_BYTES];
+
+	memcpy(k, key, sizeof(k)); /* key may be p->server_key */
+	peer_unlink(p);
+	if (zmq_setsockopt(p->sock, ZMQ_CURVE_SERVERKEY, k, sizeof(k)) != 0 ||
+	    zmq_connect(p->sock, p->endpoint) != 0) {
+		snprintf(p->last_error, sizeof(p->last_error), "cannot link again: %s",
+			 zmq_strerror(errno));
+		blo_error("mesh.relink_failed", "%s: %s", p->id, p->last_error);
+		return;
+	}
+	memcpy(p->server_key, k, sizeof(k));
+	p->linked = true;
+	blo_info("mesh.relinked", "link to %s at %s made again %s", p->id, p->endpoint, why);
+}
+
 void blo_mesh_registry_changed(blo_mesh_t *self)
 {
 	const blo_registry_t *reg;
@@ -673,20 +693,21 @@ void blo_mesh_registry_changed(blo_mesh_t *self)
 		/* A new key (or a peer live again): the connection made with the old
 		 * key would go on, so it is ended and made anew. The server key is
 		 * read at connect time; the socket, its monitor and cursor stay. */
-		peer_unlink(p);
-		if (zmq_setsockopt(p->sock, ZMQ_CURVE_SERVERKEY, peer->curve_public,
-				   BLO_CURVE_KEY_BYTES) != 0 ||
-		    zmq_connect(p->sock, p->endpoint) != 0) {
-			snprintf(p->last_error, sizeof(p->last_error), "cannot link again: %s",
-				 zmq_strerror(errno));
-			blo_error("mesh.relink_failed", "%s: %s", p->id, p->last_error);
-			continue;
-		}
-		memcpy(p->server_key, peer->curve_public, BLO_CURVE_KEY_BYTES);
-		p->linked = true;
-		blo_info("mesh.relinked", "link to %s at %s made again with its key of registry "
-			 "version %" PRIu64, p->id, p->endpoint, blo_registry_version(reg));
+		char why[64];
+
+		snprintf(why, sizeof(why), "with its key of registry version %" PRIu64,
+			 blo_registry_version(reg));
+		peer_relink(p, peer->curve_public, why);
 	}
+}
+
+void blo_mesh_relink(blo_mesh_t *self, const char *why)
+{
+	if (self == NULL)
+		return;
+	for (size_t i = 0; i < self->n_peers; i++)
+		if (self->peers[i].linked)
+			peer_relink(&self->peers[i], self->peers[i].server_key, why);
 }
 
 int blo_mesh_open(blo_mesh_t **out, blo_broker_t *broker, const blo_broker_settings_t *s,

@@ -162,11 +162,11 @@ int blo_broker_settings_load(blo_broker_settings_t *out, const char *path, blo_e
 	if (out->listen.n == 0)
 		return blo_err_set(err, BLO_ECONFIG, "%s: key \"listen\": expected at least one endpoint",
 				   path);
-	/* Below what the broker itself needs, every connection would end
-	 * every few seconds. */
-	if (out->limits.memory_mb != 0 && out->limits.memory_mb < 64)
+	/* Below what the broker itself needs (a busy broker keeps a few tens
+	 * of MB), every connection would end every two seconds. */
+	if (out->limits.memory_mb != 0 && out->limits.memory_mb < 256)
 		return blo_err_set(err, BLO_ECONFIG,
-				   "%s: key \"limits.memory_mb\": %" PRId64 " is below 64 (0 turns the "
+				   "%s: key \"limits.memory_mb\": %" PRId64 " is below 256 (0 turns the "
 				   "memory limit off)",
 				   path, out->limits.memory_mb);
 	for (size_t i = 0; i < out->peers.n; i++) {

@@ -1012,9 +1012,12 @@ fail:
 /* Sends n one-byte parts of a message that never ends, then holds the
  * connection for wait_ms; then asks on a new connection whether the broker
  * still answers. */
-static int cmd_parts(tc_setup_t *st, long n, int wait_ms)
+static int cmd_parts(tc_setup_t *st, long n, int wait_ms, const char *mode)
 {
-	uint8_t key[crypto_box_BEFORENMBYTES], n24[24], buf[36 * 1024];
+	/* One byte a part, or 200 (mode big: libzmq allocates each apart). */
+	const size_t part = strcmp(mode, "big") == 0 ? 200 : 1;
+	const size_t frame = 2 + 8 + 8 + crypto_box_MACBYTES + 1 + part;
+	uint8_t key[crypto_box_BEFORENMBYTES], n24[24], buf[256 * 1024], plain[1 + 200];
 	uint64_t nonce = 0;
 	size_t used = 0;
 	long sent = 0;
@@ -1026,19 +1029,21 @@ static int cmd_parts(tc_setup_t *st, long n, int wait_ms)
 		return 2;
 	}
 	memcpy(n24, "CurveZMQMESSAGEC", 16);
+	memset(plain, 'x', sizeof(plain));
+	plain[0] = 0x01;
 	for (long i = 0; i < n; i++) {
 		/* A message frame: "\x07MESSAGE", the nonce, then the flags
-		 * (0x01: more) and one byte, boxed from C' to S'. */
-		uint8_t *m = buf + used, plain[2] = {0x01, 'x'};
+		 * (0x01: more) and the part, boxed from C' to S'. */
+		uint8_t *m = buf + used;
 
 		m[0] = 0x00;
-		m[1] = 34;
+		m[1] = (uint8_t)(frame - 2);
 		memcpy(m + 2, "\x07MESSAGE", 8);
 		put_nonce8(n24 + 16, ++nonce);
 		memcpy(m + 10, n24 + 16, 8);
-		crypto_box_easy_afternm(m + 18, plain, sizeof(plain), n24, key);
-		used += 36;
-		if (used + 36 > sizeof(buf) || i == n - 1) {
+		crypto_box_easy_afternm(m + 18, plain, 1 + part, n24, key);
+		used += frame;
+		if (used + frame > sizeof(buf) || i == n - 1) {
 			if (write_full(fd, buf, used) != 0)
 				break;
 			sent = i + 1;
@@ -1264,7 +1269,7 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "garbage") == 0)
 		rc = cmd_garbage(&st, n);
 	else if (strcmp(cmd, "parts") == 0)
-		rc = cmd_parts(&st, n, wait_ms);
+		rc = cmd_parts(&st, n, wait_ms, mode);
 	else if (strcmp(cmd, "rid") == 0 && rid != NULL && rid[0] != '\0')
 		rc = cmd_rid(&st, rid, durable, wait_ms);
 	else

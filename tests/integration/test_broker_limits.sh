@@ -169,11 +169,11 @@ check "then gets exactly the 3 new ones" \
 
 # 11. A client that never ends a message: libzmq holds every part until the
 # last arrives, without bound. Over limits.memory_mb of anonymous memory
-# (200 here) the broker ends every connection, which frees them, and goes
+# (256 here) the broker ends every connection, which frees them, and goes
 # on serving: a subscriber connected before the reset reconnects by itself
 # and gets what is published after it.
 check "SIGTERM exits 0 before the memory limit" stop_broker th-broker TERM
-jq '.limits.memory_mb = 200' "$WORK/d/th-broker/config.json" >"$WORK/memory.json" &&
+jq '.limits.memory_mb = 256' "$WORK/d/th-broker/config.json" >"$WORK/memory.json" &&
 	mv "$WORK/memory.json" "$WORK/d/th-broker/config.json"
 start_broker th-broker || { fail "broker restarts with a memory limit"; finish; }
 # It starts after the last record stored: only what comes after counts.
@@ -187,28 +187,32 @@ check "a subscriber is connected before the reset" wait_for 10 subscribed
 "$PROBE" parts -c "$WORK/d/th-console-maesai/config.json" -n 4000000 --wait 2000 \
 	>"$WORK/parts.out" 2>"$WORK/parts.err"
 check "over the limit the broker ends every connection" \
-	grep -q '"event":"broker.memory_reset","msg":"[0-9]* MB of anonymous memory is over limits.memory_mb (200)' \
+	grep -q '"event":"broker.memory_reset","msg":"[0-9]* MB of anonymous memory is over limits.memory_mb (256)' \
 	"$WORK/th-broker.log"
 check "the sender of the parts is cut off before it sent them all" [ "$(grep -o '"sent":[0-9]*' "$WORK/parts.out")" != '"sent":4000000' ]
 check "the broker still serves: a new connection's Ping is answered" grep -q '"pong":true' "$WORK/parts.out"
-check "the reset is counted" \
-	[ "$(ctl th-broker status | tr -d '\t\n ' | grep -o '"memory_resets":[0-9]*' | cut -d: -f2)" = 1 ]
-check "and audited" sh -c '"$0" -c "$1" audit | grep -q "memory reset: [0-9]* MB of anonymous memory over limits.memory_mb 200"' \
+check "and audited" sh -c '"$0" -c "$1" audit | grep -q "memory reset: [0-9]* MB of anonymous memory over limits.memory_mb 256"' \
 	"$BIN/blonetctl" "$WORK/d/th-broker/config.json"
 memory_said() { grep -q '"event":"broker.memory\(_held\)\?",' "$WORK/th-broker.log"; }
-wait_for 5 memory_said
+check "a second later the broker says what is left" wait_for 5 memory_said
 case "$BIN" in
 */build/address/*)
-	# AddressSanitizer keeps what is freed in quarantine: the reset frees
-	# the parts, but the process keeps the memory.
-	check "a second later the broker says what is left" memory_said
-	check "status shows the limit" [ "$(ctl th-broker status | jq .memory.limit_mb)" = 200 ] ;;
+	# AddressSanitizer hands no freed memory back to the system: the reset
+	# frees the parts, but the process stays over the limit and would end
+	# every connection every two seconds. The rest goes on without a limit.
+	check "the reset is counted" \
+		[ "$(ctl th-broker status | jq .counters.memory_resets)" -ge 1 ]
+	check "SIGTERM exits 0 after the reset" stop_broker th-broker TERM
+	jq '.limits.memory_mb = 0' "$WORK/d/th-broker/config.json" >"$WORK/memory.json" &&
+		mv "$WORK/memory.json" "$WORK/d/th-broker/config.json"
+	start_broker th-broker || { fail "broker restarts without a memory limit"; finish; } ;;
 *)
+	check "the reset is counted, once" [ "$(ctl th-broker status | jq .counters.memory_resets)" = 1 ]
 	check "a second later what is left is under the limit" \
 		grep -q '"event":"broker.memory","msg":"[0-9]* MB of anonymous memory a second after the reset' \
 		"$WORK/th-broker.log"
 	check "status shows the limit and the memory under it" \
-		[ "$(ctl th-broker status | jq -c '[.memory.limit_mb, .memory.anon_mb < 200]')" = '[200,true]' ] ;;
+		[ "$(ctl th-broker status | jq -c '[.memory.limit_mb, .memory.anon_mb < 256]')" = '[256,true]' ] ;;
 esac
 gen_alerts across 2 >"$WORK/across.jsonl"
 check "2 alerts published after the reset" sh -c '"$0" -c "$1" --timeout 30 "$2" >"$3" 2>&1' \

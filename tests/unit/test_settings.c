@@ -600,14 +600,14 @@ static void test_log_level_names_follow_the_enum(void **state)
 	assert_null(blo_log_level_names[BLO_LOG_ERROR + 1]);
 }
 
-/* The memory limit: 0 turns it off, 64 MB is the least it may be. */
-static void test_broker_memory_limit_below_64_is_refused(void **state)
+/* The memory limit: 0 turns it off, 256 MB is the least it may be. */
+static void test_broker_memory_limit_below_256_is_refused(void **state)
 {
 	static const struct {
 		const char *value;
 		int rc;
 		int64_t want;
-	} cases[] = {{"0", 0, 0}, {"64", 0, 64}, {"63", BLO_ECONFIG, 0}, {"1", BLO_ECONFIG, 0}};
+	} cases[] = {{"0", 0, 0}, {"256", 0, 256}, {"255", BLO_ECONFIG, 0}, {"1", BLO_ECONFIG, 0}};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -626,7 +626,7 @@ static void test_broker_memory_limit_below_64_is_refused(void **state)
 		if (cases[i].rc == 0)
 			assert_int_equal(s.limits.memory_mb, cases[i].want);
 		else
-			assert_message(&err, path, "limits.memory_mb", "below 64", "0 turns", NULL);
+			assert_message(&err, path, "limits.memory_mb", "below 256", "0 turns", NULL);
 		blo_broker_settings_free(&s);
 		free(path);
 		free(text);
@@ -653,7 +653,7 @@ int main(void)
 		T(test_broker_bad_peer_id_names_its_index),
 		T(test_broker_peer_without_endpoint_is_refused),
 		T(test_broker_journal_out_of_range_is_refused),
-		T(test_broker_memory_limit_below_64_is_refused),
+		T(test_broker_memory_limit_below_256_is_refused),
 		T(test_broker_bad_log_level_is_refused),
 		T(test_broker_missing_file_is_enoent),
 		cmocka_unit_test(test_broker_free_of_null_does_nothing),
