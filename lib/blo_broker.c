@@ -23,11 +23,15 @@
 #include "blo_wire.h"
 #include "blo_zap.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_received */
 #include <malloc.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1449,6 +1454,7 @@ static session_t *get_session(blo_broker_t *self, size_t router, const uint8_t *
 	if (s == NULL)
 		return NULL;
 	s->serial = ++self->last_session_serial;
+	s->fd = -1;
 	memcpy(s->rid, rid, len);
 	s->rid_len = len;
 	s->router = router;
@@ -2512,6 +2518,24 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 	session = get_session(self, router, rid, rid_len, principal);
 	if (session == NULL)
 		goto out;
+	/* Where the session's messages come from: a memory reset names the
+	 * principal of the connection that sends the most (memory_culprit). */
+	{
+		int fd = zmq_msg_get(body, ZMQ_SRCFD);
+
+		if (fd != session->fd) {
+			struct sockaddr_storage sa;
+			socklen_t sl = sizeof(sa);
+
+			session->fd = fd;
+			session->peer_len = 0;
+			if (fd >= 0 && getpeername(fd, (struct sockaddr *)&sa, &sl) == 0 &&
+			    sl <= sizeof(session->peer)) {
+				memcpy(session->peer, &sa, sl);
+				session->peer_len = sl;
+			}
+		}
+	}
 	switch (f->body_case) {
 	case BLONET__FRAME__BODY_HELLO: {
 		Blonet__Frame rf = BLONET__FRAME__INIT;
@@ -2920,8 +2944,10 @@ static const char *access_lost(const blo_principal_t *was, const blo_principal_t
 /* libzmq cannot close one peer of a ROUTER: rebind the listening sockets,
  * which ends every connection and frees what libzmq held for it. Clients
  * reconnect at once, through ZAP again, which refuses the keys no longer
- * valid. */
-static void rebind_routers(blo_broker_t *self, const char *why)
+ * valid. The sessions' ends are audited under why: each one, or (budgeted,
+ * for an end no operator asked for) within its principal's budget of
+ * sessions. */
+static void rebind_routers(blo_broker_t *self, const char *why, bool budgeted)
 {
 	blo_err_t err = {0};
 
@@ -2950,8 +2976,12 @@ static void rebind_routers(blo_broker_t *self, const char *why)
 		}
 		self->routers[k] = sock;
 	}
-	while (self->n_sessions > 0)
-		session_drop(self, self->sessions[0], why);
+	while (self->n_sessions > 0) {
+		session_t *s = self->sessions[0];
+
+		session_end(self, s, why,
+			    !budgeted || within_budget(self, self->session_limit, s->principal, why));
+	}
 }
 
 /* Anonymous memory resident (RssAnon in /proc/self/status), in bytes; -1
@@ -2969,6 +2999,108 @@ static int64_t rss_anon_bytes(void)
 			break;
 	fclose(f);
 	return kb < 0 ? -1 : (int64_t)kb * 1024;
+}
+
+/* The bytes one TCP socket of this process has received (TCP_INFO), or -1
+ * if fd is not a connected TCP socket. */
+static int64_t tcp_bytes_received(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM ||
+	    getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		return -1;
+	return (int64_t)ti.tcpi_bytes_received;
+}
+
+/* Who fills the memory: of this process's TCP connections, the one that
+ * received the most in 100 ms, with its address and, when it has finished
+ * a message, its principal. Into out (empty when none received anything).
+ * The main loop waits those 100 ms; it is about to end every connection. */
+static void memory_culprit(blo_broker_t *self, char *out, size_t size)
+{
+	int *fds = NULL;
+	int64_t *before = NULL;
+	size_t n = 0, cap = 0, best = 0;
+	int64_t best_delta = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	struct sockaddr_storage sa;
+	socklen_t sl = sizeof(sa);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	const char *who = NULL;
+
+	out[0] = '\0';
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name);
+		int64_t b;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d))
+			continue;
+		if ((b = tcp_bytes_received(fd)) < 0)
+			continue;
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 256;
+			int *f = realloc(fds, c * sizeof(*f));
+			int64_t *bb = f != NULL ? realloc(before, c * sizeof(*bb)) : NULL;
+
+			if (f != NULL)
+				fds = f;
+			if (bb == NULL)
+				break;
+			before = bb;
+			cap = c;
+		}
+		fds[n] = fd;
+		before[n++] = b;
+	}
+	closedir(d);
+	usleep(100000);
+	for (size_t i = 0; i < n; i++) {
+		int64_t b = tcp_bytes_received(fds[i]);
+
+		if (b - before[i] > best_delta) {
+			best_delta = b - before[i];
+			best = i;
+		}
+	}
+	if (best_delta == 0)
+		goto out;
+	if (getpeername(fds[best], (struct sockaddr *)&sa, &sl) == 0) {
+		if (sa.ss_family == AF_INET) {
+			const struct sockaddr_in *a = (const struct sockaddr_in *)&sa;
+
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+			port = ntohs(a->sin_port);
+		} else if (sa.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&sa;
+
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+			port = ntohs(a->sin6_port);
+		}
+	}
+	/* The session whose last message came on that socket, if that is still
+	 * the same connection (the fd of one closed may be another's now). */
+	for (size_t i = 0; i < self->n_sessions && who == NULL; i++) {
+		const session_t *s = self->sessions[i];
+
+		if (s->fd == fds[best] && s->peer_len == sl && memcmp(s->peer, &sa, sl) == 0)
+			who = s->principal;
+	}
+	snprintf(out, size, "; the connection that sent the most in 100 ms: %s port %d, %" PRId64
+		 " kB, %s%s", host, port, best_delta / 1024,
+		 who != NULL ? "principal " : "no session on it (it has not finished a message)",
+		 who != NULL ? who : "");
+out:
+	free(fds);
+	free(before);
 }
 
 /* libzmq holds every part of a message until its last part arrives, with
@@ -2993,16 +3125,24 @@ static int64_t rss_anon_bytes(void)
 static void memory_guard(blo_broker_t *self, int64_t now)
 {
 	const long long mb = 1024 * 1024;
+	char culprit[200];
 	int64_t rss;
 
 	self->memory_anon = rss = rss_anon_bytes();
 	if (self->memory_limit == 0 || self->stopping)
 		return;
+	if (rss < 0) {
+		if (!self->memory_unknown_said)
+			blo_warn("broker.memory_unknown", "RssAnon cannot be read from /proc/self/status "
+				 "(Linux 4.5 or later has it): limits.memory_mb is not enforced");
+		self->memory_unknown_said = true;
+		return;
+	}
 	if (self->memory_check_ms != 0) {
 		if (now < self->memory_check_ms)
 			return;
 		malloc_trim(0);
-		rss = rss_anon_bytes();
+		self->memory_anon = rss = rss_anon_bytes();
 		self->memory_check_ms = 0;
 		if (rss > self->memory_limit && rss > self->memory_reset_rss / 2)
 			blo_warn("broker.memory_held",
@@ -3022,21 +3162,22 @@ static void memory_guard(blo_broker_t *self, int64_t now)
 		return;
 	/* Memory freed but kept by malloc is not a peer's doing. */
 	malloc_trim(0);
-	if ((rss = rss_anon_bytes()) <= self->memory_limit)
+	if ((self->memory_anon = rss = rss_anon_bytes()) <= self->memory_limit)
 		return;
 	atomic_fetch_add(&self->counters.memory_resets, 1);
 	self->memory_reset_rss = rss;
-	self->memory_check_ms = now + 1000;
+	memory_culprit(self, culprit, sizeof(culprit));
+	self->memory_check_ms = blo_now_ms() + 1000;
 	blo_error("broker.memory_reset",
 		  "%lld MB of anonymous memory is over limits.memory_mb (%lld): ending every "
 		  "connection, the only way to make libzmq let go of messages a peer never "
-		  "finishes; clients reconnect at once",
-		  (long long)rss / mb, (long long)self->memory_limit / mb);
+		  "finishes; clients reconnect at once%s",
+		  (long long)rss / mb, (long long)self->memory_limit / mb, culprit);
 	broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0,
 		     "memory reset: %lld MB of anonymous memory over limits.memory_mb %lld; "
-		     "every connection ended",
-		     (long long)rss / mb, (long long)self->memory_limit / mb);
-	rebind_routers(self, "every connection ended: memory over limits.memory_mb");
+		     "every connection ended%s",
+		     (long long)rss / mb, (long long)self->memory_limit / mb, culprit);
+	rebind_routers(self, "every connection ended: memory over limits.memory_mb", true);
 	blo_mesh_relink(self->mesh, "after a memory reset");
 }
 
@@ -3137,7 +3278,7 @@ static void reload_registry(blo_broker_t *self)
 	/* Also when none of theirs had a session yet: a connection may have
 	 * passed ZAP with a key now void and not have spoken. */
 	if (lost > 0)
-		rebind_routers(self, "listener rebound after a registry change");
+		rebind_routers(self, "listener rebound after a registry change", false);
 	blo_mesh_registry_changed(self->mesh);
 	reg_release(self, old);
 }

@@ -161,6 +161,9 @@ struct session {
 	uint8_t rid[ROUTING_ID_MAX];
 	size_t rid_len;
 	size_t router;                 /* which listen socket */
+	int fd;                        /* its TCP connection's, as libzmq last said (ZMQ_SRCFD) */
+	uint8_t peer[32];              /* that connection's peer address (getpeername), to tell */
+	unsigned peer_len;             /* a reused fd from it (memory_culprit) */
 	char principal[BLO_PRINCIPAL_ID_MAX];
 	int64_t last_ms;
 	bool welcomed;
@@ -214,6 +217,7 @@ struct blo_broker {
 	int64_t memory_reset_rss;      /* anonymous memory when the last reset was made */
 	int64_t memory_check_ms;       /* when to say what a reset freed (0: nothing to say) */
 	int64_t memory_anon;           /* anonymous memory at the last look (-1: unknown) */
+	bool memory_unknown_said;      /* broker.memory_unknown logged */
 	int64_t retention_age_ms;
 	uint64_t retention_count;
 	size_t retention_bytes;

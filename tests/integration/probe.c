@@ -47,12 +47,14 @@
  *       it with a stranger's key; relay marks it releasable to PEER's country
  *       only, so the sending broker had no right to hold or relay it. Prints
  *       the ForwardAck; exit 0 if it was REJECTED
- *   blonet-probe parts -c CONFIG -n N [--wait MS]
+ *   blonet-probe parts -c CONFIG -n N [--wait MS] [--mode big]
  *       connects as CONFIG's principal with a CurveZMQ client of its own
- *       (libzmq sends nothing of a message before its last part) and sends
- *       N one-byte parts of a message that never ends: the broker's libzmq
+ *       (libzmq sends nothing of a message before its last part), says
+ *       Hello, and sends N one-byte parts (big: 200-byte parts, which libzmq allocates one
+ *       by one) of a message that never ends: the broker's libzmq
  *       holds every one until the last arrives. Stops early when the broker
- *       ends the connection, says how many it sent on stderr, waits MS ms
+ *       ends the connection (or after 60 s of sending), says how many it
+ *       sent on stderr, waits MS ms
  *       (default 1500), then prints how many it sent and whether a Ping on
  *       a new connection is answered; exit 0 if it is
  *   blonet-probe garbage -c CONFIG -n N
@@ -1029,9 +1031,40 @@ static int cmd_parts(tc_setup_t *st, long n, int wait_ms, const char *mode)
 		return 2;
 	}
 	memcpy(n24, "CurveZMQMESSAGEC", 16);
+	{
+		/* First a whole message, a Hello: the broker then knows this
+		 * connection's principal. */
+		Blonet__Frame f = BLONET__FRAME__INIT;
+		Blonet__Hello h = BLONET__HELLO__INIT;
+		uint8_t *bytes = NULL, hello[128];
+		size_t len = 0;
+
+		h.protocol = 1;
+		h.software = "blonet-probe";
+		f.body_case = BLONET__FRAME__BODY_HELLO;
+		f.hello = &h;
+		if (blo_message_serialize(&f.base, 64, &bytes, &len, NULL) != 0 || len > 64) {
+			free(bytes);
+			close(fd);
+			return 2;
+		}
+		plain[0] = 0x00; /* the last part */
+		memcpy(plain + 1, bytes, len);
+		free(bytes);
+		hello[0] = 0x00;
+		hello[1] = (uint8_t)(8 + 8 + crypto_box_MACBYTES + 1 + len);
+		memcpy(hello + 2, "\x07MESSAGE", 8);
+		put_nonce8(n24 + 16, ++nonce);
+		memcpy(hello + 10, n24 + 16, 8);
+		crypto_box_easy_afternm(hello + 18, plain, 1 + len, n24, key);
+		if (write_full(fd, hello, 2 + hello[1]) != 0) {
+			close(fd);
+			return 2;
+		}
+	}
 	memset(plain, 'x', sizeof(plain));
 	plain[0] = 0x01;
-	for (long i = 0; i < n; i++) {
+	for (long i = 0, end = blo_now_ms() + 60000; i < n && blo_now_ms() < end; i++) {
 		/* A message frame: "\x07MESSAGE", the nonce, then the flags
 		 * (0x01: more) and the part, boxed from C' to S'. */
 		uint8_t *m = buf + used;

@@ -123,7 +123,7 @@ jq '.limits.memory_mb = 256' "$WORK/d/th-broker/config.json" >"$WORK/th-memory.j
 	mv "$WORK/th-memory.json" "$WORK/d/th-broker/config.json"
 start_broker th-broker || { fail "TH restarts with a memory limit"; finish; }
 check "TH's link to LA is up" wait_for 15 peer_is th-broker la-broker connected true
-"$PROBE" parts -c "$WORK/d/th-console-maesai/config.json" -n 4000000 --wait 1000 >"$WORK/parts.out" 2>&1
+"$PROBE" parts -c "$WORK/d/th-console-maesai/config.json" -n 100000000 --wait 1000 >"$WORK/parts.out" 2>&1
 check "TH ended every connection over its memory limit" grep -q '"event":"broker.memory_reset"' "$WORK/th-broker.log"
 for peer in la-broker mm-broker; do
 	check "and made its link to $peer again" \
