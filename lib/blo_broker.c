@@ -23,15 +23,11 @@
 #include "blo_wire.h"
 #include "blo_zap.h"
 
-#include <arpa/inet.h>
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_received */
 #include <malloc.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -39,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1217,6 +1212,12 @@ void broker_audit(blo_broker_t *self, blo_audit_event_t event, const char *princ
 	}
 }
 
+void broker_audit_session(blo_broker_t *self, const char *principal, const char *what)
+{
+	if (within_budget(self, self->session_limit, principal, what))
+		broker_audit(self, BLO_AUDIT_SESSION, principal, NULL, 0, "%s", what);
+}
+
 void broker_audit_refusal(blo_broker_t *self, const char *principal, const char *fmt, ...)
 {
 	char detail[BLO_AUDIT_LIMIT_DETAIL];
@@ -1454,7 +1455,6 @@ static session_t *get_session(blo_broker_t *self, size_t router, const uint8_t *
 	if (s == NULL)
 		return NULL;
 	s->serial = ++self->last_session_serial;
-	s->fd = -1;
 	memcpy(s->rid, rid, len);
 	s->rid_len = len;
 	s->router = router;
@@ -1582,11 +1582,14 @@ static int cache_fill_one(const blo_journal_record_t *rec, void *arg)
 		return BLO_ENOMEM;
 	memcpy(c->envelope, rec->data, rec->len);
 	c->len = rec->len;
+	c->mem = rec->len;
 	c->seq = rec->seq;
 	c->time_ms = rec->time_ms;
 	if (blo_envelope_parse(&env, rec->data, rec->len, NULL) == 0) {
 		if (blo_alert_parse(&c->alert, env->alert.data, env->alert.len, NULL) != 0)
 			c->alert = NULL;
+		else
+			c->mem += env->alert.len + 1024;
 		blo_envelope_free(&env);
 	}
 	return 0;
@@ -2518,24 +2521,6 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 	session = get_session(self, router, rid, rid_len, principal);
 	if (session == NULL)
 		goto out;
-	/* Where the session's messages come from: a memory reset names the
-	 * principal of the connection that sends the most (memory_culprit). */
-	{
-		int fd = zmq_msg_get(body, ZMQ_SRCFD);
-
-		if (fd != session->fd) {
-			struct sockaddr_storage sa;
-			socklen_t sl = sizeof(sa);
-
-			session->fd = fd;
-			session->peer_len = 0;
-			if (fd >= 0 && getpeername(fd, (struct sockaddr *)&sa, &sl) == 0 &&
-			    sl <= sizeof(session->peer)) {
-				memcpy(session->peer, &sa, sl);
-				session->peer_len = sl;
-			}
-		}
-	}
 	switch (f->body_case) {
 	case BLONET__FRAME__BODY_HELLO: {
 		Blonet__Frame rf = BLONET__FRAME__INIT;
@@ -2729,6 +2714,8 @@ static void commit_times(cJSON *root, blo_journal_t *journal)
 	}
 }
 
+static int64_t cache_bytes(const blo_broker_t *self);
+
 static void write_status(blo_broker_t *self)
 {
 	cJSON *root = cJSON_CreateObject(), *counters, *by_reason, *subs, *journal, *zap;
@@ -2749,6 +2736,7 @@ static void write_status(blo_broker_t *self)
 		cJSON *memory = cJSON_AddObjectToObject(root, "memory");
 
 		cJSON_AddNumberToObject(memory, "anon_mb", (double)(self->memory_anon / (1024 * 1024)));
+		cJSON_AddNumberToObject(memory, "cache_mb", (double)(cache_bytes(self) / (1024 * 1024)));
 		cJSON_AddNumberToObject(memory, "limit_mb", (double)(self->memory_limit / (1024 * 1024)));
 	}
 	if (blo_journal_stats(self->journal, &st) == 0) {
@@ -3001,134 +2989,47 @@ static int64_t rss_anon_bytes(void)
 	return kb < 0 ? -1 : (int64_t)kb * 1024;
 }
 
-/* The bytes one TCP socket of this process has received (TCP_INFO), or -1
- * if fd is not a connected TCP socket. */
-static int64_t tcp_bytes_received(int fd)
+/* The memory the record cache holds: the envelopes' copies and, for the
+ * decoded alerts, an estimate (the alert's bytes and 1 KiB). Up to
+ * CACHE_SLOTS large alerts may come to over a gigabyte: the broker's own,
+ * not to be taken for what connections hold. */
+static int64_t cache_bytes(const blo_broker_t *self)
 {
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-	int type = 0;
-	socklen_t tlen = sizeof(type);
+	int64_t sum = 0;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM ||
-	    getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-	    len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
-		return -1;
-	return (int64_t)ti.tcpi_bytes_received;
-}
-
-/* Who fills the memory: of this process's TCP connections, the one that
- * received the most in 100 ms, with its address and, when it has finished
- * a message, its principal. Into out (empty when none received anything).
- * The main loop waits those 100 ms; it is about to end every connection. */
-static void memory_culprit(blo_broker_t *self, char *out, size_t size)
-{
-	int *fds = NULL;
-	int64_t *before = NULL;
-	size_t n = 0, cap = 0, best = 0;
-	int64_t best_delta = 0;
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	struct sockaddr_storage sa;
-	socklen_t sl = sizeof(sa);
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-	const char *who = NULL;
-
-	out[0] = '\0';
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		int fd = atoi(e->d_name);
-		int64_t b;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d))
-			continue;
-		if ((b = tcp_bytes_received(fd)) < 0)
-			continue;
-		if (n == cap) {
-			size_t c = cap ? cap * 2 : 256;
-			int *f = realloc(fds, c * sizeof(*f));
-			int64_t *bb = f != NULL ? realloc(before, c * sizeof(*bb)) : NULL;
-
-			if (f != NULL)
-				fds = f;
-			if (bb == NULL)
-				break;
-			before = bb;
-			cap = c;
-		}
-		fds[n] = fd;
-		before[n++] = b;
-	}
-	closedir(d);
-	usleep(100000);
-	for (size_t i = 0; i < n; i++) {
-		int64_t b = tcp_bytes_received(fds[i]);
-
-		if (b - before[i] > best_delta) {
-			best_delta = b - before[i];
-			best = i;
-		}
-	}
-	if (best_delta == 0)
-		goto out;
-	if (getpeername(fds[best], (struct sockaddr *)&sa, &sl) == 0) {
-		if (sa.ss_family == AF_INET) {
-			const struct sockaddr_in *a = (const struct sockaddr_in *)&sa;
-
-			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-			port = ntohs(a->sin_port);
-		} else if (sa.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&sa;
-
-			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-			port = ntohs(a->sin6_port);
-		}
-	}
-	/* The session whose last message came on that socket, if that is still
-	 * the same connection (the fd of one closed may be another's now). */
-	for (size_t i = 0; i < self->n_sessions && who == NULL; i++) {
-		const session_t *s = self->sessions[i];
-
-		if (s->fd == fds[best] && s->peer_len == sl && memcmp(s->peer, &sa, sl) == 0)
-			who = s->principal;
-	}
-	snprintf(out, size, "; the connection that sent the most in 100 ms: %s port %d, %" PRId64
-		 " kB, %s%s", host, port, best_delta / 1024,
-		 who != NULL ? "principal " : "no session on it (it has not finished a message)",
-		 who != NULL ? who : "");
-out:
-	free(fds);
-	free(before);
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		if (self->cache[i].seq != 0)
+			sum += (int64_t)self->cache[i].mem;
+	return sum;
 }
 
 /* libzmq holds every part of a message until its last part arrives, with
  * no bound on their number (ZMQ_MAXMSGSIZE bounds one part, the high-water
  * marks count whole messages): an authenticated peer that never ends a
- * message grows this process by about 100 bytes for each 36-byte part it
- * sends. No socket option limits that, and a ROUTER cannot close one
- * connection. So above limits.memory_mb of anonymous memory the broker
- * rebinds its listeners, as for a registry change, and makes its links to
- * its peers again: every connection ends, libzmq frees what they held, and
- * clients reconnect at once (publishes
- * in flight are answered as duplicates when sent again, deliveries
+ * message grows this process by about 140 bytes for each 36-byte part it
+ * sends. No socket option limits that, a ROUTER cannot close one
+ * connection, and libzmq does not say which connection holds what. So
+ * when the anonymous memory beyond the record cache goes over
+ * limits.memory_mb the broker rebinds its listeners, as for a registry
+ * change, and makes its links to its peers again: every connection ends,
+ * libzmq frees what they held, and clients reconnect at once (publishes in
+ * flight are answered as duplicates when sent again, deliveries
  * unacknowledged go again). Memory freed but not yet handed back to the
- * system is handed back first. A second later the broker logs what is
- * left, and warns when that is over the limit and not half of what there
- * was. It resets again at the next look while over the limit: a client
- * that fills the memory again as soon as it has reconnected is cut off
- * again, and stopping would need telling its memory from the broker's
- * own, which a second's look cannot (it may have filled it again in that
- * second). A limit below what the broker's own work needs therefore shows
- * as resets every two seconds with that warning. */
+ * system is handed back first. At the next look (a second later) the
+ * broker logs what is left, and looks on: over the limit again, it resets
+ * again, so a client that fills the memory again as soon as it has
+ * reconnected is cut off again. A reset that left more than half of what
+ * there was freed little (or a client refilled it at once): the next one
+ * then waits until the memory has grown by a quarter of the limit more,
+ * so the broker's own memory over a limit set too low costs a reset now
+ * and then, not one every two seconds. The resets' audit records, 20 a
+ * minute at most, the rest summed up. */
 static void memory_guard(blo_broker_t *self, int64_t now)
 {
 	const long long mb = 1024 * 1024;
-	char culprit[200];
-	int64_t rss;
+	int64_t rss = rss_anon_bytes(), own;
 
-	self->memory_anon = rss = rss_anon_bytes();
+	self->memory_anon = rss;
 	if (self->memory_limit == 0 || self->stopping)
 		return;
 	if (rss < 0) {
@@ -3138,45 +3039,68 @@ static void memory_guard(blo_broker_t *self, int64_t now)
 		self->memory_unknown_said = true;
 		return;
 	}
-	if (self->memory_check_ms != 0) {
-		if (now < self->memory_check_ms)
-			return;
+	if (now - self->memory_audit_from >= 60000) {
+		if (self->memory_audit_left_out > 0)
+			broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0,
+				     "%" PRIu64 " more memory resets in 60 s not recorded one by one",
+				     self->memory_audit_left_out);
+		self->memory_audit_from = now;
+		self->memory_audit_n = 0;
+		self->memory_audit_left_out = 0;
+	}
+	if (self->memory_check) {
+		/* The look after a reset: what did it free? */
 		malloc_trim(0);
 		self->memory_anon = rss = rss_anon_bytes();
-		self->memory_check_ms = 0;
-		if (rss > self->memory_limit && rss > self->memory_reset_rss / 2)
+		own = rss - cache_bytes(self);
+		self->memory_check = false;
+		if (own > self->memory_limit && own > self->memory_reset_own / 2) {
+			self->memory_floor = own;
 			blo_warn("broker.memory_held",
-				 "%lld MB of anonymous memory a second after the reset (%lld MB before), "
-				 "still over limits.memory_mb (%lld): a client filled it again at once, "
-				 "or the broker's own work needs more than the limit",
-				 (long long)rss / mb, (long long)self->memory_reset_rss / mb,
+				 "%lld MB of anonymous memory beyond the record cache after the reset "
+				 "(%lld MB before), still over limits.memory_mb (%lld): a client filled "
+				 "it again at once, or the broker's own work needs more than the limit; "
+				 "the next reset waits until it grows by %lld MB more",
+				 (long long)own / mb, (long long)self->memory_reset_own / mb,
+				 (long long)self->memory_limit / mb, (long long)self->memory_limit / 4 / mb);
+		} else {
+			blo_info("broker.memory", "%lld MB of anonymous memory beyond the record cache "
+				 "after the reset (%lld MB before; limits.memory_mb %lld)",
+				 (long long)own / mb, (long long)self->memory_reset_own / mb,
 				 (long long)self->memory_limit / mb);
-		else
-			blo_info("broker.memory", "%lld MB of anonymous memory a second after the reset "
-				 "(%lld MB before; limits.memory_mb %lld)",
-				 (long long)rss / mb, (long long)self->memory_reset_rss / mb,
-				 (long long)self->memory_limit / mb);
+		}
+	}
+	own = rss - cache_bytes(self);
+	if (own <= self->memory_limit) {
+		self->memory_floor = 0;
 		return;
 	}
-	if (rss <= self->memory_limit)
+	if (self->memory_floor != 0 && own <= self->memory_floor + self->memory_limit / 4)
 		return;
 	/* Memory freed but kept by malloc is not a peer's doing. */
 	malloc_trim(0);
-	if ((self->memory_anon = rss = rss_anon_bytes()) <= self->memory_limit)
+	self->memory_anon = rss = rss_anon_bytes();
+	if ((own = rss - cache_bytes(self)) <= self->memory_limit)
 		return;
 	atomic_fetch_add(&self->counters.memory_resets, 1);
-	self->memory_reset_rss = rss;
-	memory_culprit(self, culprit, sizeof(culprit));
-	self->memory_check_ms = blo_now_ms() + 1000;
+	self->memory_reset_own = own;
+	self->memory_check = true;
+	self->memory_floor = 0;
 	blo_error("broker.memory_reset",
-		  "%lld MB of anonymous memory is over limits.memory_mb (%lld): ending every "
-		  "connection, the only way to make libzmq let go of messages a peer never "
-		  "finishes; clients reconnect at once%s",
-		  (long long)rss / mb, (long long)self->memory_limit / mb, culprit);
-	broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0,
-		     "memory reset: %lld MB of anonymous memory over limits.memory_mb %lld; "
-		     "every connection ended%s",
-		     (long long)rss / mb, (long long)self->memory_limit / mb, culprit);
+		  "%lld MB of anonymous memory beyond the record cache is over limits.memory_mb "
+		  "(%lld): ending every connection, the only way to make libzmq let go of messages "
+		  "a peer never finishes; clients reconnect at once",
+		  (long long)own / mb, (long long)self->memory_limit / mb);
+	if (self->memory_audit_n < AUDIT_REFUSAL_BURST) {
+		self->memory_audit_n++;
+		broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0,
+			     "memory reset: %lld MB of anonymous memory beyond the record cache over "
+			     "limits.memory_mb %lld; every connection ended",
+			     (long long)own / mb, (long long)self->memory_limit / mb);
+	} else {
+		self->memory_audit_left_out++;
+		atomic_fetch_add(&self->counters.audit_limited, 1);
+	}
 	rebind_routers(self, "every connection ended: memory over limits.memory_mb", true);
 	blo_mesh_relink(self->mesh, "after a memory reset");
 }
@@ -3635,6 +3559,10 @@ int blo_broker_run(blo_broker_t *self)
 		blo_audit_limit_flush(self->session_limit, INT64_MAX, session_summary, self);
 	if (self->subscribe_log != NULL)
 		blo_audit_limit_flush(self->subscribe_log, INT64_MAX, subscribe_summary, self);
+	if (self->memory_audit_left_out > 0)
+		broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0,
+			     "%" PRIu64 " more memory resets not recorded one by one",
+			     self->memory_audit_left_out);
 	broker_audit(self, BLO_AUDIT_ADMIN, self->id, NULL, 0, "broker stopped");
 	flush_audit(self);
 	write_status(self);

@@ -161,9 +161,6 @@ struct session {
 	uint8_t rid[ROUTING_ID_MAX];
 	size_t rid_len;
 	size_t router;                 /* which listen socket */
-	int fd;                        /* its TCP connection's, as libzmq last said (ZMQ_SRCFD) */
-	uint8_t peer[32];              /* that connection's peer address (getpeername), to tell */
-	unsigned peer_len;             /* a reused fd from it (memory_culprit) */
 	char principal[BLO_PRINCIPAL_ID_MAX];
 	int64_t last_ms;
 	bool welcomed;
@@ -181,6 +178,7 @@ typedef struct {
 	int64_t time_ms;
 	uint8_t *envelope;
 	size_t len;
+	size_t mem;                    /* bytes held for it, the decoded alert estimated */
 	Blonet__Alert *alert;          /* NULL if it did not decode (never stored so) */
 	bool ref_checked;              /* has_ref and ref computed */
 	bool has_ref;                  /* ACK/RESPONSE with a known referenced origin */
@@ -214,8 +212,11 @@ struct blo_broker {
 	int64_t max_message_bytes;
 	int heartbeat_ms;
 	int64_t memory_limit;          /* bytes of anonymous memory (limits.memory_mb); 0: no limit */
-	int64_t memory_reset_rss;      /* anonymous memory when the last reset was made */
-	int64_t memory_check_ms;       /* when to say what a reset freed (0: nothing to say) */
+	int64_t memory_reset_own;      /* memory beyond the cache when the last reset was made */
+	int64_t memory_floor;          /* after a reset that freed little: the next waits for more */
+	bool memory_check;             /* the next look says what the last reset freed */
+	int64_t memory_audit_from;     /* the minute of memory reset audit records */
+	uint64_t memory_audit_n, memory_audit_left_out;
 	int64_t memory_anon;           /* anonymous memory at the last look (-1: unknown) */
 	bool memory_unknown_said;      /* broker.memory_unknown logged */
 	int64_t retention_age_ms;
@@ -313,6 +314,9 @@ void broker_send_error(blo_broker_t *self, size_t router, const uint8_t *rid, si
 void broker_audit(blo_broker_t *self, blo_audit_event_t event, const char *principal,
 		  const uint8_t *alert_id, uint64_t seq, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+/* A session record (a mesh link up or down) within principal's budget of
+ * sessions: a link ended again and again may not fill the audit log. */
+void broker_audit_session(blo_broker_t *self, const char *principal, const char *what);
 /* Queues the audit record of a refusal by principal (I/O thread), within
  * its budget (lib/blo_audit_limit.h): past it the refusal is only counted,
  * and summed up in one record when the window ends. */

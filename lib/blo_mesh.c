@@ -527,8 +527,7 @@ void blo_mesh_tick(blo_mesh_t *self, int64_t now)
 			else
 				blo_warn("mesh.link_down", "link to %s at %s is down: %s", p->id, p->endpoint,
 					 p->last_error[0] ? p->last_error : "no answer");
-			broker_audit(self->broker, BLO_AUDIT_SESSION, p->id, NULL, 0, "mesh link %s",
-				     up ? "up" : "down");
+			broker_audit_session(self->broker, p->id, up ? "mesh link up" : "mesh link down");
 			p->was_up = up;
 		}
 		if (p->handshake && now - p->last_ping_ms >= MESH_PING_MS) {

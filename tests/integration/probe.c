@@ -55,8 +55,9 @@
  *       holds every one until the last arrives. Stops early when the broker
  *       ends the connection (or after 60 s of sending), says how many it
  *       sent on stderr, waits MS ms
- *       (default 1500), then prints how many it sent and whether a Ping on
- *       a new connection is answered; exit 0 if it is
+ *       (default 1500), then prints how many it sent, whether the broker
+ *       cut it off, and whether a Ping on a new connection is answered;
+ *       exit 0 if it is
  *   blonet-probe garbage -c CONFIG -n N
  *       opens N raw TCP connections to the broker and writes random bytes
  *       (no ZMTP, no CURVE); exit 0 when done
@@ -1023,7 +1024,7 @@ static int cmd_parts(tc_setup_t *st, long n, int wait_ms, const char *mode)
 	uint64_t nonce = 0;
 	size_t used = 0;
 	long sent = 0;
-	int fd = raw_curve_connect(st, key, &nonce), pong = 0;
+	int fd = raw_curve_connect(st, key, &nonce), pong = 0, cut = 0;
 	void *ctx, *sock;
 
 	if (fd < 0) {
@@ -1077,8 +1078,10 @@ static int cmd_parts(tc_setup_t *st, long n, int wait_ms, const char *mode)
 		crypto_box_easy_afternm(m + 18, plain, 1 + part, n24, key);
 		used += frame;
 		if (used + frame > sizeof(buf) || i == n - 1) {
-			if (write_full(fd, buf, used) != 0)
+			if (write_full(fd, buf, used) != 0) {
+				cut = 1;
 				break;
+			}
 			sent = i + 1;
 			used = 0;
 		}
@@ -1110,7 +1113,8 @@ static int cmd_parts(tc_setup_t *st, long n, int wait_ms, const char *mode)
 		}
 		zmq_msg_close(&msg);
 	}
-	printf("{\"probe\":\"parts\",\"sent\":%ld,\"pong\":%s}\n", sent, pong ? "true" : "false");
+	printf("{\"probe\":\"parts\",\"sent\":%ld,\"cut\":%s,\"pong\":%s}\n", sent,
+	       cut ? "true" : "false", pong ? "true" : "false");
 	close(fd);
 	zmq_close(sock);
 	zmq_ctx_term(ctx);

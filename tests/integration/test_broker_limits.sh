@@ -179,7 +179,7 @@ jq '.limits.memory_mb = 256' "$WORK/d/th-broker/config.json" >"$WORK/memory.json
 start_broker th-broker || { fail "broker restarts with a memory limit"; finish; }
 # It starts after the last record stored: only what comes after counts.
 next=$(($(ctl th-broker status | jq .journal.last_seq) + 1))
-sub th-console-chiangkhong --durable across --from-seq "$next" --count 2 --timeout 60 \
+sub th-console-chiangkhong --durable across --from-seq "$next" --count 2 --timeout 180 \
 	>"$WORK/across.out" 2>&1 &
 ACROSS=$!
 subscribed() { ctl th-broker status | tr -d '\t\n ' | grep -q '"durable":"across","connected":true'; }
@@ -190,14 +190,12 @@ check "a subscriber is connected before the reset" wait_for 10 subscribed
 	>"$WORK/parts.out" 2>"$WORK/parts.err"
 sent=$(grep -o '"sent":[0-9]*' "$WORK/parts.out" | cut -d: -f2)
 check "over the limit the broker ends every connection" \
-	grep -q '"event":"broker.memory_reset","msg":"[0-9]* MB of anonymous memory is over limits.memory_mb (256)' \
+	grep -q '"event":"broker.memory_reset","msg":"[0-9]* MB of anonymous memory beyond the record cache is over limits.memory_mb (256)' \
 	"$WORK/th-broker.log"
-check "and names the connection that sent the most, and its principal" \
-	grep -q '"event":"broker.memory_reset",.*the connection that sent the most in 100 ms: 127.0.0.1 port [0-9]*, [0-9]* kB, principal th-console-maesai"' \
-	"$WORK/th-broker.log"
-check "the sender of the parts is cut off after it sent some" [ "${sent:-0}" -gt 1000000 -a "${sent:-0}" -lt 100000000 ]
+check "the sender of the parts is cut off after it sent some" \
+	sh -c '[ "${0:-0}" -gt 1000000 ] && grep -q "\"cut\":true" "$1"' "$sent" "$WORK/parts.out"
 check "the broker still serves: a new connection's Ping is answered" grep -q '"pong":true' "$WORK/parts.out"
-check "and audited" sh -c '"$0" -c "$1" audit | grep -q "memory reset: [0-9]* MB of anonymous memory over limits.memory_mb 256; every connection ended; the connection that sent the most in 100 ms: .*principal th-console-maesai"' \
+check "and audited" sh -c '"$0" -c "$1" audit | grep -q "memory reset: [0-9]* MB of anonymous memory beyond the record cache over limits.memory_mb 256; every connection ended"' \
 	"$BIN/blonetctl" "$WORK/d/th-broker/config.json"
 memory_said() { grep -q '"event":"broker.memory\(_held\)\?",' "$WORK/th-broker.log"; }
 check "a second later the broker says what is left" wait_for 5 memory_said
@@ -214,17 +212,34 @@ case "$BIN" in
 	start_broker th-broker || { fail "broker restarts without a memory limit"; finish; } ;;
 *)
 	check "the reset is counted, once" [ "$(ctl th-broker status | jq .counters.memory_resets)" = 1 ]
-	check "a second later what is left is under the limit" \
-		grep -q '"event":"broker.memory","msg":"[0-9]* MB of anonymous memory a second after the reset' \
+	check "the next look says what the reset left" \
+		grep -q '"event":"broker.memory","msg":"[0-9]* MB of anonymous memory beyond the record cache after the reset' \
 		"$WORK/th-broker.log"
-	under() { [ "$(ctl th-broker status | jq -c '[.memory.limit_mb, .memory.anon_mb < 256]')" = '[256,true]' ]; }
+	under() { [ "$(ctl th-broker status | jq -c '[.memory.limit_mb, .memory.anon_mb - .memory.cache_mb < 256]')" = '[256,true]' ]; }
 	check "status shows the limit and the memory under it" wait_for 3 under ;;
 esac
+resets=$(ctl th-broker status | jq .counters.memory_resets)
 gen_alerts across 2 >"$WORK/across.jsonl"
 check "2 alerts published after the reset" sh -c '"$0" -c "$1" --timeout 30 "$2" >"$3" 2>&1' \
 	"$BIN/blonet-pub" "$WORK/d/th-customs-maesai/config.json" "$WORK/across.jsonl" "$WORK/across.res"
 wait $ACROSS
 check "the subscriber connected before the reset gets both" \
 	[ "$(grep -c '"headline":"methamphetamine tablets, record' "$WORK/across.out")" = 2 ]
+
+# 12. The broker's own memory is not a client's: 3,000 alerts of 60 kB,
+# delivered, fill its cache of recent records with over 300 MB, past the
+# limit of 256, and no connection is ended for it.
+pad=$(head -c 60000 /dev/zero | tr '\0' 'p')
+awk -v pad="$pad" 'BEGIN { for (i = 1; i <= 3000; i++) printf "{\"type\":\"ALERT\",\"status\":\"EXERCISE\",\"source_ref\":\"big-%d\",\"assessment\":{\"category\":\"DRUGS\"},\"handling\":{\"tlp\":\"TLP_AMBER\"},\"headline\":\"big %d %s\"}\n", i, i, pad }' >"$WORK/big.jsonl"
+next=$(($(ctl th-broker status | jq .journal.last_seq) + 1))
+sub th-console-chiangkhong --durable big --from-seq "$next" --count 3000 --timeout 180 >"$WORK/big.out" 2>&1 &
+BIG=$!
+check "3,000 alerts of 60 kB published" sh -c '"$0" -c "$1" --timeout 120 "$2" >"$3" 2>&1' \
+	"$BIN/blonet-pub" "$WORK/d/th-customs-maesai/config.json" "$WORK/big.jsonl" "$WORK/big.res"
+wait $BIG
+check "and delivered" [ "$(grep -c '"headline":"big ' "$WORK/big.out")" = 3000 ]
+big_held() { [ "$(ctl th-broker status | jq '.memory.anon_mb > 256 and .memory.cache_mb > 256')" = true ]; }
+check "the broker's memory is over 256 MB, the cache's share too" wait_for 5 big_held
+check "and no connection was ended for it" [ "$(ctl th-broker status | jq .counters.memory_resets)" = "$resets" ]
 check "SIGTERM exits 0 at the end" stop_broker th-broker TERM
 finish

@@ -115,7 +115,7 @@ check "the Lao console gets all 10,000" [ "$(grep -c outage- "$WORK/outage.out")
 check "each exactly once" [ "$(distinct_ids "$WORK/outage.out")" = 10000 ]
 check "TH's backlog for LA drains to 0" wait_for 20 peer_is th-broker la-broker backlog 0
 
-# A memory reset at TH (over limits.memory_mb, 200 here, by a client that
+# A memory reset at TH (over limits.memory_mb, 256 here, by a client that
 # never ends a message) ends its links to its peers too and makes them
 # again: alerts go on to LA.
 check "TH stops cleanly before a memory limit" stop_broker th-broker TERM
