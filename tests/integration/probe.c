@@ -271,6 +271,33 @@ static int cmd_flood(const char *config, long n)
 	return accepted == n ? 0 : 1;
 }
 
+/* Sends a Ping of correlation corr and waits up to 30 s for its Pong. */
+static int ping_answered(void *sock, uint64_t corr)
+{
+	tc_send_ping(sock, corr);
+	for (int64_t end = blo_now_ms() + 30000; blo_now_ms() < end;) {
+		zmq_msg_t msg;
+		Blonet__Frame *f = NULL;
+		zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+		int pong = 0;
+
+		if (zmq_poll(&item, 1, 200) <= 0)
+			continue;
+		zmq_msg_init(&msg);
+		while (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) >= 0) {
+			if (blo_wire_decode(&msg, &f, NULL) == 0) {
+				if (f->body_case == BLONET__FRAME__BODY_PONG && f->correlation == corr)
+					pong = 1;
+				blo_message_free((ProtobufCMessage **)&f);
+			}
+		}
+		zmq_msg_close(&msg);
+		if (pong)
+			return 1;
+	}
+	return 0;
+}
+
 static int cmd_frames(tc_setup_t *st, long n)
 {
 	void *ctx = zmq_ctx_new();
@@ -349,24 +376,7 @@ static int cmd_frames(tc_setup_t *st, long n)
 		}
 		sent++;
 	}
-	tc_send_ping(sock, 424242);
-	for (int64_t end = blo_now_ms() + 30000; blo_now_ms() < end && !pong;) {
-		zmq_msg_t msg;
-		Blonet__Frame *f = NULL;
-		zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
-
-		if (zmq_poll(&item, 1, 200) <= 0)
-			continue;
-		zmq_msg_init(&msg);
-		while (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) >= 0) {
-			if (blo_wire_decode(&msg, &f, NULL) == 0) {
-				if (f->body_case == BLONET__FRAME__BODY_PONG && f->correlation == 424242)
-					pong = 1;
-				blo_message_free((ProtobufCMessage **)&f);
-			}
-		}
-		zmq_msg_close(&msg);
-	}
+	pong = ping_answered(sock, 424242);
 	printf("{\"probe\":\"frames\",\"sent\":%ld,\"pong\":%s}\n", sent, pong ? "true" : "false");
 	free(valid);
 	free(batch);
@@ -1091,27 +1101,10 @@ static int cmd_parts(tc_setup_t *st, long n, int wait_ms, const char *mode)
 		usleep(10000);
 	ctx = zmq_ctx_new();
 	sock = tc_dealer(ctx);
-	if (tc_curve(sock, st->identity, st->broker->curve_public, PROG) != 0)
-		return 2;
-	zmq_connect(sock, st->s.broker.endpoint);
-	send_hello(sock);
-	tc_send_ping(sock, 515151);
-	for (int64_t end = blo_now_ms() + 30000; blo_now_ms() < end && !pong;) {
-		zmq_msg_t msg;
-		Blonet__Frame *f = NULL;
-		zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
-
-		if (zmq_poll(&item, 1, 200) <= 0)
-			continue;
-		zmq_msg_init(&msg);
-		while (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) >= 0) {
-			if (blo_wire_decode(&msg, &f, NULL) == 0) {
-				if (f->body_case == BLONET__FRAME__BODY_PONG && f->correlation == 515151)
-					pong = 1;
-				blo_message_free((ProtobufCMessage **)&f);
-			}
-		}
-		zmq_msg_close(&msg);
+	if (tc_curve(sock, st->identity, st->broker->curve_public, PROG) == 0) {
+		zmq_connect(sock, st->s.broker.endpoint);
+		send_hello(sock);
+		pong = ping_answered(sock, 515151);
 	}
 	printf("{\"probe\":\"parts\",\"sent\":%ld,\"cut\":%s,\"pong\":%s}\n", sent,
 	       cut ? "true" : "false", pong ? "true" : "false");
