@@ -1557,8 +1557,9 @@ static bool session_alive(blo_broker_t *self, session_t *s, int64_t now)
 
 /* ---------------------------------------------------------------- cache */
 
-static void cache_clear_slot(cached_t *c)
+static void cache_clear_slot(blo_broker_t *self, cached_t *c)
 {
+	self->cache_mem -= c->mem;
 	free(c->envelope);
 	blo_alert_free(&c->alert);
 	memset(c, 0, sizeof(*c));
@@ -1576,7 +1577,7 @@ static int cache_fill_one(const blo_journal_record_t *rec, void *arg)
 
 	if (c->seq == rec->seq)
 		return 0;
-	cache_clear_slot(c);
+	cache_clear_slot(self, c);
 	c->envelope = malloc(rec->len > 0 ? rec->len : 1);
 	if (c->envelope == NULL)
 		return BLO_ENOMEM;
@@ -1592,6 +1593,7 @@ static int cache_fill_one(const blo_journal_record_t *rec, void *arg)
 			c->mem += env->alert.len + 1024;
 		blo_envelope_free(&env);
 	}
+	self->cache_mem += c->mem;
 	return 0;
 }
 
@@ -2714,8 +2716,6 @@ static void commit_times(cJSON *root, blo_journal_t *journal)
 	}
 }
 
-static int64_t cache_bytes(const blo_broker_t *self);
-
 static void write_status(blo_broker_t *self)
 {
 	cJSON *root = cJSON_CreateObject(), *counters, *by_reason, *subs, *journal, *zap;
@@ -2736,7 +2736,7 @@ static void write_status(blo_broker_t *self)
 		cJSON *memory = cJSON_AddObjectToObject(root, "memory");
 
 		cJSON_AddNumberToObject(memory, "anon_mb", (double)(self->memory_anon / (1024 * 1024)));
-		cJSON_AddNumberToObject(memory, "cache_mb", (double)(cache_bytes(self) / (1024 * 1024)));
+		cJSON_AddNumberToObject(memory, "cache_mb", (double)(self->cache_mem / (1024 * 1024)));
 		cJSON_AddNumberToObject(memory, "limit_mb", (double)(self->memory_limit / (1024 * 1024)));
 	}
 	if (blo_journal_stats(self->journal, &st) == 0) {
@@ -2989,20 +2989,6 @@ static int64_t rss_anon_bytes(void)
 	return kb < 0 ? -1 : (int64_t)kb * 1024;
 }
 
-/* The memory the record cache holds: the envelopes' copies and, for the
- * decoded alerts, an estimate (the alert's bytes and 1 KiB). Up to
- * CACHE_SLOTS large alerts may come to over a gigabyte: the broker's own,
- * not to be taken for what connections hold. */
-static int64_t cache_bytes(const blo_broker_t *self)
-{
-	int64_t sum = 0;
-
-	for (size_t i = 0; i < CACHE_SLOTS; i++)
-		if (self->cache[i].seq != 0)
-			sum += (int64_t)self->cache[i].mem;
-	return sum;
-}
-
 /* libzmq holds every part of a message until its last part arrives, with
  * no bound on their number (ZMQ_MAXMSGSIZE bounds one part, the high-water
  * marks count whole messages): an authenticated peer that never ends a
@@ -3018,8 +3004,10 @@ static int64_t cache_bytes(const blo_broker_t *self)
  * system is handed back first. At the next look (a second later) the
  * broker logs what is left, and looks on: over the limit again, it resets
  * again, so a client that fills the memory again as soon as it has
- * reconnected is cut off again. A reset that left more than half of what
- * there was freed little (or a client refilled it at once): the next one
+ * reconnected is cut off again. The limit applies beyond the record cache
+ * (cache_mem: the envelopes and an estimate of their decoded alerts; up to
+ * CACHE_SLOTS large alerts come to over a gigabyte, the broker's own). A
+ * reset that left more than half of what there was freed little (or a client refilled it at once): the next one
  * then waits until the memory has grown by a quarter of the limit more,
  * so the broker's own memory over a limit set too low costs a reset now
  * and then, not one every two seconds. The resets' audit records, 20 a
@@ -3048,11 +3036,15 @@ static void memory_guard(blo_broker_t *self, int64_t now)
 		self->memory_audit_n = 0;
 		self->memory_audit_left_out = 0;
 	}
-	if (self->memory_check) {
-		/* The look after a reset: what did it free? */
+	own = rss - (int64_t)self->cache_mem;
+	if (own > self->memory_limit || self->memory_check) {
+		/* Memory freed but kept by malloc is not a peer's doing. */
 		malloc_trim(0);
 		self->memory_anon = rss = rss_anon_bytes();
-		own = rss - cache_bytes(self);
+		own = rss - (int64_t)self->cache_mem;
+	}
+	if (self->memory_check) {
+		/* The look after a reset: what did it free? */
 		self->memory_check = false;
 		if (own > self->memory_limit && own > self->memory_reset_own / 2) {
 			self->memory_floor = own;
@@ -3070,17 +3062,11 @@ static void memory_guard(blo_broker_t *self, int64_t now)
 				 (long long)self->memory_limit / mb);
 		}
 	}
-	own = rss - cache_bytes(self);
 	if (own <= self->memory_limit) {
 		self->memory_floor = 0;
 		return;
 	}
 	if (self->memory_floor != 0 && own <= self->memory_floor + self->memory_limit / 4)
-		return;
-	/* Memory freed but kept by malloc is not a peer's doing. */
-	malloc_trim(0);
-	self->memory_anon = rss = rss_anon_bytes();
-	if ((own = rss - cache_bytes(self)) <= self->memory_limit)
 		return;
 	atomic_fetch_add(&self->counters.memory_resets, 1);
 	self->memory_reset_own = own;
@@ -3634,7 +3620,7 @@ void blo_broker_close(blo_broker_t **self_p)
 		zmq_ctx_term(self->ctx);
 	if (self->cache != NULL) {
 		for (size_t i = 0; i < CACHE_SLOTS; i++)
-			cache_clear_slot(&self->cache[i]);
+			cache_clear_slot(self, &self->cache[i]);
 		free(self->cache);
 	}
 	blo_journal_close(&self->journal);

@@ -269,6 +269,7 @@ struct blo_broker {
 	sub_t **subs;
 	size_t n_subs;
 	cached_t *cache;
+	size_t cache_mem;               /* the slots' mem, summed */
 	job_t *pending_audit;           /* audit and cursors gathered this turn */
 	blo_audit_limit_t *io_limit;    /* refusals seen by the I/O thread */
 	blo_audit_limit_t *zap_limit;   /* refused handshakes (blo_zap) */

@@ -42,6 +42,23 @@ static char *write_config(const char *name, const char *text)
 	return path;
 }
 
+/* A broker file of the required keys, listen being the JSON text given and
+ * more (may be "") further keys after a comma; returns its path. */
+static char *write_broker(const char *listen, const char *more)
+{
+	char *text = NULL, *path;
+
+	if (asprintf(&text,
+		     "{\"id\": \"th-broker\", \"identity\": \"i.json\", \"registry\": \"r.json\",\n"
+		     " \"authority\": \"" AUTHORITY_HEX "\", \"listen\": %s,\n"
+		     " \"data_dir\": \"data\"%s%s}\n",
+		     listen, more[0] ? ", " : "", more) < 0)
+		fail_msg("asprintf failed");
+	path = write_config("broker.json", text);
+	free(text);
+	return path;
+}
+
 /* The message must start with the file's path and contain each of the
  * NULL-terminated fragments. */
 static void assert_message(const blo_err_t *err, const char *path, ...)
@@ -309,19 +326,12 @@ static void test_broker_listen_that_is_not_a_list_of_strings_is_refused(void **s
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		blo_broker_settings_t s;
 		blo_err_t err = {0};
-		char *text = NULL, *path;
+		char *path = write_broker(bad[i], "");
 
-		assert_true(asprintf(&text,
-				     "{\"id\": \"th-broker\", \"identity\": \"i.json\", \"registry\": "
-				     "\"r.json\", \"authority\": \"" AUTHORITY_HEX "\", \"listen\": %s, "
-				     "\"data_dir\": \"data\"}",
-				     bad[i]) > 0);
-		path = write_config("broker.json", text);
 		assert_int_equal(blo_broker_settings_load(&s, path, &err), BLO_ECONFIG);
 		assert_message(&err, path, "listen", NULL);
 		blo_broker_settings_free(&s);
 		free(path);
-		free(text);
 	}
 }
 
@@ -613,15 +623,10 @@ static void test_broker_memory_limit_below_256_is_refused(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		blo_broker_settings_t s;
 		blo_err_t err = {0};
-		char *text = NULL, *path;
+		char limits[64], *path;
 
-		if (asprintf(&text,
-			     "{\"id\": \"th-broker\", \"identity\": \"i.json\", \"registry\": \"r.json\",\n"
-			     " \"authority\": \"" AUTHORITY_HEX "\", \"listen\": [\"tcp://127.0.0.1:1\"],\n"
-			     " \"data_dir\": \"data\", \"limits\": {\"memory_mb\": %s}}\n",
-			     cases[i].value) < 0)
-			fail_msg("asprintf failed");
-		path = write_config("broker.json", text);
+		snprintf(limits, sizeof(limits), "\"limits\": {\"memory_mb\": %s}", cases[i].value);
+		path = write_broker("[\"tcp://127.0.0.1:1\"]", limits);
 		assert_int_equal(blo_broker_settings_load(&s, path, &err), cases[i].rc);
 		if (cases[i].rc == 0)
 			assert_int_equal(s.limits.memory_mb, cases[i].want);
@@ -629,7 +634,6 @@ static void test_broker_memory_limit_below_256_is_refused(void **state)
 			assert_message(&err, path, "limits.memory_mb", "below 256", "0 turns", NULL);
 		blo_broker_settings_free(&s);
 		free(path);
-		free(text);
 	}
 }
 
