@@ -335,7 +335,13 @@ static void on_forward_ack(blo_mesh_t *self, peer_t *p, const Blonet__ForwardAck
 			     c != NULL && c->alert != NULL ? c->alert->id.data : NULL, ack->seq, NULL);
 		break;
 	case BLONET__PUBLISH_STATUS__DUPLICATE:
+		/* The peer holds it already: from an earlier send whose answer
+		 * was lost with the link, or by another route. It went over
+		 * the link all the same, so it is audited as a forward. */
 		p->duplicates++;
+		broker_audit(self->broker, BLO_AUDIT_FORWARD, p->id,
+			     c != NULL && c->alert != NULL ? c->alert->id.data : NULL, ack->seq,
+			     "already held by the peer (sent again, or received by another route)");
 		break;
 	default:
 		p->rejected++;

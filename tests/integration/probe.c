@@ -67,7 +67,9 @@
  *       Forward REJECTED JOURNAL_FULL, as a broker with a full journal
  *       does, for MS ms; prints how many forwards it refused; exit 0 if at
  *       least one. --mode errors: also sends 50 Error frames with each
- *       Pong (a hostile peer); exit 0 if it refused or sent any
+ *       Pong (a hostile peer); exit 0 if it refused or sent any. --mode
+ *       dup: answers every Forward DUPLICATE instead, as a peer that holds
+ *       the alert already does; exit 0 if it answered any
  *   blonet-probe rid -c CONFIG --rid TEXT [--durable NAME] [--wait MS]
  *       connects with the routing id TEXT (a peer may choose its own),
  *       says Hello, subscribes as NAME when given, then counts the
@@ -603,7 +605,8 @@ static int cmd_peer_full(const char *broker_config, int wait_ms, const char *mod
 	blo_err_t err = {0};
 	void *ctx = NULL, *sock = NULL;
 	int one = 1, zero = 0, rc = 2;
-	long refused = 0, errors = 0;
+	long refused = 0, errors = 0, duplicates = 0;
+	bool dup = strcmp(mode, "dup") == 0;
 
 	memset(&bs, 0, sizeof(bs));
 	if (blo_broker_settings_load(&bs, broker_config, &err) != 0 ||
@@ -644,12 +647,17 @@ static int cmd_peer_full(const char *broker_config, int wait_ms, const char *mod
 			rf.welcome = &w;
 		} else if (f->body_case == BLONET__FRAME__BODY_FORWARD) {
 			a.seq = f->forward->seq;
-			a.status = BLONET__PUBLISH_STATUS__REJECTED;
-			a.reason = BLONET__REJECT_REASON__JOURNAL_FULL;
-			a.text = "journal full (blonet-probe peer-full)";
+			if (dup) {
+				a.status = BLONET__PUBLISH_STATUS__DUPLICATE;
+				duplicates++;
+			} else {
+				a.status = BLONET__PUBLISH_STATUS__REJECTED;
+				a.reason = BLONET__REJECT_REASON__JOURNAL_FULL;
+				a.text = "journal full (blonet-probe peer-full)";
+				refused++;
+			}
 			rf.body_case = BLONET__FRAME__BODY_FORWARD_ACK;
 			rf.forward_ack = &a;
-			refused++;
 		} else if (f->body_case == BLONET__FRAME__BODY_PING) {
 			pong.sent_ms = f->ping->sent_ms;
 			rf.body_case = BLONET__FRAME__BODY_PONG;
@@ -678,9 +686,10 @@ next:
 		zmq_msg_close(&rid);
 		zmq_msg_close(&body);
 	}
-	printf("{\"probe\":\"peer-full\",\"broker\":\"%s\",\"refused\":%ld,\"errors\":%ld}\n", bs.id,
-	       refused, errors);
-	rc = refused > 0 || errors > 0 ? 0 : 1;
+	printf("{\"probe\":\"peer-full\",\"broker\":\"%s\",\"refused\":%ld,\"errors\":%ld,"
+	       "\"duplicates\":%ld}\n",
+	       bs.id, refused, errors, duplicates);
+	rc = refused > 0 || errors > 0 || duplicates > 0 ? 0 : 1;
 out:
 	if (sock != NULL)
 		zmq_close(sock);

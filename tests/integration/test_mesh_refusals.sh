@@ -30,6 +30,25 @@ check "the stand-in sent TH more than 20 errors" [ "${sent:-0}" -gt 20 ]
 peer_errors_logged() { grep '"event":"mesh.peer_error"' "$WORK/th-broker.log" | grep -c 'la-broker: error flood'; }
 check "TH logged 20 of them one by one" [ "$(peer_errors_logged)" = 20 ]
 
+# 0b. A stand-in for LA that holds every alert already answers each Forward
+# DUPLICATE (as LA does to a forward sent again after its answer was lost
+# with the link): TH counts the 3 alerts as duplicates, and audits each as
+# a forward all the same, since it went over the link.
+"$PROBE" peer-full -c "$WORK/d/la-broker/config.json" --wait 5000 --mode dup >"$WORK/dup.out" 2>&1 &
+DUP=$!
+gen_alerts held 3 '{"tlp":"TLP_AMBER","releasable_to":["LA"]}' >"$WORK/held.jsonl"
+pub th-customs-mukdahan "$WORK/held.jsonl" >"$WORK/held.res" 2>&1
+check "3 alerts for LA accepted at TH" [ "$(count_lines "$WORK/held.res" '"status":"accepted"')" = 3 ]
+three_dups() { peer_is th-broker la-broker duplicates 3; }
+check "TH counts the 3 answered DUPLICATE" wait_for 10 three_dups
+held_audited() {
+	[ "$(ctl th-broker audit | grep '"event":"forward","principal":"la-broker"' |
+		grep -c 'already held by the peer')" = 3 ]
+}
+check "each is audited at TH as a forward, already held by LA" wait_for 10 held_audited
+wait $DUP
+check "the stand-in answered 3 forwards DUPLICATE" grep -q '"duplicates":3' "$WORK/dup.out"
+
 # 1. LA's journal is full (a stand-in answers every forward JOURNAL_FULL,
 # as LA does then) for 30 s, three times the give-up time of refusals that
 # may be final: about 100 refusals. Then the real LA starts.
@@ -72,7 +91,8 @@ pub th-customs-mukdahan "$WORK/flow.jsonl" >"$WORK/flow.res" 2>&1
 flowed() { [ "$(peer_field th-broker la-broker forwarded)" -ge 6 ]; }
 check "alerts after the refused one reach LA meanwhile" wait_for 10 flowed
 sleep 2 # several re-sends of the refused one
-check "none of them is sent again with it" [ "$(peer_field th-broker la-broker duplicates)" = 0 ]
+check "none of them is sent again with it (the 3 of section 0b only)" \
+	[ "$(peer_field th-broker la-broker duplicates)" = 3 ]
 kill -HUP "${PIDS[la-broker]}"
 sub la-console-dansavanh --durable r --timeout 15 --count 6 >"$WORK/la2.out" 2>&1
 check "once LA has the new registry, it receives the alert" \
