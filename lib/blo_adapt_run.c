@@ -208,7 +208,7 @@ static void on_ack(blo_adapt_run_t *self, const Blonet__Frame *f)
 		r->refused_for_now = true;
 		return;
 	}
-	self->last_progress_ms = blo_now_ms();
+	self->last_progress_ms = blo_mono_ms();
 	switch (a->status) {
 	case BLONET__PUBLISH_STATUS__ACCEPTED:
 		r->outcome = DONE_ACCEPTED;
@@ -301,7 +301,7 @@ static int pump(blo_adapt_run_t *self, int timeout_ms, blo_err_t *err)
 	}
 	if ((rc = settle(self, err)) != 0)
 		return rc;
-	now = blo_now_ms();
+	now = blo_mono_ms();
 	if (self->n_inflight > 0 && now - self->last_progress_ms >= WAIT_WARN_MS &&
 	    now - self->last_warn_ms >= WAIT_WARN_MS) {
 		blo_warn("adapter.broker.waiting",
@@ -362,7 +362,7 @@ static int publish(blo_adapt_run_t *self, blo_adapt_item_t *item, blo_err_t *err
 	if ((rc = wait_in_flight(self, self->o.window, err)) != 0)
 		return rc;
 	if (self->n_inflight == 0)
-		self->last_progress_ms = blo_now_ms();
+		self->last_progress_ms = blo_mono_ms();
 	r = &self->inflight[self->n_inflight];
 	memset(r, 0, sizeof(*r));
 	if ((rc = blo_client_complete_alert(self->o.client, a, &why)) != 0 ||
@@ -447,10 +447,10 @@ int blo_adapt_run_stream(blo_adapt_run_t *self, FILE *in, const char *name,
 		rc = wait_in_flight(self, 0, err);
 	if (rc == -EINTR && self->n_inflight > 0) {
 		/* Asked to stop: a moment for acks already on their way. */
-		int64_t until = blo_now_ms() + STOP_GRACE_MS;
+		int64_t until = blo_mono_ms() + STOP_GRACE_MS;
 		blo_err_t ignored;
 
-		while (self->n_inflight > 0 && blo_now_ms() < until)
+		while (self->n_inflight > 0 && blo_mono_ms() < until)
 			if (pump(self, 100, &ignored) != 0)
 				break;
 	}

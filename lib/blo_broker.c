@@ -542,7 +542,7 @@ static uint64_t budget_take(blo_broker_t *self, blo_audit_limit_t *limit, const 
 			    uint64_t n, const char *detail)
 {
 	uint64_t recorded = limit == NULL ? n
-					  : blo_audit_limit_take_n(limit, bucket, blo_now_ms(), n, detail);
+					  : blo_audit_limit_take_n(limit, bucket, blo_mono_ms(), n, detail);
 
 	if (recorded < n)
 		atomic_fetch_add(&self->counters.audit_limited, n - recorded);
@@ -766,9 +766,9 @@ static uint64_t audit_retention(blo_broker_t *self, bool map_full)
 	if (moved > 0)
 		blo_info("audit.archived", "%" PRIu64 " audit records moved to %s", moved,
 			 self->audit_dir);
-	if (rc != 0 && blo_now_ms() - self->audit_warned_ms >= AUDIT_WARN_EVERY_MS) {
+	if (rc != 0 && blo_mono_ms() - self->audit_warned_ms >= AUDIT_WARN_EVERY_MS) {
 		blo_warn("audit.archive_failed", "%s; the records stay in the journal", err.msg);
-		self->audit_warned_ms = blo_now_ms();
+		self->audit_warned_ms = blo_mono_ms();
 	}
 	return moved;
 }
@@ -959,7 +959,7 @@ static void *writer_main(void *arg)
 	 * let go), then every RETENTION_EVERY_MS; audit retention too, then
 	 * every AUDIT_EVERY_MS (a file an hour, not a minute), or sooner while
 	 * a pass leaves more to move. */
-	int64_t next_retention = blo_now_ms(), next_audit = blo_now_ms(), next_summaries = 0;
+	int64_t next_retention = blo_mono_ms(), next_audit = blo_mono_ms(), next_summaries = 0;
 	int64_t last_full_warn = 0;
 	int64_t defer_until = 0; /* audit-only batch held back until then; 0: none */
 	int64_t last_take_ns = blo_mono_ns(); /* when the last batch with publishes was taken */
@@ -978,31 +978,31 @@ static void *writer_main(void *arg)
 		int rc;
 
 		/* Retention may take a while: what is held goes first. */
-		if (blo_now_ms() >= next_retention || blo_now_ms() >= next_audit)
+		if (blo_mono_ms() >= next_retention || blo_mono_ms() >= next_audit)
 			held_sync(self, &held, out);
-		if (blo_now_ms() >= next_retention) {
+		if (blo_mono_ms() >= next_retention) {
 			retention(self);
-			next_retention = blo_now_ms() + RETENTION_EVERY_MS;
+			next_retention = blo_mono_ms() + RETENTION_EVERY_MS;
 		}
-		if (blo_now_ms() >= next_audit)
-			next_audit = blo_now_ms() +
+		if (blo_mono_ms() >= next_audit)
+			next_audit = blo_mono_ms() +
 				     (audit_retention(self, false) >= BLO_AUDIT_ARCHIVE_MOVE_MAX
 					      ? RETENTION_EVERY_MS
 					      : AUDIT_EVERY_MS);
 		/* Summaries of refusals left out go with the next commit (or one
 		 * of their own when nothing else comes). */
-		if (blo_now_ms() >= next_summaries) {
-			job_t *sums = writer_summaries(self, blo_now_ms());
+		if (blo_mono_ms() >= next_summaries) {
+			job_t *sums = writer_summaries(self, blo_mono_ms());
 
 			if (sums != NULL && batch_add(&b, sums) != 0)
 				broker_job_free(sums);
-			next_summaries = blo_now_ms() + 1000;
+			next_summaries = blo_mono_ms() + 1000;
 		}
 		if (b.n_jobs > 0 && defer_until != 0) {
 			/* Audit records held back: wait for a publish to carry
 			 * them, until they are due. */
 			zmq_pollitem_t item = {.socket = in, .events = ZMQ_POLLIN};
-			int64_t left = defer_until - blo_now_ms();
+			int64_t left = defer_until - blo_mono_ms();
 
 			held_sync(self, &held, out);
 			if (left > 0)
@@ -1044,8 +1044,8 @@ static void *writer_main(void *arg)
 			 * would put a second sync in front of the next publish.
 			 * They ride with it instead, or go alone once due. */
 			if (defer_until == 0)
-				defer_until = blo_now_ms() + AUDIT_DEFER_MS;
-			if (blo_now_ms() < defer_until)
+				defer_until = blo_mono_ms() + AUDIT_DEFER_MS;
+			if (blo_mono_ms() < defer_until)
 				continue;
 		}
 		defer_until = 0;
@@ -1059,12 +1059,12 @@ static void *writer_main(void *arg)
 			/* The map or its filesystem is full: refuse the publishes,
 			 * keep serving, and take them again once there is room. */
 			bool disk = rc == BLO_ENOSPACE;
-			bool say = blo_now_ms() - last_full_warn >= FULL_WARN_EVERY_MS;
+			bool say = blo_mono_ms() - last_full_warn >= FULL_WARN_EVERY_MS;
 
 			if (say) {
 				blo_warn(disk ? "journal.disk_full" : "journal.full",
 					 "%s; refusing publishes until space frees", err.msg);
-				last_full_warn = blo_now_ms();
+				last_full_warn = blo_mono_ms();
 			}
 			if (!disk) {
 				retention(self);
@@ -1439,7 +1439,7 @@ static session_t *get_session(blo_broker_t *self, size_t router, const uint8_t *
 		s = NULL;
 	}
 	if (s != NULL) {
-		s->last_ms = blo_now_ms();
+		s->last_ms = blo_mono_ms();
 		return s;
 	}
 	if (self->n_sessions == self->cap_sessions) {
@@ -1458,7 +1458,7 @@ static session_t *get_session(blo_broker_t *self, size_t router, const uint8_t *
 	memcpy(s->rid, rid, len);
 	s->rid_len = len;
 	s->router = router;
-	s->last_ms = blo_now_ms();
+	s->last_ms = blo_mono_ms();
 	blo_strlcpy(s->principal, principal, sizeof(s->principal));
 	self->sessions[self->n_sessions++] = s;
 	/* A principal that connects again and again may not fill the audit
@@ -1629,7 +1629,7 @@ bool broker_record_gone(blo_broker_t *self, uint64_t seq)
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
-	int64_t now = blo_now_ms();
+	int64_t now = blo_mono_ms();
 	int rc = blo_journal_get(self->journal, seq, &data, &len, NULL, NULL);
 
 	free(data);
@@ -1697,7 +1697,7 @@ static bool deliver_one(blo_broker_t *self, sub_t *s, cached_t *c, bool *gone)
 	s->delivered++;
 	atomic_fetch_add(&self->counters.delivered, 1);
 	s->inflight[s->n_inflight].seq = c->seq;
-	s->inflight[s->n_inflight].sent_ms = blo_now_ms();
+	s->inflight[s->n_inflight].sent_ms = blo_mono_ms();
 	s->n_inflight++;
 	return true;
 }
@@ -1827,7 +1827,7 @@ static void pump(blo_broker_t *self)
 
 static void redeliver_overdue(blo_broker_t *self)
 {
-	int64_t now = blo_now_ms();
+	int64_t now = blo_mono_ms();
 
 	for (size_t i = 0; i < self->n_subs; i++) {
 		sub_t *s = self->subs[i];
@@ -2123,7 +2123,7 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 	broker_send_to(self, session->router, session->rid, session->rid_len, &rf);
 	/* A line each, within the principal's budget: a client that
 	 * subscribes again and again must not flood the log. */
-	if (blo_audit_limit_take(self->subscribe_log, s->principal, blo_now_ms(), s->durable))
+	if (blo_audit_limit_take(self->subscribe_log, s->principal, blo_mono_ms(), s->durable))
 		blo_info("subscribe", "%s subscribed as \"%s\" from sequence %" PRIu64, s->principal,
 			 s->durable, s->next_seq);
 }
@@ -2729,7 +2729,7 @@ static void write_status(blo_broker_t *self)
 	cJSON_AddStringToObject(root, "broker", self->id);
 	cJSON_AddNumberToObject(root, "pid", (double)getpid());
 	cJSON_AddNumberToObject(root, "time_ms", (double)blo_now_ms());
-	cJSON_AddNumberToObject(root, "uptime_s", (double)(blo_now_ms() - self->started_ms) / 1000.0);
+	cJSON_AddNumberToObject(root, "uptime_s", (double)(blo_mono_ms() - self->started_ms) / 1000.0);
 	cJSON_AddNumberToObject(root, "registry_version", (double)blo_registry_version(broker_registry(self)));
 	cJSON_AddNumberToObject(root, "sessions", (double)self->n_sessions);
 	if (self->memory_anon >= 0) {
@@ -3277,7 +3277,7 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 	self->retention_bytes = (size_t)s->journal.max_size_mb * 1024 * 1024;
 	self->audit_age_ms = s->audit.max_age_hours * 3600 * 1000;
 	self->audit_keep = (uint64_t)s->audit.max_records;
-	self->started_ms = blo_now_ms();
+	self->started_ms = blo_mono_ms();
 	self->memory_anon = -1;
 
 	if ((rc = blo_settings_authority(s->authority, self->authority, err)) != 0)
@@ -3476,7 +3476,7 @@ int blo_broker_run(blo_broker_t *self)
 		}
 		if (self->stop_requested && !self->stopping) {
 			self->stopping = true;
-			draining_since = blo_now_ms();
+			draining_since = blo_mono_ms();
 			blo_info("broker.stopping", "refusing new publishes; committing %" PRIu64 " in flight",
 				 self->publishes_in_flight);
 		}
@@ -3487,7 +3487,7 @@ int blo_broker_run(blo_broker_t *self)
 		read_results(self);
 		pump(self);
 		blo_mesh_pump(self->mesh, atomic_load(&self->last_seq));
-		now = blo_now_ms();
+		now = blo_mono_ms();
 		/* Every turn: a refused forward goes again limits.mesh_resend_ms
 		 * after it was sent, not at the next whole second. */
 		blo_mesh_tick(self->mesh, now);

@@ -134,7 +134,7 @@ typedef struct session session_t;
 
 typedef struct {
 	uint64_t seq;
-	int64_t sent_ms;
+	int64_t sent_ms;              /* blo_mono_ms */
 	uint32_t tries;               /* mesh: times refused for now */
 	bool deferred;                /* mesh: refused for now, goes again alone */
 } inflight_t;
@@ -153,7 +153,7 @@ typedef struct sub {
 	size_t n_inflight;
 	uint32_t credit;               /* window */
 	uint64_t delivered, redelivered;
-	int64_t last_contact_ms;
+	int64_t last_contact_ms;       /* wall clock: shown in status.json */
 } sub_t;
 
 struct session {
@@ -162,7 +162,7 @@ struct session {
 	size_t rid_len;
 	size_t router;                 /* which listen socket */
 	char principal[BLO_PRINCIPAL_ID_MAX];
-	int64_t last_ms;
+	int64_t last_ms;               /* last frame from it (blo_mono_ms) */
 	bool welcomed;
 	sub_t **subs;
 	size_t n_subs;
@@ -277,7 +277,7 @@ struct blo_broker {
 	blo_audit_limit_t *subscribe_log;  /* subscribe lines of the log (not audited) */
 	uint64_t publishes_in_flight;
 	bool stopping;
-	int64_t started_ms;
+	int64_t started_ms;            /* blo_mono_ms: for uptime_s */
 
 	counters_t counters;
 	blo_mesh_t *mesh;

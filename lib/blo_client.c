@@ -30,7 +30,7 @@ typedef struct {
 	uint64_t correlation; /* 0: acknowledged, slot free */
 	uint8_t *envelope;
 	size_t len;
-	int64_t sent_ms;      /* 0: not sent on the current connection */
+	int64_t sent_ms;      /* blo_mono_ms; 0: not sent on the current connection */
 	uint32_t unanswered;  /* sends not answered (those of a lost connection never are) */
 	bool refused;         /* an answer came, and it was a refusal for now */
 } pending_t;
@@ -173,7 +173,7 @@ static int send_publish(blo_client_t *self, pending_t *p)
 		if (blo_wire_batch_size_with(&none, bytes) <= self->batch_max &&
 		    blo_wire_batch_add(&self->out, &item) == 0) {
 			self->out_corr[self->out.n - 1] = p->correlation;
-			p->sent_ms = blo_now_ms();
+			p->sent_ms = blo_mono_ms();
 			p->unanswered++;
 			return 0;
 		}
@@ -187,7 +187,7 @@ static int send_publish(blo_client_t *self, pending_t *p)
 	f.publish = &pub;
 	rc = send_frame(self, &f);
 	if (rc == 0) {
-		p->sent_ms = blo_now_ms();
+		p->sent_ms = blo_mono_ms();
 		p->unanswered++;
 	}
 	return rc;
@@ -269,7 +269,7 @@ static void on_connected(blo_client_t *self)
 /* Publishes whose ack is overdue (or that could not be sent) go again. */
 static void resend_overdue(blo_client_t *self)
 {
-	int64_t now = blo_now_ms();
+	int64_t now = blo_mono_ms();
 
 	if (!self->connected)
 		return;
@@ -378,7 +378,7 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 			/* Kept: resend_overdue sends it again after resend_ms. The
 			 * caller sees the refusal (e.g. to report a full journal). */
 			self->stats.transient_refusals++;
-			p->sent_ms = blo_now_ms();
+			p->sent_ms = blo_mono_ms();
 			p->refused = true;
 			if (p->unanswered > 0)
 				p->unanswered--;
@@ -727,7 +727,7 @@ static bool try_recv(blo_client_t *self, Blonet__Frame **frame)
  * every pending publish. */
 static void maybe_resend(blo_client_t *self)
 {
-	int64_t now = blo_now_ms();
+	int64_t now = blo_mono_ms();
 
 	if (now - self->last_resend_check_ms < 100)
 		return;
@@ -775,12 +775,12 @@ static int poll_once(blo_client_t *self, int timeout_ms, Blonet__Frame **frame, 
 
 int blo_client_next(blo_client_t *self, int timeout_ms, Blonet__Frame **frame, blo_err_t *err)
 {
-	int64_t deadline = timeout_ms < 0 ? INT64_MAX : blo_now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX : blo_mono_ms() + timeout_ms;
 	int rc;
 
 	*frame = NULL;
 	for (;;) {
-		int64_t now = blo_now_ms();
+		int64_t now = blo_mono_ms();
 		int wait = timeout_ms < 0 ? 250 : (int)(deadline - now);
 
 		if (wait < 0)
@@ -796,18 +796,18 @@ int blo_client_next(blo_client_t *self, int timeout_ms, Blonet__Frame **frame, b
 			return blo_err_set(err, BLO_EPERM,
 					   "broker %s refused this principal's key (unknown or revoked)",
 					   self->broker_id);
-		if (blo_now_ms() >= deadline)
+		if (blo_mono_ms() >= deadline)
 			return 0;
 	}
 }
 
 int blo_client_wait_ready(blo_client_t *self, int timeout_ms, blo_err_t *err)
 {
-	int64_t deadline = blo_now_ms() + timeout_ms;
+	int64_t deadline = blo_mono_ms() + timeout_ms;
 
 	while (!self->welcomed) {
 		Blonet__Frame *f = NULL;
-		int64_t left = deadline - blo_now_ms();
+		int64_t left = deadline - blo_mono_ms();
 		int rc;
 
 		if (left <= 0)

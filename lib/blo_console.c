@@ -638,7 +638,7 @@ int blo_console_open(blo_console_t **out, const blo_console_opts_t *opts, blo_er
 		if (rc != 0 || (rc = republish_pending(self, err)) != 0)
 			goto fail;
 	}
-	self->last_ping_ms = blo_now_ms();
+	self->last_ping_ms = blo_mono_ms();
 	free(dir);
 	*out = self;
 	return 0;
@@ -802,7 +802,7 @@ static void handle_publish_ack(blo_console_t *self, const Blonet__Frame *f)
  * old conversations can go. */
 static void report_full(blo_console_t *self, const blo_err_t *err)
 {
-	int64_t now = blo_now_ms();
+	int64_t now = blo_mono_ms();
 
 	if (self->full_reported_ms != 0 && now - self->full_reported_ms < FULL_REPORT_MS)
 		return;
@@ -815,7 +815,7 @@ static void report_full(blo_console_t *self, const blo_err_t *err)
 
 static void maybe_ping(blo_console_t *self)
 {
-	int64_t now = blo_now_ms();
+	int64_t now = blo_mono_ms();
 	Blonet__Frame f = BLONET__FRAME__INIT;
 	Blonet__Ping ping = BLONET__PING__INIT;
 
@@ -853,7 +853,7 @@ int blo_console_poll(blo_console_t *self, int timeout_ms, blo_err_t *err)
 		rc = blo_client_next(self->client, wait, &f, err);
 		if (rc != 0 || f == NULL)
 			break;
-		self->last_heard_ms = blo_now_ms();
+		self->last_heard_ms = blo_mono_ms();
 		switch (f->body_case) {
 		case BLONET__FRAME__BODY_DELIVER:
 			set_link(self, true);

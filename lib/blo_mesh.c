@@ -48,7 +48,7 @@ typedef struct {
 	bool handshake;          /* CURVE handshake done, not disconnected since */
 	bool welcomed;
 	bool was_up;             /* for logging transitions */
-	int64_t last_contact_ms; /* last frame from the peer */
+	int64_t last_contact_ms; /* last frame from the peer (blo_mono_ms; 0: none) */
 	int64_t last_ping_ms;
 	uint64_t next_seq;       /* next record to consider */
 	uint64_t acked;          /* every record <= acked is done for this peer */
@@ -264,7 +264,7 @@ static void pump_peer(blo_mesh_t *self, peer_t *p, uint64_t last, int64_t now)
 
 void blo_mesh_pump(blo_mesh_t *self, uint64_t last_seq)
 {
-	int64_t now = blo_now_ms();
+	int64_t now = blo_mono_ms();
 
 	if (self == NULL)
 		return;
@@ -317,7 +317,7 @@ static void on_forward_ack(blo_mesh_t *self, peer_t *p, const Blonet__ForwardAck
 	     (retry_a_while(ack->reason) && ++hit->tries < self->max_tries))) {
 		/* Left in flight: resend_ms from now it goes again, alone
 		 * (resend_deferred); the peer's cursor waits before it. */
-		hit->sent_ms = blo_now_ms();
+		hit->sent_ms = blo_mono_ms();
 		hit->deferred = true;
 		p->deferred_seq = hit->seq;
 		p->deferred_tries = hit->tries;
@@ -370,7 +370,7 @@ static void read_peer(blo_mesh_t *self, peer_t *p)
 			zmq_msg_close(&msg);
 			return;
 		}
-		p->last_contact_ms = blo_now_ms();
+		p->last_contact_ms = blo_mono_ms();
 		if (blo_wire_decode(&msg, &f, NULL) == 0) {
 			switch (f->body_case) {
 			case BLONET__FRAME__BODY_WELCOME:
@@ -391,7 +391,7 @@ static void read_peer(blo_mesh_t *self, peer_t *p)
 			}
 			case BLONET__FRAME__BODY_ERROR:
 				snprintf(p->last_error, sizeof(p->last_error), "%s", f->error->text);
-				if (peer_log_take(p, blo_now_ms(), f->error->text))
+				if (peer_log_take(p, blo_mono_ms(), f->error->text))
 					blo_warn("mesh.peer_error", "%s: %s", p->id, f->error->text);
 				break;
 			default:
@@ -422,7 +422,7 @@ static void read_monitor(blo_mesh_t *self, peer_t *p)
 		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
 			p->handshake = true;
 			p->welcomed = false;
-			p->last_contact_ms = blo_now_ms();
+			p->last_contact_ms = blo_mono_ms();
 			peer_rewind(p);
 			peer_hello(self, p);
 		} else if (event == ZMQ_EVENT_DISCONNECTED) {
@@ -559,7 +559,7 @@ void blo_mesh_tick(blo_mesh_t *self, int64_t now)
 void blo_mesh_status(blo_mesh_t *self, cJSON *root, uint64_t last_seq)
 {
 	cJSON *peers = cJSON_AddArrayToObject(root, "peers");
-	int64_t now = blo_now_ms();
+	int64_t now = blo_mono_ms();
 
 	if (self == NULL)
 		return;
@@ -570,7 +570,7 @@ void blo_mesh_status(blo_mesh_t *self, cJSON *root, uint64_t last_seq)
 		cJSON_AddStringToObject(o, "id", p->id);
 		cJSON_AddStringToObject(o, "endpoint", p->endpoint);
 		cJSON_AddBoolToObject(o, "connected", peer_up(p, now));
-		cJSON_AddNumberToObject(o, "last_contact_ms", (double)p->last_contact_ms);
+		cJSON_AddNumberToObject(o, "last_contact_ms", (double)blo_mono_to_wall_ms(p->last_contact_ms));
 		cJSON_AddNumberToObject(o, "acked_seq", (double)p->acked);
 		/* Records not yet done for this peer: an upper bound, since those
 		 * it may not receive are skipped as soon as the link is up. */

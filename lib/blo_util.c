@@ -194,6 +194,16 @@ int64_t blo_mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t blo_mono_ms(void)
+{
+	return blo_mono_ns() / 1000000;
+}
+
+int64_t blo_mono_to_wall_ms(int64_t mono_ms)
+{
+	return mono_ms == 0 ? 0 : blo_now_ms() - (blo_mono_ms() - mono_ms);
+}
+
 int blo_strlcpy(char *dst, const char *src, size_t dstsz)
 {
 	size_t n = strlen(src);

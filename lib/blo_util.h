@@ -34,6 +34,17 @@ int64_t blo_now_ms(void);
  * not bend. */
 int64_t blo_mono_ns(void);
 
+/* Milliseconds of CLOCK_MONOTONIC: for timers, deadlines and ages kept in
+ * memory. A step of the wall clock (NTP putting right a host that booted
+ * an hour off) must neither stop them for the length of the step nor fire
+ * them all at once. Never stored or shown: blo_mono_to_wall_ms gives a
+ * moment in blo_now_ms terms. */
+int64_t blo_mono_ms(void);
+
+/* The wall-clock time (blo_now_ms) of a blo_mono_ms moment; 0 stays 0
+ * (never). */
+int64_t blo_mono_to_wall_ms(int64_t mono_ms);
+
 /* Copies src into dst (size dstsz, NUL-terminated). Returns 0, or
  * BLO_ETOOBIG if src does not fit (dst then holds nothing). */
 int blo_strlcpy(char *dst, const char *src, size_t dstsz);

@@ -166,7 +166,7 @@ int main(int argc, char **argv)
 	blo_info("committee.started", "subscribed; aggregates in the store, reports to %s",
 		 report_dir != NULL ? report_dir : blo_committee_node_report_dir(node));
 	exit_code = 0;
-	last_report = last_delivery = blo_now_ms();
+	last_report = last_delivery = blo_mono_ms();
 	while (!stop_requested) {
 		size_t taken = 0;
 		int rc = blo_committee_node_poll(node, 200, &taken, &err);
@@ -177,20 +177,20 @@ int main(int argc, char **argv)
 			break;
 		}
 		/* The same error again and again (a full store): once a minute. */
-		if (rc != 0 && (strcmp(err.msg, last_error) != 0 || blo_now_ms() - last_error_ms >= 60000)) {
+		if (rc != 0 && (strcmp(err.msg, last_error) != 0 || blo_mono_ms() - last_error_ms >= 60000)) {
 			blo_error("committee.store", "%s (the broker will deliver again)", err.msg);
 			snprintf(last_error, sizeof(last_error), "%s", err.msg);
-			last_error_ms = blo_now_ms();
+			last_error_ms = blo_mono_ms();
 		}
 		if (taken > 0)
-			last_delivery = blo_now_ms();
+			last_delivery = blo_mono_ms();
 		if (report_requested ||
-		    (every_s > 0 && blo_now_ms() - last_report >= (int64_t)every_s * 1000)) {
+		    (every_s > 0 && blo_mono_ms() - last_report >= (int64_t)every_s * 1000)) {
 			report_requested = 0;
 			write_report(node, report_dir);
-			last_report = blo_now_ms();
+			last_report = blo_mono_ms();
 		}
-		if (timeout_s >= 0 && blo_now_ms() - last_delivery > (int64_t)timeout_s * 1000)
+		if (timeout_s >= 0 && blo_mono_ms() - last_delivery > (int64_t)timeout_s * 1000)
 			break;
 	}
 	if (every_s > 0)

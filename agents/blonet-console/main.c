@@ -99,7 +99,7 @@ static void stream_event(blo_console_t *c, const blo_console_event_t *ev, void *
 		st->emitted = it->local_seq;
 		if (ev->kind == BLO_CONSOLE_EV_RECEIVED) {
 			st->received++;
-			st->last_activity = blo_now_ms();
+			st->last_activity = blo_mono_ms();
 		}
 	}
 	print_line(blo_console_view_event(c, ev, st->json));
@@ -169,7 +169,7 @@ static void report_error(const blo_err_t *err)
 {
 	static char last[sizeof(err->msg)];
 	static int64_t last_ms;
-	int64_t now = blo_now_ms();
+	int64_t now = blo_mono_ms();
 
 	if (strcmp(last, err->msg) == 0 && now - last_ms < 60000)
 		return;
@@ -190,13 +190,13 @@ static int run_stream(blo_console_t *c, bool json, uint64_t count, int timeout_s
 
 	blo_console_cursor_get(c, st.cursor, &st.emitted);
 	saved = st.emitted;
-	st.last_activity = blo_now_ms();
+	st.last_activity = blo_mono_ms();
 	blo_console_set_listener(c, stream_event, &st);
 	replay(c, &st);
 	while (!stop_requested && !quit) {
 		if (count > 0 && st.received >= count)
 			break;
-		if (timeout_s >= 0 && blo_now_ms() - st.last_activity > (int64_t)timeout_s * 1000)
+		if (timeout_s >= 0 && blo_mono_ms() - st.last_activity > (int64_t)timeout_s * 1000)
 			break;
 		if ((rc = blo_console_poll(c, 100, &err)) != 0) {
 			report_error(&err);

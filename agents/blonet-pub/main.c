@@ -255,9 +255,9 @@ int main(int argc, char **argv)
 		printed = flush_results(results, n, printed);
 	}
 	{
-		int64_t deadline = blo_now_ms() + (int64_t)timeout_s * 1000;
+		int64_t deadline = blo_mono_ms() + (int64_t)timeout_s * 1000;
 
-		while (blo_client_pending(client) > 0 && blo_now_ms() < deadline) {
+		while (blo_client_pending(client) > 0 && blo_mono_ms() < deadline) {
 			Blonet__Frame *f = NULL;
 
 			if (blo_client_next(client, 500, &f, &err) != 0) {

@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	exit_code = 0;
-	last_activity = blo_now_ms();
+	last_activity = blo_mono_ms();
 	while (count == 0 || printed < count) {
 		Blonet__Frame *f = NULL;
 
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (f == NULL) {
-			if (timeout_s >= 0 && blo_now_ms() - last_activity > (int64_t)timeout_s * 1000)
+			if (timeout_s >= 0 && blo_mono_ms() - last_activity > (int64_t)timeout_s * 1000)
 				break;
 			continue;
 		}
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 			Blonet__Alert *peek = NULL;
 			bool fresh = true;
 
-			last_activity = blo_now_ms();
+			last_activity = blo_mono_ms();
 			if (blo_envelope_parse(&env, d->envelope.data, d->envelope.len, NULL) == 0 &&
 			    blo_alert_parse(&peek, env->alert.data, env->alert.len, NULL) == 0 &&
 			    peek->id.len == BLO_ID_BYTES)
