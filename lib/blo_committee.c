@@ -20,6 +20,7 @@
 
 #include "blo_codec.h"
 #include "blo_store.h"
+#include "blo_util.h"
 
 #include <assert.h>
 #include <cjson/cJSON.h>
@@ -59,7 +60,7 @@ struct blo_committee {
 	int week_offset_min;
 	int keep_days;
 	uint64_t limit; /* bytes the map may reach */
-	int64_t next_prune_ms;
+	int64_t next_prune_ms; /* blo_mono_ms; 0: now */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -985,14 +986,16 @@ int blo_committee_prune(blo_committee_t *self, int64_t before_ms, uint64_t *forg
 
 int blo_committee_prune_due(blo_committee_t *self, uint64_t *forgotten, blo_err_t *err)
 {
-	int64_t now = (int64_t)time(NULL) * 1000;
+	int64_t now = (int64_t)time(NULL) * 1000, tick = blo_mono_ms();
 
 	assert(self != NULL);
 	if (forgotten != NULL)
 		*forgotten = 0;
-	if (self->keep_days <= 0 || now < self->next_prune_ms)
+	/* When it runs goes by the monotonic clock, what it forgets by the
+	 * wall clock (the messages' times). */
+	if (self->keep_days <= 0 || tick < self->next_prune_ms)
 		return 0;
-	self->next_prune_ms = now + PRUNE_EVERY_MS;
+	self->next_prune_ms = tick + PRUNE_EVERY_MS;
 	return blo_committee_prune(self, now - (int64_t)self->keep_days * DAY_MS, forgotten, err);
 }
 

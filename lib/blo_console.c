@@ -41,7 +41,7 @@ struct blo_console {
 	Blonet__Status status;
 	bool offline;
 	int keep_days;
-	int64_t next_prune_ms;
+	int64_t next_prune_ms; /* blo_mono_ms; 0: now */
 	int64_t full_reported_ms;
 
 	blo_client_settings_t settings;
@@ -491,11 +491,13 @@ int blo_console_prune(blo_console_t *self, int64_t before_ms, int64_t forget_bef
 /* The scheduled pruning of opts.keep_days, when due. */
 static int prune_if_due(blo_console_t *self, blo_err_t *err)
 {
-	int64_t now = blo_now_ms(), remember;
+	int64_t now = blo_now_ms(), tick = blo_mono_ms(), remember;
 
-	if (self->keep_days <= 0 || now < self->next_prune_ms)
+	/* When it runs goes by the monotonic clock, what it forgets by the
+	 * wall clock (the records' times). */
+	if (self->keep_days <= 0 || tick < self->next_prune_ms)
 		return 0;
-	self->next_prune_ms = now + PRUNE_EVERY_MS;
+	self->next_prune_ms = tick + PRUNE_EVERY_MS;
 	remember = (int64_t)(self->keep_days > BLO_CONSOLE_REMEMBER_DAYS ? self->keep_days
 									 : BLO_CONSOLE_REMEMBER_DAYS);
 	return blo_console_prune(self, now - (int64_t)self->keep_days * DAY_MS, now - remember * DAY_MS,

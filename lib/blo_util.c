@@ -196,7 +196,10 @@ int64_t blo_mono_ns(void)
 
 int64_t blo_mono_ms(void)
 {
-	return blo_mono_ns() / 1000000;
+	/* CLOCK_MONOTONIC starts near 0 at boot: the offset keeps a field
+	 * left at 0 ("never") a long time ago for a service that starts
+	 * with the host, as it is with the wall clock. */
+	return blo_mono_ns() / 1000000 + BLO_MONO_OFFSET_MS;
 }
 
 int64_t blo_mono_to_wall_ms(int64_t mono_ms)

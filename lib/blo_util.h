@@ -34,11 +34,14 @@ int64_t blo_now_ms(void);
  * not bend. */
 int64_t blo_mono_ns(void);
 
-/* Milliseconds of CLOCK_MONOTONIC: for timers, deadlines and ages kept in
- * memory. A step of the wall clock (NTP putting right a host that booted
- * an hour off) must neither stop them for the length of the step nor fire
- * them all at once. Never stored or shown: blo_mono_to_wall_ms gives a
- * moment in blo_now_ms terms. */
+/* Milliseconds of CLOCK_MONOTONIC, plus BLO_MONO_OFFSET_MS: for timers,
+ * deadlines and ages kept in memory. A step of the wall clock (NTP putting
+ * right a host that booted an hour off) must neither stop them for the
+ * length of the step nor fire them all at once. Never stored or shown:
+ * blo_mono_to_wall_ms gives a moment in blo_now_ms terms. The offset (about
+ * 31 years) puts 0, what a "last time" field starts at, long before any
+ * reading, even on a host that has just booted. */
+#define BLO_MONO_OFFSET_MS INT64_C(1000000000000)
 int64_t blo_mono_ms(void);
 
 /* The wall-clock time (blo_now_ms) of a blo_mono_ms moment; 0 stays 0

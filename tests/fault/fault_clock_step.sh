@@ -28,12 +28,24 @@ done
 CLOCK="$WORK/clock" # the host's offset from true time, read at most once a second
 echo "+0" >"$CLOCK"
 
-# on_host COMMAND...: COMMAND with the host's clock.
+# The environment of a process on the host: env "${HOST[@]}" COMMAND runs
+# COMMAND with the host's clock (exec'd by env: its PID is the command's).
+HOST=(FAKETIME_TIMESTAMP_FILE="$CLOCK" FAKETIME_CACHE_DURATION=1 DONT_FAKE_MONOTONIC=1
+	FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD="$FAKETIME_LIB"
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+
+# on_host COMMAND...: COMMAND (a program or a function of lib.sh) with the
+# host's clock.
 on_host() {
-	local -x FAKETIME_TIMESTAMP_FILE=$CLOCK FAKETIME_CACHE_DURATION=1 DONT_FAKE_MONOTONIC=1
-	local -x FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD=$FAKETIME_LIB
-	local -x ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+	local -x "${HOST[@]}"
 	"$@"
+}
+
+# sub_field FIELD: that number of the durable subscription "step" in the
+# broker's status.
+sub_field() {
+	ctl th-broker status | tr -d '\t\n ' | grep -o '"durable":"step",[^}]*' | head -n 1 |
+		grep -o "\"$1\":[0-9]*" | cut -d: -f2
 }
 
 # step OFFSET: sets the host's clock OFFSET from true time and waits until
@@ -54,7 +66,7 @@ expect "the host's clock starts true (${host_skew} s off)" [ "${host_skew#-}" -l
 # 1. An idle subscriber with --timeout 3; 1 s into its wait the host's
 # clock steps back an hour.
 t0=$SECONDS
-bg idle on_host "$BIN/blonet-sub" -c "$WORK/d/th-console-maesai/config.json" --durable step \
+bg idle env "${HOST[@]}" "$BIN/blonet-sub" -c "$WORK/d/th-console-maesai/config.json" --durable step \
 	--timeout 3 >"$WORK/idle.out" 2>"$WORK/idle.err"
 sleep 1
 step -3600
@@ -67,8 +79,10 @@ if kill -0 "${PIDS[idle]}" 2>/dev/null; then
 	sub_exit_s=999999 # it would have waited out the hour
 fi
 bg_wait idle
-expect "the idle subscriber exits on its --timeout within 8 s (after ${sub_exit_s} s)" \
-	[ "$sub_exit_s" -le 8 ]
+idle_rc=$?
+expect "the idle subscriber exits 0 (exit ${idle_rc}; see idle.err)" [ "$idle_rc" = 0 ]
+expect "on its --timeout of 3 s, within 8 s (after ${sub_exit_s} s)" \
+	[ "$sub_exit_s" -ge 2 -a "$sub_exit_s" -le 8 ]
 
 # 2. After the step back: publishes are answered, and status.json is
 # still rewritten every second.
@@ -99,8 +113,12 @@ expect "uptime_s did not jump with the clock (${uptime_forward_s:-none} s)" \
 # 4. The durable subscription gets all 10, each once.
 on_host sub th-console-maesai --durable step --count 10 --timeout 10 >"$WORK/step.out" 2>"$WORK/step.err"
 delivered=$(distinct_ids "$WORK/step.out")
+sleep 1.2 # status.json is rewritten every second
+sub_delivered=$(sub_field delivered)
+sub_redelivered=$(sub_field redelivered)
 expect "the durable subscriber gets the 10 (${delivered:-0})" [ "${delivered:-0}" = 10 ]
-expect "each once" [ "$(grep -c '"seq"' "$WORK/step.out")" = 10 ]
+expect "the broker delivered them each once (${sub_delivered:-none} delivered, ${sub_redelivered:-none} again)" \
+	[ "${sub_delivered:-x}" = 10 -a "${sub_redelivered:-x}" = 0 ]
 expect "the broker stops cleanly" stop_broker th-broker
 
 fault_done "sub_exit_s=$sub_exit_s accepted_back=${accepted_back:-none} uptime_back_s=${uptime_back_s:-none} accepted_forward=${accepted_forward:-none} uptime_forward_s=${uptime_forward_s:-none} delivered=${delivered:-0}"
