@@ -3,18 +3,25 @@
 # test script under tests/integration/ and every fault scenario under
 # tests/fault/ in its short mode, and closes with one line:
 #   check: N passed, N failed[, N skipped]
-# Exits non-zero if any test failed or a binary crashed.
+# before which it lists the ten slowest tests (CI has 30 minutes for three
+# builds). Exits non-zero if any test failed or a binary crashed.
 set -u
 passed=0
 failed=0
 skipped=0
 crashed=""
+times="" # "SECONDS NAME" lines
+
+# took NAME START: notes how long NAME ran since START ($SECONDS).
+took() { times="$times$((SECONDS - $2)) $1
+"; }
 
 run_one() { # run_one NAME COMMAND...
-	local name=$1 out rc p f
+	local name=$1 out rc p f start=$SECONDS
 	shift
 	out=$("$@" 2>&1)
 	rc=$?
+	took "$name" "$start"
 	printf '%s\n' "$out"
 	# cmocka closes each group with "[  PASSED  ] N test(s)." and, if any
 	# failed, "[  FAILED  ] N test(s), listed below:".
@@ -42,10 +49,11 @@ fi
 # A fault scenario is one test, judged by its exit status: 0 passed, 77
 # skipped (not counted as passed), anything else failed.
 run_fault() { # run_fault SCRIPT
-	local name out rc line
+	local name out rc line start=$SECONDS
 	name=$(basename "$1" .sh)
 	out=$(BLO_FAULT_SHORT=1 bash "$1" 2>&1)
 	rc=$?
+	took "$name" "$start"
 	printf '%s\n' "$out" | grep -v '^FAULT '
 	line=$(printf '%s\n' "$out" | grep '^FAULT ' | tail -n 1)
 	case $rc in
@@ -62,6 +70,7 @@ if [ -d "${BLO_SRCDIR:-.}/tests/fault" ] && [ -n "${BLO_FAULT_BIN:-}" ]; then
 	done
 fi
 
+printf '%s' "$times" | sort -rn | head -n 10 | awk '{printf "check: slowest: %s %d s\n", $2, $1}'
 [ -n "$crashed" ] && echo "check: crashed or failed outside a test:$crashed"
 echo "check: $passed passed, $failed failed$([ "$skipped" -gt 0 ] && echo ", $skipped skipped")"
 [ "$failed" -eq 0 ]

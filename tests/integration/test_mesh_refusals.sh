@@ -5,20 +5,20 @@
 # is behind ours (it does not know the alert's origin yet) is asked again
 # until it catches up, and given up only after limits.mesh_give_up_s; what
 # retention purges before it could go is counted. TH and LA of the
-# multi-hop topology, TH re-sending every 300 ms (limits.mesh_resend_ms) and
+# multi-hop topology, TH re-sending every 150 ms (limits.mesh_resend_ms) and
 # giving up after 10 s (limits.mesh_give_up_s) to keep the test short.
 . "$(dirname "$0")/lib.sh"
 
 TOPO="$SRC/tests/integration/topology_multihop.json"
 provision "$TOPO" || { fail provision; finish; }
 # short_limits: TH's config (provisioning writes it anew) re-sends every
-# 300 ms and gives up after 10 s.
+# 150 ms and gives up after 10 s.
 short_limits() {
-	sed -i 's/"data_dir": "data",/"data_dir": "data", "limits": {"mesh_resend_ms": 300, "mesh_give_up_s": 10},/' \
+	sed -i 's/"data_dir": "data",/"data_dir": "data", "limits": {"mesh_resend_ms": 150, "mesh_give_up_s": 10},/' \
 		"$WORK/d/th-broker/config.json"
 }
 short_limits
-check "TH's config sets a short re-send" grep -q '"mesh_resend_ms": 300' "$WORK/d/th-broker/config.json"
+check "TH's config sets a short re-send" grep -q '"mesh_resend_ms": 150' "$WORK/d/th-broker/config.json"
 start_broker th-broker || { fail "th-broker starts"; finish; }
 
 # 0. A hostile stand-in for LA sends 50 Error frames with every Pong for
@@ -50,9 +50,9 @@ wait $DUP
 check "the stand-in answered 3 forwards DUPLICATE" grep -q '"duplicates":3' "$WORK/dup.out"
 
 # 1. LA's journal is full (a stand-in answers every forward JOURNAL_FULL,
-# as LA does then) for 30 s, three times the give-up time of refusals that
+# as LA does then) for 15 s, half again the give-up time of refusals that
 # may be final: about 100 refusals. Then the real LA starts.
-"$PROBE" peer-full -c "$WORK/d/la-broker/config.json" --wait 30000 >"$WORK/full.out" 2>&1 &
+"$PROBE" peer-full -c "$WORK/d/la-broker/config.json" --wait 15000 >"$WORK/full.out" 2>&1 &
 FULL=$!
 check "TH links to the stand-in" wait_for 10 peer_is th-broker la-broker connected true
 cat >"$WORK/full.jsonl" <<'JSON'
