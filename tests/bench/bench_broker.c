@@ -160,6 +160,7 @@ typedef struct {
 	bool fanout_ok, fanout_lossless;
 	uint64_t fanout_missing;
 	pcts_t lat, commit, commit_start, commit_end;
+	pcts_t rtt; /* the transport's part of a latency (measure_curve_rtt); n 0: not run */
 	bool lat_ok;
 	int lat_slowest_commit; /* blo_hist bucket of [4]'s slowest journal write; -1: unknown */
 	double stop_s, journal_open_s;
@@ -1102,6 +1103,11 @@ static void print_table(void)
 		printf("%-52s %11.3f ms\n", "latency at 1,000/s: p50", R.lat.p50);
 		printf("%-52s %11.3f ms %8s %9s  %s\n", "latency at 1,000/s: p99", R.lat.p99, "",
 		       "< 3 ms", verdict(R.lat_ok && R.lat.p99 < P99_TARGET_MS));
+		if (R.rtt.n > 0)
+			printf("%-52s %11.3f ms   (p50 %.3f: libzmq and the kernel, no broker)\n",
+			       "  its floor here: CURVE round trip p99", R.rtt.p99, R.rtt.p50);
+		printf("%-52s %11.3f ms   (p50 %.3f: a fresh journal; the broker's two syncs)\n",
+		       "  and: synced journal commit of 1 alert p99", R.commit.p99, R.commit.p50);
 		if (R.lat_slowest_commit >= 0)
 			printf("%-52s %11s ms   (the disk; publishes wait behind a slow one)\n",
 			       "latency at 1,000/s: slowest journal write, at most",
@@ -1199,6 +1205,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	R.commit = measure_commit_latency(work);
+	if (phase_runs(3))
+		R.rtt = measure_curve_rtt(2000, cfg.latency_rate);
 	R.store_cpu_us = measure_store_cpu(work);
 	ceilings();
 	if (provision() != 0)
