@@ -36,6 +36,7 @@
 #define MESH_DEAD_MS 5000        /* no word from a peer this long: down */
 #define MESH_LOG_BURST 20         /* Errors of a peer logged one by one */
 #define MESH_LOG_WINDOW_MS 60000  /* per this long; the rest summed up */
+#define MESH_DONE_MAX (1u << 20)  /* answered forwards kept beyond the cursor (8 MiB) */
 
 typedef struct {
 	char id[BLO_PRINCIPAL_ID_MAX];
@@ -55,6 +56,13 @@ typedef struct {
 	uint64_t persisted;
 	inflight_t inflight[MESH_WINDOW];
 	size_t n_inflight;
+	/* Forwards after acked that the peer has answered for good (accepted,
+	 * held already, refused for good) while an earlier one still waits,
+	 * refused for now: ascending. A rewind does not send them again. At
+	 * most MESH_DONE_MAX: beyond, an answer is not kept, and what it
+	 * answered goes again after a rewind (answered as held already). */
+	uint64_t *done;
+	size_t n_done, cap_done;
 	uint64_t forwarded, duplicates, rejected;
 	uint64_t expired;        /* purged by retention before they could go */
 	uint64_t deferred_seq;   /* the last forward refused for now, and */
@@ -131,11 +139,49 @@ static bool peer_up(const peer_t *p, int64_t now)
 	return p->handshake && p->welcomed && now - p->last_contact_ms < MESH_DEAD_MS;
 }
 
-/* Start again after the cursor: what was in flight goes again. */
+/* Start again after the cursor: what was in flight goes again (what the
+ * peer answered beyond the cursor does not: peer_is_done). */
 static void peer_rewind(peer_t *p)
 {
 	p->n_inflight = 0;
 	p->next_seq = p->acked + 1;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool peer_is_done(const peer_t *p, uint64_t seq)
+{
+	return p->n_done > 0 && seq >= p->done[0] && seq <= p->done[p->n_done - 1] &&
+	       bsearch(&seq, p->done, p->n_done, sizeof(seq), cmp_u64) != NULL;
+}
+
+/* Notes that the peer answered seq for good; a no-op for seq <= acked. */
+static void peer_done_add(peer_t *p, uint64_t seq)
+{
+	size_t at;
+
+	if (seq <= p->acked || p->n_done >= MESH_DONE_MAX || peer_is_done(p, seq))
+		return;
+	if (p->n_done == p->cap_done) {
+		size_t cap = p->cap_done ? p->cap_done * 2 : 64;
+		uint64_t *grown = realloc(p->done, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return; /* it goes again after a rewind: no harm */
+		p->done = grown;
+		p->cap_done = cap;
+	}
+	/* Answers come mostly in order: from the end. */
+	for (at = p->n_done; at > 0 && p->done[at - 1] > seq; at--)
+		;
+	memmove(&p->done[at + 1], &p->done[at], (p->n_done - at) * sizeof(*p->done));
+	p->done[at] = seq;
+	p->n_done++;
 }
 
 static void peer_save(blo_mesh_t *self, peer_t *p)
@@ -148,7 +194,15 @@ static void peer_save(blo_mesh_t *self, peer_t *p)
 
 static void peer_advance(peer_t *p)
 {
+	size_t k = 0;
+
 	p->acked = p->n_inflight > 0 ? p->inflight[0].seq - 1 : p->next_seq - 1;
+	while (k < p->n_done && p->done[k] <= p->acked)
+		k++;
+	if (k > 0) {
+		memmove(p->done, p->done + k, (p->n_done - k) * sizeof(*p->done));
+		p->n_done -= k;
+	}
 }
 
 /* Should the record go to this peer? Policy for the peer's country, and
@@ -215,6 +269,7 @@ static bool forward_failed_for_good(blo_mesh_t *self, peer_t *p, const cached_t 
 {
 	if (rc != BLO_ETOOBIG && rc != BLO_EINVAL && rc != BLO_EPARSE)
 		return false;
+	peer_done_add(p, c->seq);
 	p->rejected++;
 	blo_warn("mesh.forward_failed", "seq %" PRIu64 " not forwarded to %s: %s", c->seq, p->id,
 		 p->last_error);
@@ -235,12 +290,19 @@ static void pump_peer(blo_mesh_t *self, peer_t *p, uint64_t last, int64_t now)
 	if (!peer_up(p, now))
 		return;
 	while (p->n_inflight < MESH_WINDOW && p->next_seq <= last && budget-- > 0) {
-		cached_t *c = broker_cache_get(self->broker, p->next_seq);
+		cached_t *c;
 		Blonet__Envelope *env = NULL;
 
+		if (peer_is_done(p, p->next_seq)) {
+			/* Answered before the link started again. */
+			p->next_seq++;
+			continue;
+		}
+		c = broker_cache_get(self->broker, p->next_seq);
 		if (c == NULL) {
 			if (!broker_record_gone(self->broker, p->next_seq))
 				break;
+			peer_done_add(p, p->next_seq);
 			p->expired++;
 		} else if (should_forward(self, p, c, &env)) {
 			int rc = forward_one(self, p, c, env);
@@ -327,6 +389,7 @@ static void on_forward_ack(blo_mesh_t *self, peer_t *p, const Blonet__ForwardAck
 	}
 	memmove(hit, hit + 1, (size_t)(p->inflight + p->n_inflight - hit - 1) * sizeof(*hit));
 	p->n_inflight--;
+	peer_done_add(p, ack->seq);
 	c = broker_cache_get(self->broker, ack->seq);
 	switch (ack->status) {
 	case BLONET__PUBLISH_STATUS__ACCEPTED:
@@ -462,8 +525,11 @@ void blo_mesh_on_ready(blo_mesh_t *self, const zmq_pollitem_t *items, size_t n)
 	}
 }
 
+/* Drops an in-flight forward that is done with for good (purged, no longer
+ * the peer's, or failed for good). */
 static void drop_inflight(peer_t *p, size_t k)
 {
+	peer_done_add(p, p->inflight[k].seq);
 	memmove(&p->inflight[k], &p->inflight[k + 1], (p->n_inflight - k - 1) * sizeof(p->inflight[0]));
 	p->n_inflight--;
 }
@@ -769,6 +835,7 @@ void blo_mesh_close(blo_mesh_t **self_p)
 		if (p->monitor != NULL)
 			zmq_close(p->monitor);
 		free(p->endpoint);
+		free(p->done);
 	}
 	free(self->peers);
 	free(self);
