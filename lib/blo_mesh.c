@@ -36,7 +36,7 @@
 #define MESH_DEAD_MS 5000        /* no word from a peer this long: down */
 #define MESH_LOG_BURST 20         /* Errors of a peer logged one by one */
 #define MESH_LOG_WINDOW_MS 60000  /* per this long; the rest summed up */
-#define MESH_DONE_MAX (1u << 20)  /* answered forwards kept beyond the cursor (8 MiB) */
+#define MESH_DONE_SPAN (1u << 20) /* records beyond the cursor done[] covers (a power of 2) */
 
 typedef struct {
 	char id[BLO_PRINCIPAL_ID_MAX];
@@ -56,13 +56,15 @@ typedef struct {
 	uint64_t persisted;
 	inflight_t inflight[MESH_WINDOW];
 	size_t n_inflight;
-	/* Forwards after acked that the peer has answered for good (accepted,
-	 * held already, refused for good) while an earlier one still waits,
-	 * refused for now: ascending. A rewind does not send them again. At
-	 * most MESH_DONE_MAX: beyond, an answer is not kept, and what it
-	 * answered goes again after a rewind (answered as held already). */
-	uint64_t *done;
-	size_t n_done, cap_done;
+	/* Records after acked done with for good while an earlier forward is
+	 * still in flight (refused for now, say): answered by the peer (taken,
+	 * held already, refused for good), purged, or failed for good here. A
+	 * rewind does not send or count them again. One bit per record, bit
+	 * seq % MESH_DONE_SPAN, for seq in (acked, acked + MESH_DONE_SPAN]:
+	 * one further on is not kept, and goes again after a rewind (answered
+	 * as held already). 128 KiB, made at the first need (NULL: none yet). */
+	uint8_t *done;
+	size_t n_done; /* bits set */
 	uint64_t forwarded, duplicates, rejected;
 	uint64_t expired;        /* purged by retention before they could go */
 	uint64_t deferred_seq;   /* the last forward refused for now, and */
@@ -147,40 +149,27 @@ static void peer_rewind(peer_t *p)
 	p->next_seq = p->acked + 1;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static bool peer_is_done(const peer_t *p, uint64_t seq)
 {
-	return p->n_done > 0 && seq >= p->done[0] && seq <= p->done[p->n_done - 1] &&
-	       bsearch(&seq, p->done, p->n_done, sizeof(seq), cmp_u64) != NULL;
+	uint64_t bit = seq % MESH_DONE_SPAN;
+
+	return p->n_done > 0 && seq > p->acked && seq - p->acked <= MESH_DONE_SPAN &&
+	       (p->done[bit / 8] & (1u << (bit % 8))) != 0;
 }
 
-/* Notes that the peer answered seq for good; a no-op for seq <= acked. */
+/* Notes that the record seq is done with for good for this peer; kept
+ * only while a forward before it is still in flight (else the cursor
+ * passes it at the next peer_advance). */
 static void peer_done_add(peer_t *p, uint64_t seq)
 {
-	size_t at;
+	uint64_t bit = seq % MESH_DONE_SPAN;
 
-	if (seq <= p->acked || p->n_done >= MESH_DONE_MAX || peer_is_done(p, seq))
+	if (p->n_inflight == 0 || seq <= p->inflight[0].seq || seq <= p->acked ||
+	    seq - p->acked > MESH_DONE_SPAN || peer_is_done(p, seq))
 		return;
-	if (p->n_done == p->cap_done) {
-		size_t cap = p->cap_done ? p->cap_done * 2 : 64;
-		uint64_t *grown = realloc(p->done, cap * sizeof(*grown));
-
-		if (grown == NULL)
-			return; /* it goes again after a rewind: no harm */
-		p->done = grown;
-		p->cap_done = cap;
-	}
-	/* Answers come mostly in order: from the end. */
-	for (at = p->n_done; at > 0 && p->done[at - 1] > seq; at--)
-		;
-	memmove(&p->done[at + 1], &p->done[at], (p->n_done - at) * sizeof(*p->done));
-	p->done[at] = seq;
+	if (p->done == NULL && (p->done = calloc(MESH_DONE_SPAN / 8, 1)) == NULL)
+		return; /* it goes again after a rewind: no harm */
+	p->done[bit / 8] |= (uint8_t)(1u << (bit % 8));
 	p->n_done++;
 }
 
@@ -194,14 +183,20 @@ static void peer_save(blo_mesh_t *self, peer_t *p)
 
 static void peer_advance(peer_t *p)
 {
-	size_t k = 0;
+	uint64_t was = p->acked;
 
 	p->acked = p->n_inflight > 0 ? p->inflight[0].seq - 1 : p->next_seq - 1;
-	while (k < p->n_done && p->done[k] <= p->acked)
-		k++;
-	if (k > 0) {
-		memmove(p->done, p->done + k, (p->n_done - k) * sizeof(*p->done));
-		p->n_done -= k;
+	/* What the cursor passed leaves done[] (every bit set is of a record
+	 * in (was, was + MESH_DONE_SPAN]). */
+	for (uint64_t seq = was + 1; p->n_done > 0 && seq <= p->acked && seq - was <= MESH_DONE_SPAN;
+	     seq++) {
+		uint64_t bit = seq % MESH_DONE_SPAN;
+		uint8_t mask = (uint8_t)(1u << (bit % 8));
+
+		if (p->done[bit / 8] & mask) {
+			p->done[bit / 8] &= (uint8_t)~mask;
+			p->n_done--;
+		}
 	}
 }
 
@@ -389,7 +384,6 @@ static void on_forward_ack(blo_mesh_t *self, peer_t *p, const Blonet__ForwardAck
 	}
 	memmove(hit, hit + 1, (size_t)(p->inflight + p->n_inflight - hit - 1) * sizeof(*hit));
 	p->n_inflight--;
-	peer_done_add(p, ack->seq);
 	c = broker_cache_get(self->broker, ack->seq);
 	switch (ack->status) {
 	case BLONET__PUBLISH_STATUS__ACCEPTED:
@@ -419,6 +413,7 @@ static void on_forward_ack(blo_mesh_t *self, peer_t *p, const Blonet__ForwardAck
 		break;
 	}
 	peer_advance(p);
+	peer_done_add(p, ack->seq); /* answered while an earlier one waits */
 	peer_save(self, p);
 }
 
@@ -525,11 +520,8 @@ void blo_mesh_on_ready(blo_mesh_t *self, const zmq_pollitem_t *items, size_t n)
 	}
 }
 
-/* Drops an in-flight forward that is done with for good (purged, no longer
- * the peer's, or failed for good). */
 static void drop_inflight(peer_t *p, size_t k)
 {
-	peer_done_add(p, p->inflight[k].seq);
 	memmove(&p->inflight[k], &p->inflight[k + 1], (p->n_inflight - k - 1) * sizeof(p->inflight[0]));
 	p->n_inflight--;
 }
@@ -554,9 +546,13 @@ static void resend_deferred(blo_mesh_t *self, peer_t *p, int64_t now)
 			continue;
 		}
 		if (c == NULL || !should_forward(self, p, c, &env)) {
-			/* Purged meanwhile, or no longer the peer's to hold. */
-			if (c == NULL)
+			/* Purged meanwhile (done with, counted), or no longer the
+			 * peer's to hold (looked at again after a rewind: that may
+			 * be a passing failure). */
+			if (c == NULL) {
 				p->expired++;
+				peer_done_add(p, e->seq);
+			}
 			drop_inflight(p, k);
 			continue;
 		}

@@ -93,19 +93,23 @@ check "alerts after the refused one reach LA meanwhile" wait_for 10 flowed
 sleep 2 # several re-sends of the refused one
 check "none of them is sent again with it (the 3 of section 0b only)" \
 	[ "$(peer_field th-broker la-broker duplicates)" = 3 ]
-# The link breaks (LA stopped for 5 s: TH's heartbeat gives up after 3 s)
-# and is made again. TH starts again after its cursor, which waits before
-# the refused alert, but the 5 that LA took are not sent again.
-ups() { grep -c '"mesh.link_up".*la-broker' "$WORK/th-broker.log"; }
-ups_before=$(ups)
+# The link breaks (LA stopped: TH's heartbeat gives up on the connection
+# 3 s after LA's last word) and is made again. TH starts again after its
+# cursor, which waits before the refused alert, but the 5 that LA took are
+# not sent again.
+links() { grep -c "\"mesh.link_$1\".*la-broker" "$WORK/th-broker.log"; }
+downs_before=$(links down)
+ups_before=$(links up)
 kill -STOP "${PIDS[la-broker]}"
-sleep 5
+went_down() { [ "$(links down)" -gt "$downs_before" ]; }
+check "TH's link to LA goes down while LA is stopped" wait_for 15 went_down
+sleep 2 & wait $! # past the heartbeat's timeout: the connection is gone
 kill -CONT "${PIDS[la-broker]}"
-relinked() { [ "$(ups)" -gt "$ups_before" ]; }
-check "TH's link to LA breaks and is made again" wait_for 15 relinked
-sleep 1 # what TH sends again is answered
-check "what LA took is not sent again after it (duplicates still 3)" \
-	[ "$(peer_field th-broker la-broker duplicates)" = 3 ]
+came_up() { [ "$(links up)" -gt "$ups_before" ]; }
+check "and is made again once LA runs" wait_for 15 came_up
+dup_grew() { [ "$(peer_field th-broker la-broker duplicates)" -gt 3 ]; }
+check "what LA took is not sent again after it (duplicates still 3 for 3 s)" \
+	eval '! wait_for 3 dup_grew'
 kill -HUP "${PIDS[la-broker]}"
 sub la-console-dansavanh --durable r --timeout 15 --count 6 >"$WORK/la2.out" 2>&1
 check "once LA has the new registry, it receives the alert" \
