@@ -22,12 +22,8 @@
 # sequence order only).
 . "$(dirname "$0")/lib.sh"
 
-FAKETIME_LIB=""
-for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 /usr/lib/*/faketime/libfaketime.so.1 \
-	/usr/lib/faketime/libfaketime.so.1; do
-	[ -e "$f" ] && { FAKETIME_LIB=$f; break; }
-done
-[ -n "$FAKETIME_LIB" ] || fault_skip "libfaketime not installed (Debian package faketime; deploy/deps.sh installs it)"
+FAKETIME_LIB=$(faketime_lib) ||
+	fault_skip "libfaketime not installed (Debian package faketime; deploy/deps.sh installs it)"
 
 N=$(short_or 10000 1000)
 SPAN_S=$(short_or 70 0)

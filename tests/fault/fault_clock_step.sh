@@ -18,12 +18,8 @@
 # durable subscriber gets after both steps: 10).
 . "$(dirname "$0")/lib.sh"
 
-FAKETIME_LIB=""
-for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 /usr/lib/*/faketime/libfaketime.so.1 \
-	/usr/lib/faketime/libfaketime.so.1; do
-	[ -e "$f" ] && { FAKETIME_LIB=$f; break; }
-done
-[ -n "$FAKETIME_LIB" ] || fault_skip "libfaketime not installed (Debian package faketime; deploy/deps.sh installs it)"
+FAKETIME_LIB=$(faketime_lib) ||
+	fault_skip "libfaketime not installed (Debian package faketime; deploy/deps.sh installs it)"
 
 CLOCK="$WORK/clock" # the host's offset from true time, read at most once a second
 echo "+0" >"$CLOCK"
@@ -84,31 +80,30 @@ expect "the idle subscriber exits 0 (exit ${idle_rc}; see idle.err)" [ "$idle_rc
 expect "on its --timeout of 3 s, within 8 s (after ${sub_exit_s} s)" \
 	[ "$sub_exit_s" -ge 2 -a "$sub_exit_s" -le 8 ]
 
-# 2. After the step back: publishes are answered, and status.json is
-# still rewritten every second.
-gen_alerts back 5 >"$WORK/back.jsonl"
-on_host pub th-customs-maesai "$WORK/back.jsonl" >"$WORK/back.res" 2>&1
-expect "5 alerts accepted after the step back" \
-	[ "$(count_lines "$WORK/back.res" '"status":"accepted"')" = 5 ]
-wait_for 5 accepted_is 5
-accepted_back=$(status_field th-broker accepted)
-uptime_back_s=$(status_field th-broker uptime_s)
-expect "status.json counts them (${accepted_back:-none})" [ "${accepted_back:-0}" = 5 ]
-expect "uptime_s is the time the broker has run (${uptime_back_s:-none} s)" \
-	[ "${uptime_back_s:-999999}" -lt 60 ]
+# after_step NAME TOTAL: 5 alerts published on the host after the step
+# NAME are accepted, and status.json, still rewritten every second, counts
+# TOTAL accepted in all; sets accepted and uptime_s from it.
+after_step() {
+	gen_alerts "$1" 5 >"$WORK/$1.jsonl"
+	on_host pub th-customs-maesai "$WORK/$1.jsonl" >"$WORK/$1.res" 2>&1
+	expect "5 alerts accepted after the step $1" \
+		[ "$(count_lines "$WORK/$1.res" '"status":"accepted"')" = 5 ]
+	wait_for 5 accepted_is "$2"
+	accepted=$(status_field th-broker accepted)
+	uptime_s=$(status_field th-broker uptime_s)
+	expect "status.json counts $2 after the step $1 (${accepted:-none})" [ "${accepted:-0}" = "$2" ]
+	expect "its uptime_s is the time the broker has run (${uptime_s:-none} s)" \
+		[ "${uptime_s:-999999}" -lt 60 ]
+}
+
+# 2. After the step back.
+after_step back 5
+accepted_back=$accepted uptime_back_s=$uptime_s
 
 # 3. Two hours forward, to an hour ahead of true time.
 step +3600
-gen_alerts forward 5 >"$WORK/forward.jsonl"
-on_host pub th-customs-maesai "$WORK/forward.jsonl" >"$WORK/forward.res" 2>&1
-expect "5 alerts accepted after the step forward" \
-	[ "$(count_lines "$WORK/forward.res" '"status":"accepted"')" = 5 ]
-wait_for 5 accepted_is 10
-accepted_forward=$(status_field th-broker accepted)
-uptime_forward_s=$(status_field th-broker uptime_s)
-expect "status.json counts 10 (${accepted_forward:-none})" [ "${accepted_forward:-0}" = 10 ]
-expect "uptime_s did not jump with the clock (${uptime_forward_s:-none} s)" \
-	[ "${uptime_forward_s:-999999}" -lt 60 ]
+after_step forward 10
+accepted_forward=$accepted uptime_forward_s=$uptime_s
 
 # 4. The durable subscription gets all 10, each once.
 on_host sub th-console-maesai --durable step --count 10 --timeout 10 >"$WORK/step.out" 2>"$WORK/step.err"

@@ -17,6 +17,17 @@ F_NAME=${T_NAME#fault_}
 F_WHY=""
 F_START=$SECONDS
 
+# faketime_lib: prints the path of libfaketime.so.1 (Debian package
+# faketime); fails if it is not installed.
+faketime_lib() {
+	local f
+	for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 /usr/lib/*/faketime/libfaketime.so.1 \
+		/usr/lib/faketime/libfaketime.so.1; do
+		[ -e "$f" ] && { echo "$f"; return 0; }
+	done
+	return 1
+}
+
 # short_or FULL SHORT: the value for the current mode.
 short_or() { if [ "$FAULT_SHORT" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 
