@@ -289,7 +289,7 @@ static void pump_peer(blo_mesh_t *self, peer_t *p, uint64_t last, int64_t now)
 		Blonet__Envelope *env = NULL;
 
 		if (peer_is_done(p, p->next_seq)) {
-			/* Answered before the link started again. */
+			/* Done with before the link started again. */
 			p->next_seq++;
 			continue;
 		}
