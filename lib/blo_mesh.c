@@ -187,12 +187,20 @@ static void peer_advance(peer_t *p)
 
 	p->acked = p->n_inflight > 0 ? p->inflight[0].seq - 1 : p->next_seq - 1;
 	/* What the cursor passed leaves done[] (every bit set is of a record
-	 * in (was, was + MESH_DONE_SPAN]). */
-	for (uint64_t seq = was + 1; p->n_done > 0 && seq <= p->acked && seq - was <= MESH_DONE_SPAN;
-	     seq++) {
+	 * in (was, was + MESH_DONE_SPAN]): all of it at once, or bit by bit,
+	 * a byte at a time where a byte has none. */
+	if (p->n_done > 0 && p->acked - was >= MESH_DONE_SPAN) {
+		memset(p->done, 0, MESH_DONE_SPAN / 8);
+		p->n_done = 0;
+	}
+	for (uint64_t seq = was + 1; p->n_done > 0 && seq <= p->acked; seq++) {
 		uint64_t bit = seq % MESH_DONE_SPAN;
 		uint8_t mask = (uint8_t)(1u << (bit % 8));
 
+		if (bit % 8 == 0 && p->done[bit / 8] == 0 && p->acked - seq >= 7) {
+			seq += 7; /* a byte with none */
+			continue;
+		}
 		if (p->done[bit / 8] & mask) {
 			p->done[bit / 8] &= (uint8_t)~mask;
 			p->n_done--;

@@ -98,8 +98,12 @@ check "none of them is sent again with it (the 3 of section 0b only)" \
 # cursor, which waits before the refused alert, but the 5 that LA took are
 # not sent again.
 links() { grep -c "\"mesh.link_$1\".*la-broker" "$WORK/th-broker.log"; }
+th_sessions_at_la() {
+	ctl la-broker audit | grep '"event":"session","principal":"th-broker"' | grep -c 'session opened'
+}
 downs_before=$(links down)
 ups_before=$(links up)
+sessions_before=$(th_sessions_at_la)
 kill -STOP "${PIDS[la-broker]}"
 went_down() { [ "$(links down)" -gt "$downs_before" ]; }
 check "TH's link to LA goes down while LA is stopped" wait_for 15 went_down
@@ -107,7 +111,10 @@ sleep 2 & wait $! # past the heartbeat's timeout: the connection is gone
 kill -CONT "${PIDS[la-broker]}"
 came_up() { [ "$(links up)" -gt "$ups_before" ]; }
 check "and is made again once LA runs" wait_for 15 came_up
-dup_grew() { [ "$(peer_field th-broker la-broker duplicates)" -gt 3 ]; }
+new_session() { [ "$(th_sessions_at_la)" -gt "$sessions_before" ]; }
+check "over a new connection (LA records a new session of TH's)" wait_for 10 new_session
+# (An empty reading counts as grown: a TH gone silent must not pass.)
+dup_grew() { local v; v=$(peer_field th-broker la-broker duplicates); [ -z "$v" ] || [ "$v" -gt 3 ]; }
 check "what LA took is not sent again after it (duplicates still 3 for 3 s)" \
 	eval '! wait_for 3 dup_grew'
 kill -HUP "${PIDS[la-broker]}"
