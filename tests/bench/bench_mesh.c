@@ -763,7 +763,7 @@ int main(int argc, char **argv)
 	printf("bench_mesh: %d-byte alerts on %d cores; limits first, then two brokers and one link\n",
 	       ALERT_BYTES, R.cores);
 	measure_limits(cfg.curve_msgs, cfg.verify_s, R.cores, &R.curve_per_s, NULL, &R.verify_1core_per_s,
-		       &R.verify_all_per_s);
+		       &R.verify_all_per_s, NULL);
 	if (R.curve_per_s <= 0) {
 		fprintf(stderr, "could not measure the CURVE ceiling\n");
 		goto out;
@@ -787,7 +787,7 @@ int main(int argc, char **argv)
 
 	printf("\n[3] the limits again, to show how steady this machine was during the run\n");
 	measure_limits(cfg.curve_msgs, cfg.verify_s, R.cores, &R.curve_end, NULL, &R.verify_1core_end,
-		       &R.verify_all_end);
+		       &R.verify_all_end, NULL);
 	R.commit_end = measure_commit_latency(work);
 	print_table();
 	rc = 0;
