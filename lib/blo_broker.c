@@ -56,6 +56,9 @@
  * own delays nobody. Short, since a crash loses what is held. */
 #define AUDIT_DEFER_MS 250
 #define AUDIT_DEFER_MAX 8192
+/* Publishes a batch needs to carry the sync of the one before with its own
+ * (see writer_main); fewer, and that one is synced first. */
+#define HELD_RIDE_MIN 32
 /* Refusals recorded one by one per principal and window; the rest of the
  * window is summed up in one record (lib/blo_audit_limit.h). */
 #define AUDIT_REFUSAL_BURST 20
@@ -1052,7 +1055,12 @@ static void *writer_main(void *arg)
 
 		/* A commit with publishes leaves its last sync to the next
 		 * commit, which takes it along with its own, or to held_sync
-		 * when nothing else comes: one flush a commit under load. */
+		 * when nothing else comes: one flush a commit under load. But
+		 * a few publishes behind what is held would make its answers
+		 * wait for their pages and sync: the held go first, on a sync
+		 * of one page (HELD_RIDE_MIN). */
+		if (held.head != NULL && publishes > 0 && publishes < HELD_RIDE_MIN)
+			held_sync(self, &held, out);
 		defer = publishes > 0 && !stop;
 		rc = batch_commit(self, &b, true, defer, &err);
 		if (rc == BLO_EFULL || rc == BLO_ENOSPACE) {
