@@ -314,12 +314,16 @@ static void verify_publish(blo_broker_t *self, const blo_registry_t *reg, job_t 
 		       bytes->len);
 		return;
 	}
-	if (blo_envelope_parse(&env, bytes->data, bytes->len, &err) != 0) {
-		broker_reject(job, BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
+	/* Short of memory the bytes are not to blame: INTERNAL, which the
+	 * publisher sends again, never MALFORMED, which it gives up on. */
+	if ((rc = blo_envelope_parse(&env, bytes->data, bytes->len, &err)) != 0) {
+		broker_reject(job, rc == BLO_ENOMEM ? BLONET__REJECT_REASON__INTERNAL
+						    : BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
 		goto out;
 	}
-	if (blo_alert_parse(&peek, env->alert.data, env->alert.len, &err) != 0) {
-		broker_reject(job, BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
+	if ((rc = blo_alert_parse(&peek, env->alert.data, env->alert.len, &err)) != 0) {
+		broker_reject(job, rc == BLO_ENOMEM ? BLONET__REJECT_REASON__INTERNAL
+						    : BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
 		goto out;
 	}
 	if (peek->id.len == BLO_ID_BYTES) {
@@ -1582,6 +1586,7 @@ static int cache_fill_one(const blo_journal_record_t *rec, void *arg)
 	blo_broker_t *self = ((fill_arg_t *)arg)->broker;
 	cached_t *c = &self->cache[rec->seq % CACHE_SLOTS];
 	Blonet__Envelope *env = NULL;
+	int rc;
 
 	if (c->seq == rec->seq)
 		return 0;
@@ -1594,14 +1599,26 @@ static int cache_fill_one(const blo_journal_record_t *rec, void *arg)
 	c->mem = rec->len;
 	c->seq = rec->seq;
 	c->time_ms = rec->time_ms;
-	if (blo_envelope_parse(&env, rec->data, rec->len, NULL) == 0) {
-		if (blo_alert_parse(&c->alert, env->alert.data, env->alert.len, NULL) != 0)
-			c->alert = NULL;
-		else
+	rc = blo_envelope_parse(&env, rec->data, rec->len, NULL);
+	if (rc == 0) {
+		rc = blo_alert_parse(&c->alert, env->alert.data, env->alert.len, NULL);
+		if (rc == 0)
 			c->mem += env->alert.len + 1024;
 		blo_envelope_free(&env);
 	}
 	self->cache_mem += c->mem;
+	if (rc == BLO_ENOMEM) {
+		/* Not now: left out, so that readers find it not readable
+		 * just now and come back, rather than pass it by as a record
+		 * that does not decode. */
+		cache_clear_slot(self, c);
+		return BLO_ENOMEM;
+	}
+	if (rc != 0)
+		/* Stored only after it decoded: the journal is damaged. No
+		 * subscriber or peer gets it; said each time it is read. */
+		blo_error("journal.undecodable", "record seq %" PRIu64 " does not decode: "
+			  "not delivered or forwarded (check the journal's disk)", rec->seq);
 	return 0;
 }
 

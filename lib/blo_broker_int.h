@@ -179,7 +179,9 @@ typedef struct {
 	uint8_t *envelope;
 	size_t len;
 	size_t mem;                    /* bytes held for it, the decoded alert estimated */
-	Blonet__Alert *alert;          /* NULL if it did not decode (never stored so) */
+	Blonet__Alert *alert;          /* NULL if it did not decode (never stored so:
+	                                  a damaged journal; short of memory the
+	                                  record is not cached at all) */
 	bool ref_checked;              /* has_ref and ref computed */
 	bool has_ref;                  /* ACK/RESPONSE with a known referenced origin */
 	Blonet__Origin ref;

@@ -66,16 +66,50 @@ bool blo_message_has_unknown_fields(const ProtobufCMessage *msg)
 	return has_unknown_fields(msg);
 }
 
+/* protobuf-c's unpack returns NULL alike for bytes that do not decode and
+ * for a failed allocation. Its allocator here is malloc and free (what the
+ * default allocator is, so free_unpacked(msg, NULL) frees what it made),
+ * and notes whether an allocation failed. */
+static void *unpack_alloc(void *data, size_t size)
+{
+	void *p = malloc(size > 0 ? size : 1);
+
+	if (p == NULL)
+		*(bool *)data = true;
+	return p;
+}
+
+static void unpack_free(void *data, void *p)
+{
+	(void)data;
+	free(p);
+}
+
+ProtobufCMessage *blo_message_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
+				     size_t len, int *rc)
+{
+	bool no_memory = false;
+	ProtobufCAllocator a = {.alloc = unpack_alloc, .free = unpack_free, .allocator_data = &no_memory};
+	ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &a, len, buf);
+
+	*rc = msg != NULL ? 0 : no_memory ? BLO_ENOMEM : BLO_EPARSE;
+	return msg;
+}
+
 int blo_message_parse(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
 		      size_t max, ProtobufCMessage **out, blo_err_t *err)
 {
 	ProtobufCMessage *msg;
+	int rc;
 
 	*out = NULL;
 	if (len > max)
 		return blo_err_set(err, BLO_ETOOBIG, "%s: %zu bytes exceed the bound of %zu",
 				   desc->short_name, len, max);
-	msg = protobuf_c_message_unpack(desc, NULL, len, buf);
+	msg = blo_message_unpack(desc, buf, len, &rc);
+	if (rc == BLO_ENOMEM)
+		return blo_err_set(err, BLO_ENOMEM, "%s: out of memory decoding %zu bytes",
+				   desc->short_name, len);
 	if (msg == NULL)
 		return blo_err_set(err, BLO_EPARSE, "%s: bytes do not decode", desc->short_name);
 	if (has_unknown_fields(msg)) {

@@ -27,19 +27,28 @@
 /* ---- protobuf bytes ---- */
 
 /* Decodes an Alert from buf[0..len). Refuses len > BLO_ALERT_MAX_BYTES
- * (BLO_ETOOBIG), undecodable bytes and unknown fields (BLO_EPARSE). Does not
- * validate: call blo_alert_validate. On success *out is the caller's: free
- * with blo_alert_free. */
+ * (BLO_ETOOBIG), undecodable bytes and unknown fields (BLO_EPARSE); a
+ * failed allocation is BLO_ENOMEM, never BLO_EPARSE: the same bytes may
+ * decode later. Does not validate: call blo_alert_validate. On success *out
+ * is the caller's: free with blo_alert_free. */
 int blo_alert_parse(Blonet__Alert **out, const uint8_t *buf, size_t len, blo_err_t *err);
 
 /* Decodes a message of type desc from buf[0..len), refusing more than max
  * bytes (BLO_ETOOBIG), undecodable bytes and unknown fields at any depth
- * (BLO_EPARSE). *out is the caller's: free with blo_message_free. */
+ * (BLO_EPARSE); BLO_ENOMEM when an allocation failed. *out is the
+ * caller's: free with blo_message_free. */
 int blo_message_parse(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
 		      size_t max, ProtobufCMessage **out, blo_err_t *err);
 
 /* True if msg or any message inside it holds fields unknown to the schema. */
 bool blo_message_has_unknown_fields(const ProtobufCMessage *msg);
+
+/* protobuf_c_message_unpack with *rc telling why it returned NULL:
+ * BLO_ENOMEM (an allocation failed) or BLO_EPARSE (the bytes do not
+ * decode); 0 with the message. No bound and no check of unknown fields:
+ * blo_message_parse does those. Free with blo_message_free. */
+ProtobufCMessage *blo_message_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
+				     size_t len, int *rc);
 
 /* Encodes any message into a new malloc()ed buffer (*out, caller frees) of
  * *len bytes. Refuses messages larger than max (BLO_ETOOBIG). */

@@ -70,7 +70,9 @@ int blo_envelope_parse(Blonet__Envelope **out, const uint8_t *buf, size_t len, b
 	if (len > BLO_ENVELOPE_MAX_BYTES)
 		return blo_err_set(err, BLO_ETOOBIG, "envelope: %zu bytes exceed the bound of %u",
 				   len, BLO_ENVELOPE_MAX_BYTES);
-	env = blonet__envelope__unpack(NULL, len, buf);
+	env = (Blonet__Envelope *)blo_message_unpack(&blonet__envelope__descriptor, buf, len, &rc);
+	if (rc == BLO_ENOMEM)
+		return blo_err_set(err, BLO_ENOMEM, "envelope: out of memory decoding %zu bytes", len);
 	if (env == NULL)
 		return blo_err_set(err, BLO_EPARSE, "envelope: bytes do not decode");
 	if (env->base.n_unknown_fields != 0) {

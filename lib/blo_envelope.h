@@ -24,8 +24,10 @@ int blo_envelope_seal(const blo_identity_t *identity, const uint8_t *alert_bytes
 		      uint8_t **out, size_t *out_len, blo_err_t *err);
 
 /* Decodes an envelope from buf[0..len): bounded by BLO_ENVELOPE_MAX_BYTES,
- * unknown fields refused, signature 64 bytes, at most BLO_MAX_HOPS hops.
- * Does not verify. *out is the caller's: free with blo_envelope_free. */
+ * unknown fields refused, signature 64 bytes, at most BLO_MAX_HOPS hops
+ * (BLO_EPARSE); BLO_ENOMEM when an allocation failed (the bytes may decode
+ * later). Does not verify. *out is the caller's: free with
+ * blo_envelope_free. */
 int blo_envelope_parse(Blonet__Envelope **out, const uint8_t *buf, size_t len, blo_err_t *err);
 
 /* Verifies env against the registry: the alert bytes parse and validate, the

@@ -208,28 +208,36 @@ static void peer_advance(peer_t *p)
 	}
 }
 
-/* Should the record go to this peer? Policy for the peer's country, and
- * not back to a broker it has already passed through. */
-static bool should_forward(blo_mesh_t *self, const peer_t *p, const cached_t *c,
-			   Blonet__Envelope **env_out)
+/* Should the record go to this peer? */
+typedef enum {
+	FWD_YES,    /* yes: *env_out holds its envelope */
+	FWD_NOT_ITS, /* no, for good: not the peer's, or the record is damaged */
+	FWD_LATER,  /* cannot tell now (out of memory): ask again later */
+} fwd_t;
+
+/* Policy for the peer's country, and not back to a broker it has already
+ * passed through. */
+static fwd_t should_forward(blo_mesh_t *self, const peer_t *p, const cached_t *c,
+			    Blonet__Envelope **env_out)
 {
 	const blo_registry_t *reg = broker_registry(self->broker);
 	const blo_principal_t *peer = blo_registry_find(reg, p->id);
 	Blonet__Envelope *env = NULL;
+	int rc;
 
 	*env_out = NULL;
 	if (c->alert == NULL || peer == NULL || peer->revoked || peer->role != BLO_ROLE_BROKER)
-		return false;
+		return FWD_NOT_ITS;
 	if (!blo_policy_may_receive(c->alert, peer, reg, c->has_ref ? &c->ref : NULL))
-		return false;
-	if (blo_envelope_parse(&env, c->envelope, c->len, NULL) != 0)
-		return false;
+		return FWD_NOT_ITS;
+	if ((rc = blo_envelope_parse(&env, c->envelope, c->len, NULL)) != 0)
+		return rc == BLO_ENOMEM ? FWD_LATER : FWD_NOT_ITS;
 	if (blo_envelope_has_hop(env, p->id) || env->n_trace >= BLO_MAX_HOPS) {
 		blo_envelope_free(&env);
-		return false;
+		return FWD_NOT_ITS;
 	}
 	*env_out = env;
-	return true;
+	return FWD_YES;
 }
 
 /* Sends one record to the peer with this broker's hop appended. Returns 0,
@@ -295,6 +303,7 @@ static void pump_peer(blo_mesh_t *self, peer_t *p, uint64_t last, int64_t now)
 	while (p->n_inflight < MESH_WINDOW && p->next_seq <= last && budget-- > 0) {
 		cached_t *c;
 		Blonet__Envelope *env = NULL;
+		fwd_t fwd;
 
 		if (peer_is_done(p, p->next_seq)) {
 			/* Done with before the link started again. */
@@ -307,7 +316,9 @@ static void pump_peer(blo_mesh_t *self, peer_t *p, uint64_t last, int64_t now)
 				break;
 			peer_done_add(p, p->next_seq);
 			p->expired++;
-		} else if (should_forward(self, p, c, &env)) {
+		} else if ((fwd = should_forward(self, p, c, &env)) == FWD_LATER) {
+			break; /* memory short: this record and those after it later */
+		} else if (fwd == FWD_YES) {
 			int rc = forward_one(self, p, c, env);
 
 			blo_envelope_free(&env);
@@ -542,6 +553,7 @@ static void resend_deferred(blo_mesh_t *self, peer_t *p, int64_t now)
 		inflight_t *e = &p->inflight[k];
 		cached_t *c;
 		Blonet__Envelope *env = NULL;
+		fwd_t fwd;
 		int rc;
 
 		if (!e->deferred || now - e->sent_ms <= self->resend_ms) {
@@ -553,10 +565,15 @@ static void resend_deferred(blo_mesh_t *self, peer_t *p, int64_t now)
 			k++; /* stored, not readable just now */
 			continue;
 		}
-		if (c == NULL || !should_forward(self, p, c, &env)) {
+		fwd = c != NULL ? should_forward(self, p, c, &env) : FWD_NOT_ITS;
+		if (fwd == FWD_LATER) {
+			k++; /* memory short: again on a later tick */
+			continue;
+		}
+		if (fwd == FWD_NOT_ITS) {
 			/* Purged meanwhile (done with, counted), or no longer the
-			 * peer's to hold (looked at again after a rewind: that may
-			 * be a passing failure). */
+			 * peer's to hold (a registry change, or a damaged record:
+			 * looked at again after a rewind). */
 			if (c == NULL) {
 				p->expired++;
 				peer_done_add(p, e->seq);
@@ -872,8 +889,10 @@ void blo_mesh_verify_forward(blo_broker_t *broker, const blo_registry_t *reg, jo
 		broker_reject(job, BLONET__REJECT_REASON__TOO_LARGE, "envelope of %zu bytes", bytes->len);
 		return;
 	}
-	if (blo_envelope_parse(&env, bytes->data, bytes->len, &err) != 0) {
-		broker_reject(job, BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
+	/* Short of memory: INTERNAL, which the sender sends again later. */
+	if ((rc = blo_envelope_parse(&env, bytes->data, bytes->len, &err)) != 0) {
+		broker_reject(job, rc == BLO_ENOMEM ? BLONET__REJECT_REASON__INTERNAL
+						    : BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
 		goto out;
 	}
 	/* The sender vouches for the alert with the last hop. */
@@ -890,6 +909,7 @@ void blo_mesh_verify_forward(blo_broker_t *broker, const blo_registry_t *reg, jo
 			      : rc == BLO_EREVOKED  ? BLONET__REJECT_REASON__REVOKED
 			      : rc == BLO_ENOTFOUND ? BLONET__REJECT_REASON__UNKNOWN_PRINCIPAL
 			      : rc == BLO_EPERM	    ? BLONET__REJECT_REASON__BAD_TRACE
+			      : rc == BLO_ENOMEM    ? BLONET__REJECT_REASON__INTERNAL
 						    : BLONET__REJECT_REASON__MALFORMED,
 			      "%s", err.msg);
 		goto out;
