@@ -251,35 +251,44 @@ int broker_referenced_origin(blo_journal_t *journal, const uint8_t *id, char *pr
  * RESPONSE) and the delivery policy lets `me` receive it. An UPDATE or
  * CANCEL may touch only one's own alerts. The answer is the same for an
  * alert not stored and one `me` may not refer to: a reference must not tell
- * anyone that an alert exists, or whose it is. */
-static bool may_refer_to(blo_broker_t *self, const blo_registry_t *reg, const blo_principal_t *me,
-			 const Blonet__Alert *reply)
+ * anyone that an alert exists, or whose it is. 1 may, 0 may not, BLO_ENOMEM
+ * when there was no memory to read it (ask again later: only then, with the
+ * broker short of memory, does a stored alert answer otherwise). */
+static int may_refer_to(blo_broker_t *self, const blo_registry_t *reg, const blo_principal_t *me,
+			const Blonet__Alert *reply)
 {
 	Blonet__Alert *r = NULL;
 	Blonet__Origin ref = BLONET__ORIGIN__INIT;
 	char ref_principal[BLO_PRINCIPAL_ID_MAX], ref_country[3], ref_site[BLO_SITE_MAX];
 	bool has_ref = false, own, ok = false;
+	int rc;
 
-	if (stored_alert(self->journal, reply->references[0].data, &r) != 0)
-		return false;
+	if ((rc = stored_alert(self->journal, reply->references[0].data, &r)) != 0)
+		return rc == BLO_ENOMEM ? BLO_ENOMEM : 0;
 	own = strcmp(r->origin->principal, me->id) == 0;
 	if (!own && (reply->type == BLONET__MESSAGE_TYPE__ACK ||
 		     reply->type == BLONET__MESSAGE_TYPE__RESPONSE)) {
 		/* The stored alert may itself be a reply: the policy needs the
 		 * origin of what it answers, as for its delivery. */
 		if (r->n_references > 0 &&
-		    (r->type == BLONET__MESSAGE_TYPE__ACK || r->type == BLONET__MESSAGE_TYPE__RESPONSE) &&
-		    broker_referenced_origin(self->journal, r->references[0].data, ref_principal,
-					     ref_country, ref_site) == 0) {
-			ref.principal = ref_principal;
-			ref.country = ref_country;
-			ref.site = ref_site;
-			has_ref = true;
+		    (r->type == BLONET__MESSAGE_TYPE__ACK || r->type == BLONET__MESSAGE_TYPE__RESPONSE)) {
+			rc = broker_referenced_origin(self->journal, r->references[0].data,
+						      ref_principal, ref_country, ref_site);
+			if (rc == BLO_ENOMEM) {
+				blo_alert_free(&r);
+				return BLO_ENOMEM;
+			}
+			if (rc == 0) {
+				ref.principal = ref_principal;
+				ref.country = ref_country;
+				ref.site = ref_site;
+				has_ref = true;
+			}
 		}
 		ok = blo_policy_may_receive(r, me, reg, has_ref ? &ref : NULL);
 	}
 	blo_alert_free(&r);
-	return own || ok;
+	return own || ok ? 1 : 0;
 }
 
 static const char *agency_name(Blonet__AgencyKind agency)
@@ -378,7 +387,14 @@ static void verify_publish(blo_broker_t *self, const blo_registry_t *reg, job_t 
 		char hex[2 * BLO_ID_BYTES + 1];
 
 		blo_hex_encode(hex, sizeof(hex), peek->references[0].data, BLO_ID_BYTES);
-		if (!may_refer_to(self, reg, me, peek)) {
+		rc = may_refer_to(self, reg, me, peek);
+		if (rc < 0) {
+			broker_reject(job, BLONET__REJECT_REASON__INTERNAL,
+				      "references[0] %s: out of memory reading the alert it refers to: "
+				      "send again", hex);
+			goto out;
+		}
+		if (rc == 0) {
 			broker_reject(job, BLONET__REJECT_REASON__UNKNOWN_REFERENCE,
 			       "references[0] %s is not an alert of this broker that %s may %s", hex,
 			       job->principal,
@@ -1614,11 +1630,13 @@ static int cache_fill_one(const blo_journal_record_t *rec, void *arg)
 		cache_clear_slot(self, c);
 		return BLO_ENOMEM;
 	}
-	if (rc != 0)
+	if (rc != 0 && blo_mono_ms() - self->undecodable_warned_ms >= 60000) {
 		/* Stored only after it decoded: the journal is damaged. No
-		 * subscriber or peer gets it; said each time it is read. */
+		 * subscriber or peer gets it; said at most once a minute. */
 		blo_error("journal.undecodable", "record seq %" PRIu64 " does not decode: "
 			  "not delivered or forwarded (check the journal's disk)", rec->seq);
+		self->undecodable_warned_ms = blo_mono_ms();
+	}
 	return 0;
 }
 
@@ -1634,19 +1652,26 @@ cached_t *broker_cache_get(blo_broker_t *self, uint64_t seq)
 		return NULL;
 	if (c->ref_checked)
 		return c;
-	c->ref_checked = true;
 	/* Replies carry their referenced alert's origin for the policy. */
 	if (c->alert != NULL && c->alert->n_references > 0 &&
 	    (c->alert->type == BLONET__MESSAGE_TYPE__ACK ||
-	     c->alert->type == BLONET__MESSAGE_TYPE__RESPONSE) &&
-	    broker_referenced_origin(self->journal, c->alert->references[0].data, c->ref_principal,
-			      c->ref_country, c->ref_site) == 0) {
-		blonet__origin__init(&c->ref);
-		c->ref.principal = c->ref_principal;
-		c->ref.country = c->ref_country;
-		c->ref.site = c->ref_site;
-		c->has_ref = true;
+	     c->alert->type == BLONET__MESSAGE_TYPE__RESPONSE)) {
+		int rc = broker_referenced_origin(self->journal, c->alert->references[0].data,
+						  c->ref_principal, c->ref_country, c->ref_site);
+
+		/* Without it the policy would judge the reply alone: short of
+		 * memory the record is not readable just now. */
+		if (rc == BLO_ENOMEM)
+			return NULL;
+		if (rc == 0) {
+			blonet__origin__init(&c->ref);
+			c->ref.principal = c->ref_principal;
+			c->ref.country = c->ref_country;
+			c->ref.site = c->ref_site;
+			c->has_ref = true;
+		}
 	}
+	c->ref_checked = true;
 	return c;
 }
 

@@ -268,6 +268,7 @@ struct blo_broker {
 	size_t n_sessions, cap_sessions;
 	uint64_t last_session_serial;
 	int64_t read_warned_ms;        /* broker_record_gone's last warning */
+	int64_t undecodable_warned_ms; /* cache_fill_one's last journal.undecodable */
 	sub_t **subs;
 	size_t n_subs;
 	cached_t *cache;
@@ -297,8 +298,9 @@ job_t *broker_job_recv(void *sock, int flags);
 
 /* The registry in force, as the I/O thread sees it (borrowed). */
 const blo_registry_t *broker_registry(blo_broker_t *self);
-/* The journal record at seq, decoded and cached; NULL if not held. I/O
- * thread only. */
+/* The journal record at seq, decoded and cached (a reply with the origin
+ * of what it answers); NULL if not held, or not readable just now (short of
+ * memory): broker_record_gone tells which. I/O thread only. */
 cached_t *broker_cache_get(blo_broker_t *self, uint64_t seq);
 /* For a record broker_cache_get did not bring: true when retention purged
  * it, or it is corrupt (logged): gone for good; false when it is stored but

@@ -181,17 +181,31 @@ int blo_committee_node_poll(blo_committee_node_t *self, int timeout_ms, size_t *
 		const Blonet__Deliver *dv = d[i].frame->deliver;
 		blo_err_t verr = {0};
 		bool verified;
+		int prc;
 
 		seqs[i] = dv->seq;
-		if (blo_envelope_parse(&d[i].env, dv->envelope.data, dv->envelope.len, &verr) != 0 ||
-		    blo_alert_parse(&d[i].alert, d[i].env->alert.data, d[i].env->alert.len, &verr) != 0 ||
+		if ((prc = blo_envelope_parse(&d[i].env, dv->envelope.data, dv->envelope.len, &verr)) !=
+			    0 ||
+		    (prc = blo_alert_parse(&d[i].alert, d[i].env->alert.data, d[i].env->alert.len,
+					   &verr)) != 0 ||
 		    d[i].alert->id.len != BLO_ID_BYTES) {
+			if (prc == BLO_ENOMEM)
+				goto short_of_memory;
 			blo_error("committee.unreadable", "delivery %llu does not parse: %s",
 				  (unsigned long long)dv->seq, verr.msg);
 			self->stats.unreadable++;
 			continue;
 		}
-		verified = blo_envelope_verify(d[i].env, self->registry, NULL, NULL, &verr) == 0;
+		prc = blo_envelope_verify(d[i].env, self->registry, NULL, NULL, &verr);
+		if (prc == BLO_ENOMEM) {
+short_of_memory:
+			/* Not the delivery's fault: none of the batch is
+			 * acknowledged, and the broker delivers it again. */
+			rc = blo_err_set(err, BLO_ENOMEM, "delivery %llu: %s: the batch is left "
+				   "for the broker to deliver again", (unsigned long long)dv->seq, verr.msg);
+			goto out;
+		}
+		verified = prc == 0;
 		if (!verified)
 			blo_warn("committee.unverified", "delivery %llu: %s", (unsigned long long)dv->seq,
 				 verr.msg);

@@ -707,9 +707,16 @@ static int handle_deliveries(blo_console_t *self, delivery_t *d, size_t n, blo_e
 		const Blonet__Deliver *dv = d[i].frame->deliver;
 		blo_console_record_t *r = &recs[nrec];
 		blo_err_t verr = {0};
+		int prc;
 
-		if (parse_envelope(dv->envelope.data, dv->envelope.len, &d[i].env, &d[i].alert, &verr) != 0 ||
+		if ((prc = parse_envelope(dv->envelope.data, dv->envelope.len, &d[i].env, &d[i].alert,
+					  &verr)) != 0 ||
 		    d[i].alert->id.len != BLO_ID_BYTES) {
+			/* Short of memory: none of the batch is acknowledged,
+			 * and the broker delivers it again. */
+			if (prc == BLO_ENOMEM)
+				return blo_err_set(err, BLO_ENOMEM, "delivery %llu: %s",
+						   (unsigned long long)dv->seq, verr.msg);
 			/* The broker verified it; if we cannot even read it,
 			 * keeping it helps no one. */
 			blo_error("console.unreadable", "delivery %llu from %s does not parse: %s",
@@ -721,7 +728,11 @@ static int handle_deliveries(blo_console_t *self, delivery_t *d, size_t n, blo_e
 		r->envelope_len = dv->envelope.len;
 		r->broker_seq = dv->seq;
 		r->received_ms = now;
-		if (blo_envelope_verify(d[i].env, self->registry, NULL, NULL, &verr) == 0) {
+		prc = blo_envelope_verify(d[i].env, self->registry, NULL, NULL, &verr);
+		if (prc == BLO_ENOMEM)
+			return blo_err_set(err, BLO_ENOMEM, "delivery %llu: %s",
+					   (unsigned long long)dv->seq, verr.msg);
+		if (prc == 0) {
 			r->flags = BLO_CONSOLE_VERIFIED;
 		} else {
 			snprintf(r->note, sizeof(r->note), "signature not verified: %s", verr.msg);

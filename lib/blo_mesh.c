@@ -567,7 +567,8 @@ static void resend_deferred(blo_mesh_t *self, peer_t *p, int64_t now)
 		}
 		fwd = c != NULL ? should_forward(self, p, c, &env) : FWD_NOT_ITS;
 		if (fwd == FWD_LATER) {
-			k++; /* memory short: again on a later tick */
+			e->sent_ms = now; /* memory short: again resend_ms later */
+			k++;
 			continue;
 		}
 		if (fwd == FWD_NOT_ITS) {
@@ -919,8 +920,15 @@ void blo_mesh_verify_forward(blo_broker_t *broker, const blo_registry_t *reg, jo
 	blo_strlcpy(job->origin, alert->origin->principal, sizeof(job->origin));
 	if (alert->n_references > 0 &&
 	    (alert->type == BLONET__MESSAGE_TYPE__ACK || alert->type == BLONET__MESSAGE_TYPE__RESPONSE)) {
-		if (broker_referenced_origin(broker->journal, alert->references[0].data, ref_principal,
-					     ref_country, ref_site) != 0) {
+		rc = broker_referenced_origin(broker->journal, alert->references[0].data, ref_principal,
+					      ref_country, ref_site);
+		if (rc == BLO_ENOMEM) {
+			/* Retried without the limit UNKNOWN_REFERENCE has. */
+			broker_reject(job, BLONET__REJECT_REASON__INTERNAL,
+				      "out of memory reading the alert this reply answers");
+			goto out;
+		}
+		if (rc != 0) {
 			/* The alert it answers may be in the same window, not yet
 			 * committed: the sender tries again later. */
 			broker_reject(job, BLONET__REJECT_REASON__UNKNOWN_REFERENCE,

@@ -37,11 +37,18 @@ typedef struct {
 	size_t n, cap;
 } seen_t;
 
-static bool seen_add(seen_t *s, const uint8_t *id)
+static bool seen_has(const seen_t *s, const uint8_t *id)
 {
 	for (size_t i = s->n; i > 0; i--)
 		if (memcmp(s->ids[i - 1], id, BLO_ID_BYTES) == 0)
-			return false;
+			return true;
+	return false;
+}
+
+static bool seen_add(seen_t *s, const uint8_t *id)
+{
+	if (seen_has(s, id))
+		return false;
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 1024;
 		s->ids = realloc(s->ids, s->cap * BLO_ID_BYTES);
@@ -52,28 +59,40 @@ static bool seen_add(seen_t *s, const uint8_t *id)
 	return true;
 }
 
-static void print_delivery(const blo_client_t *client, const Blonet__Deliver *d)
+/* Prints one delivery; BLO_ENOMEM, printing nothing, when there was no
+ * memory to decode or verify it (the caller leaves it unacknowledged, so
+ * the broker delivers it again). */
+static int print_delivery(const blo_client_t *client, const Blonet__Deliver *d)
 {
 	Blonet__Envelope *env = NULL;
 	Blonet__Alert *alert = NULL;
 	const blo_principal_t *origin = NULL;
-	cJSON *o = cJSON_CreateObject(), *trace, *aj = NULL;
+	cJSON *o, *trace, *aj = NULL;
 	blo_err_t err = {0};
 	char *text;
+	int rc;
 
+	if ((rc = blo_envelope_parse(&env, d->envelope.data, d->envelope.len, &err)) == 0)
+		rc = blo_envelope_verify(env, blo_client_registry(client), &alert, &origin, &err);
+	if (rc != 0 && rc != BLO_ENOMEM && env != NULL &&
+	    blo_alert_parse(&alert, env->alert.data, env->alert.len, NULL) == BLO_ENOMEM)
+		rc = BLO_ENOMEM;
+	if (rc == BLO_ENOMEM) {
+		blo_alert_free(&alert);
+		blo_envelope_free(&env);
+		return BLO_ENOMEM;
+	}
+	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "broker", blo_client_broker_id(client));
 	cJSON_AddNumberToObject(o, "seq", (double)d->seq);
 	cJSON_AddNumberToObject(o, "stored_ms", (double)d->stored_ms);
 	cJSON_AddBoolToObject(o, "redelivered", d->redelivered);
-	if (blo_envelope_parse(&env, d->envelope.data, d->envelope.len, &err) == 0 &&
-	    blo_envelope_verify(env, blo_client_registry(client), &alert, &origin, &err) == 0) {
+	if (rc == 0) {
 		cJSON_AddBoolToObject(o, "verified", true);
 		cJSON_AddStringToObject(o, "signer", origin->id);
 	} else {
 		cJSON_AddBoolToObject(o, "verified", false);
 		cJSON_AddStringToObject(o, "verify_error", err.msg);
-		if (env != NULL)
-			blo_alert_parse(&alert, env->alert.data, env->alert.len, NULL);
 	}
 	trace = cJSON_AddArrayToObject(o, "trace");
 	for (size_t i = 0; env != NULL && i < env->n_trace; i++) {
@@ -92,6 +111,7 @@ static void print_delivery(const blo_client_t *client, const Blonet__Deliver *d)
 	cJSON_Delete(o);
 	blo_alert_free(&alert);
 	blo_envelope_free(&env);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -171,16 +191,26 @@ int main(int argc, char **argv)
 			Blonet__Alert *peek = NULL;
 			bool fresh = true;
 
+			int prc;
+
 			last_activity = blo_mono_ms();
-			if (blo_envelope_parse(&env, d->envelope.data, d->envelope.len, NULL) == 0 &&
-			    blo_alert_parse(&peek, env->alert.data, env->alert.len, NULL) == 0 &&
-			    peek->id.len == BLO_ID_BYTES)
-				fresh = seen_add(&seen, peek->id.data);
-			if (fresh) {
-				print_delivery(client, d);
+			prc = blo_envelope_parse(&env, d->envelope.data, d->envelope.len, NULL);
+			if (prc == 0)
+				prc = blo_alert_parse(&peek, env->alert.data, env->alert.len, NULL);
+			if (prc == 0 && peek->id.len == BLO_ID_BYTES)
+				fresh = !seen_has(&seen, peek->id.data);
+			if (prc != BLO_ENOMEM && fresh && (prc = print_delivery(client, d)) == 0) {
+				if (peek != NULL && peek->id.len == BLO_ID_BYTES)
+					seen_add(&seen, peek->id.data);
 				printed++;
 			}
-			blo_client_ack(client, d->durable, &d->seq, 1, NULL);
+			if (prc == BLO_ENOMEM)
+				/* Not acknowledged: the broker delivers it again. */
+				fprintf(stderr, "blonet-sub: delivery %llu: out of memory decoding it: "
+					"left for the broker to deliver again\n",
+					(unsigned long long)d->seq);
+			else
+				blo_client_ack(client, d->durable, &d->seq, 1, NULL);
 			blo_alert_free(&peek);
 			blo_envelope_free(&env);
 		} else if (f->body_case == BLONET__FRAME__BODY_ERROR) {

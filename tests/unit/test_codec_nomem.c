@@ -27,8 +27,8 @@
 
 #define MAX_TRIES 10000
 
-static int fail_in = -1; /* the call that fails: 0 the next; -1 none */
-static int failed;       /* calls failed since armed */
+static volatile int fail_in = -1; /* the call that fails: 0 the next; -1 none */
+static volatile int failed;       /* calls failed since armed */
 
 #if NOMEM_TESTABLE
 extern void *__libc_malloc(size_t size);
@@ -167,20 +167,33 @@ static void test_alert_short_of_memory_is_enomem(void **state)
 
 static void test_envelope_short_of_memory_is_enomem(void **state)
 {
-	blo_identity_t *agent = NULL;
-	uint8_t *alert = NULL, *bytes = NULL;
-	size_t alert_len = 0, len = 0;
+	blo_identity_t *agent = NULL, *broker = NULL;
+	Blonet__Envelope *env = NULL;
+	uint8_t *alert = NULL, *bytes = NULL, *hopped = NULL;
+	size_t alert_len = 0, len = 0, hopped_len = 0;
+	blo_err_t err = {0};
+	int plain;
 
 	(void)state;
 	if (!NOMEM_TESTABLE)
 		skip();
 	E(blo_identity_generate(&agent, "th-customs-maesai"));
+	E(blo_identity_generate(&broker, "th-broker-1"));
 	make_alert(&alert, &alert_len);
 	E(blo_envelope_seal(agent, alert, alert_len, &bytes, &len, NULL));
-	assert_true(each_allocation_fails(decode_envelope, bytes, len) >= 1);
+	plain = each_allocation_fails(decode_envelope, bytes, len);
+	assert_true(plain >= 1);
+	/* With a hop trace: its hops' allocations fail too. */
+	E(blo_envelope_parse(&env, bytes, len, &err));
+	E(blo_envelope_add_hop(env, broker, 1732780800000, &err));
+	E(blo_message_serialize(&env->base, BLO_ENVELOPE_MAX_BYTES, &hopped, &hopped_len, &err));
+	assert_true(each_allocation_fails(decode_envelope, hopped, hopped_len) > plain);
+	blo_envelope_free(&env);
+	free(hopped);
 	free(bytes);
 	free(alert);
 	blo_identity_destroy(&agent);
+	blo_identity_destroy(&broker);
 }
 
 static void test_frame_short_of_memory_is_enomem(void **state)
@@ -220,17 +233,29 @@ static void test_bytes_that_do_not_decode_stay_eparse(void **state)
 	assert_int_equal(decode_frame(junk, sizeof(junk), &err), BLO_EPARSE);
 	/* And a truncated alert. */
 	make_alert(&bytes, &len);
-	assert_int_equal(decode_alert(bytes, len / 2, &err), BLO_EPARSE);
+	assert_int_equal(decode_alert(bytes, len - 1, &err), BLO_EPARSE);
 	free(bytes);
+}
+
+/* A test that failed while armed leaves malloc armed: never the next. */
+static int disarmed(void **state)
+{
+	(void)state;
+	disarm();
+	return 0;
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alert_short_of_memory_is_enomem),
-		cmocka_unit_test(test_envelope_short_of_memory_is_enomem),
-		cmocka_unit_test(test_frame_short_of_memory_is_enomem),
-		cmocka_unit_test(test_bytes_that_do_not_decode_stay_eparse),
+		cmocka_unit_test_setup_teardown(test_alert_short_of_memory_is_enomem, disarmed,
+						disarmed),
+		cmocka_unit_test_setup_teardown(test_envelope_short_of_memory_is_enomem, disarmed,
+						disarmed),
+		cmocka_unit_test_setup_teardown(test_frame_short_of_memory_is_enomem, disarmed,
+						disarmed),
+		cmocka_unit_test_setup_teardown(test_bytes_that_do_not_decode_stay_eparse, disarmed,
+						disarmed),
 	};
 
 	return cmocka_run_group_tests_name("codec_nomem", tests, NULL, NULL);
