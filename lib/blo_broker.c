@@ -1078,9 +1078,15 @@ static void *writer_main(void *arg)
 		 * when nothing else comes: one flush a commit under load. But
 		 * a few publishes behind what is held would make its answers
 		 * wait for their pages and sync: the held go first, on a sync
-		 * of one page (HELD_RIDE_MIN). */
-		if (held.head != NULL && publishes > 0 && publishes < HELD_RIDE_MIN)
+		 * of one page (HELD_RIDE_MIN; never for a full batch, so that
+		 * a max_batch below it still rides). */
+		if (held.head != NULL && publishes > 0 && publishes < HELD_RIDE_MIN &&
+		    publishes < self->max_batch) {
 			held_sync(self, &held, out);
+			/* What came during that sync joins this commit. */
+			if (!stop)
+				batch_take(self, in, &b, ZMQ_DONTWAIT, &publishes, &stop);
+		}
 		defer = publishes > 0 && !stop;
 		rc = batch_commit(self, &b, true, defer, &err);
 		if (rc == BLO_EFULL || rc == BLO_ENOSPACE) {
