@@ -202,6 +202,11 @@ static bool role_may_send(blo_role_t role, Blonet__MessageType type)
 	}
 }
 
+bool broker_read_passing(int rc)
+{
+	return rc != 0 && rc != BLO_ENOTFOUND && rc != BLO_ECORRUPT && rc != BLO_EPARSE;
+}
+
 /* The stored alert with this id, parsed, in *out (free with
  * blo_alert_free). BLO_ENOTFOUND when the journal does not hold it. */
 static int stored_alert(blo_journal_t *journal, const uint8_t *id, Blonet__Alert **out)
@@ -251,9 +256,9 @@ int broker_referenced_origin(blo_journal_t *journal, const uint8_t *id, char *pr
  * RESPONSE) and the delivery policy lets `me` receive it. An UPDATE or
  * CANCEL may touch only one's own alerts. The answer is the same for an
  * alert not stored and one `me` may not refer to: a reference must not tell
- * anyone that an alert exists, or whose it is. 1 may, 0 may not, BLO_ENOMEM
- * when there was no memory to read it (ask again later: only then, with the
- * broker short of memory, does a stored alert answer otherwise). */
+ * anyone that an alert exists, or whose it is. 1 may, 0 may not, or the
+ * error of a read that may succeed later (broker_read_passing: only then,
+ * while it lasts, does a stored alert answer otherwise). */
 static int may_refer_to(blo_broker_t *self, const blo_registry_t *reg, const blo_principal_t *me,
 			const Blonet__Alert *reply)
 {
@@ -264,7 +269,7 @@ static int may_refer_to(blo_broker_t *self, const blo_registry_t *reg, const blo
 	int rc;
 
 	if ((rc = stored_alert(self->journal, reply->references[0].data, &r)) != 0)
-		return rc == BLO_ENOMEM ? BLO_ENOMEM : 0;
+		return broker_read_passing(rc) ? rc : 0;
 	own = strcmp(r->origin->principal, me->id) == 0;
 	if (!own && (reply->type == BLONET__MESSAGE_TYPE__ACK ||
 		     reply->type == BLONET__MESSAGE_TYPE__RESPONSE)) {
@@ -274,9 +279,9 @@ static int may_refer_to(blo_broker_t *self, const blo_registry_t *reg, const blo
 		    (r->type == BLONET__MESSAGE_TYPE__ACK || r->type == BLONET__MESSAGE_TYPE__RESPONSE)) {
 			rc = broker_referenced_origin(self->journal, r->references[0].data,
 						      ref_principal, ref_country, ref_site);
-			if (rc == BLO_ENOMEM) {
+			if (broker_read_passing(rc)) {
 				blo_alert_free(&r);
-				return BLO_ENOMEM;
+				return rc;
 			}
 			if (rc == 0) {
 				ref.principal = ref_principal;
@@ -390,8 +395,8 @@ static void verify_publish(blo_broker_t *self, const blo_registry_t *reg, job_t 
 		rc = may_refer_to(self, reg, me, peek);
 		if (rc < 0) {
 			broker_reject(job, BLONET__REJECT_REASON__INTERNAL,
-				      "references[0] %s: out of memory reading the alert it refers to: "
-				      "send again", hex);
+				      "references[0] %s: the alert it refers to cannot be read just "
+				      "now (%s): send again", hex, blo_strerror(rc));
 			goto out;
 		}
 		if (rc == 0) {
@@ -1665,9 +1670,10 @@ cached_t *broker_cache_get(blo_broker_t *self, uint64_t seq)
 		int rc = broker_referenced_origin(self->journal, c->alert->references[0].data,
 						  c->ref_principal, c->ref_country, c->ref_site);
 
-		/* Without it the policy would judge the reply alone: short of
-		 * memory the record is not readable just now. */
-		if (rc == BLO_ENOMEM)
+		/* Without it the policy would judge the reply alone: a read
+		 * that may succeed later leaves the record not readable just
+		 * now. */
+		if (broker_read_passing(rc))
 			return NULL;
 		if (rc == 0) {
 			blonet__origin__init(&c->ref);

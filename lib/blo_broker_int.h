@@ -298,6 +298,10 @@ job_t *broker_job_recv(void *sock, int flags);
 
 /* The registry in force, as the I/O thread sees it (borrowed). */
 const blo_registry_t *broker_registry(blo_broker_t *self);
+/* Whether a failed read of the journal (rc) may succeed later: out of
+ * memory, no reader slot, an I/O error. Not found, corrupt or undecodable
+ * are final answers. */
+bool broker_read_passing(int rc);
 /* The journal record at seq, decoded and cached (a reply with the origin
  * of what it answers); NULL if not held, or not readable just now (short of
  * memory): broker_record_gone tells which. I/O thread only. */

@@ -562,7 +562,8 @@ static void resend_deferred(blo_mesh_t *self, peer_t *p, int64_t now)
 		}
 		c = broker_cache_get(self->broker, e->seq);
 		if (c == NULL && !broker_record_gone(self->broker, e->seq)) {
-			k++; /* stored, not readable just now */
+			e->sent_ms = now; /* stored, not readable just now: again later */
+			k++;
 			continue;
 		}
 		fwd = c != NULL ? should_forward(self, p, c, &env) : FWD_NOT_ITS;
@@ -922,10 +923,11 @@ void blo_mesh_verify_forward(blo_broker_t *broker, const blo_registry_t *reg, jo
 	    (alert->type == BLONET__MESSAGE_TYPE__ACK || alert->type == BLONET__MESSAGE_TYPE__RESPONSE)) {
 		rc = broker_referenced_origin(broker->journal, alert->references[0].data, ref_principal,
 					      ref_country, ref_site);
-		if (rc == BLO_ENOMEM) {
+		if (broker_read_passing(rc)) {
 			/* Retried without the limit UNKNOWN_REFERENCE has. */
 			broker_reject(job, BLONET__REJECT_REASON__INTERNAL,
-				      "out of memory reading the alert this reply answers");
+				      "the alert this reply answers cannot be read just now (%s)",
+				      blo_strerror(rc));
 			goto out;
 		}
 		if (rc != 0) {

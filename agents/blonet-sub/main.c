@@ -45,18 +45,26 @@ static bool seen_has(const seen_t *s, const uint8_t *id)
 	return false;
 }
 
-static bool seen_add(seen_t *s, const uint8_t *id)
+/* Room for one more id; false, changing nothing, short of memory. */
+static bool seen_reserve(seen_t *s)
 {
-	if (seen_has(s, id))
-		return false;
 	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 1024;
-		s->ids = realloc(s->ids, s->cap * BLO_ID_BYTES);
-		if (s->ids == NULL)
-			abort();
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		uint8_t(*ids)[BLO_ID_BYTES] = realloc(s->ids, cap * BLO_ID_BYTES);
+
+		if (ids == NULL)
+			return false;
+		s->ids = ids;
+		s->cap = cap;
 	}
-	memcpy(s->ids[s->n++], id, BLO_ID_BYTES);
 	return true;
+}
+
+/* Records id, with room made by seen_reserve. */
+static void seen_add(seen_t *s, const uint8_t *id)
+{
+	if (!seen_has(s, id) && s->n < s->cap)
+		memcpy(s->ids[s->n++], id, BLO_ID_BYTES);
 }
 
 /* Prints one delivery; BLO_ENOMEM, printing nothing, when there was no
@@ -67,9 +75,10 @@ static int print_delivery(const blo_client_t *client, const Blonet__Deliver *d)
 	Blonet__Envelope *env = NULL;
 	Blonet__Alert *alert = NULL;
 	const blo_principal_t *origin = NULL;
-	cJSON *o, *trace, *aj = NULL;
+	cJSON *o, *trace = NULL, *aj = NULL;
 	blo_err_t err = {0};
 	char *text;
+	bool ok;
 	int rc;
 
 	if ((rc = blo_envelope_parse(&env, d->envelope.data, d->envelope.len, &err)) == 0)
@@ -82,36 +91,49 @@ static int print_delivery(const blo_client_t *client, const Blonet__Deliver *d)
 		blo_envelope_free(&env);
 		return BLO_ENOMEM;
 	}
+	/* Every part or nothing: a line missing its alert would be
+	 * acknowledged all the same. */
 	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "broker", blo_client_broker_id(client));
-	cJSON_AddNumberToObject(o, "seq", (double)d->seq);
-	cJSON_AddNumberToObject(o, "stored_ms", (double)d->stored_ms);
-	cJSON_AddBoolToObject(o, "redelivered", d->redelivered);
-	if (rc == 0) {
-		cJSON_AddBoolToObject(o, "verified", true);
-		cJSON_AddStringToObject(o, "signer", origin->id);
-	} else {
-		cJSON_AddBoolToObject(o, "verified", false);
-		cJSON_AddStringToObject(o, "verify_error", err.msg);
-	}
-	trace = cJSON_AddArrayToObject(o, "trace");
-	for (size_t i = 0; env != NULL && i < env->n_trace; i++) {
+	ok = o != NULL &&
+	     cJSON_AddStringToObject(o, "broker", blo_client_broker_id(client)) != NULL &&
+	     cJSON_AddNumberToObject(o, "seq", (double)d->seq) != NULL &&
+	     cJSON_AddNumberToObject(o, "stored_ms", (double)d->stored_ms) != NULL &&
+	     cJSON_AddBoolToObject(o, "redelivered", d->redelivered) != NULL &&
+	     cJSON_AddBoolToObject(o, "verified", rc == 0) != NULL &&
+	     (rc == 0 ? cJSON_AddStringToObject(o, "signer", origin->id)
+		      : cJSON_AddStringToObject(o, "verify_error", err.msg)) != NULL &&
+	     (trace = cJSON_AddArrayToObject(o, "trace")) != NULL;
+	for (size_t i = 0; ok && env != NULL && i < env->n_trace; i++) {
 		cJSON *h = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(h, "broker", env->trace[i]->broker);
-		cJSON_AddNumberToObject(h, "at_ms", (double)env->trace[i]->at_ms);
-		cJSON_AddItemToArray(trace, h);
+		if (h == NULL || !cJSON_AddItemToArray(trace, h)) {
+			cJSON_Delete(h);
+			ok = false;
+			break;
+		}
+		ok = cJSON_AddStringToObject(h, "broker", env->trace[i]->broker) != NULL &&
+		     cJSON_AddNumberToObject(h, "at_ms", (double)env->trace[i]->at_ms) != NULL;
 	}
-	if (alert != NULL && blo_message_to_json(&alert->base, &aj) == 0)
-		cJSON_AddItemToObject(o, "alert", aj);
-	text = cJSON_PrintUnformatted(o);
-	printf("%s\n", text);
-	fflush(stdout);
-	cJSON_free(text);
+	if (ok && alert != NULL) {
+		int jrc = blo_message_to_json(&alert->base, &aj);
+
+		if (jrc == 0 && !cJSON_AddItemToObject(o, "alert", aj)) {
+			cJSON_Delete(aj);
+			ok = false;
+		} else if (jrc == BLO_ENOMEM) {
+			ok = false;
+		}
+	}
+	text = ok ? cJSON_PrintUnformatted(o) : NULL;
+	if (text != NULL) {
+		printf("%s\n", text);
+		fflush(stdout);
+		cJSON_free(text);
+	}
 	cJSON_Delete(o);
 	blo_alert_free(&alert);
 	blo_envelope_free(&env);
-	return 0;
+	return text != NULL ? 0 : BLO_ENOMEM;
 }
 
 int main(int argc, char **argv)
@@ -190,7 +212,6 @@ int main(int argc, char **argv)
 			Blonet__Envelope *env = NULL;
 			Blonet__Alert *peek = NULL;
 			bool fresh = true;
-
 			int prc;
 
 			last_activity = blo_mono_ms();
@@ -199,6 +220,8 @@ int main(int argc, char **argv)
 				prc = blo_alert_parse(&peek, env->alert.data, env->alert.len, NULL);
 			if (prc == 0 && peek->id.len == BLO_ID_BYTES)
 				fresh = !seen_has(&seen, peek->id.data);
+			if (prc == 0 && fresh && !seen_reserve(&seen))
+				prc = BLO_ENOMEM;
 			if (prc != BLO_ENOMEM && fresh && (prc = print_delivery(client, d)) == 0) {
 				if (peek != NULL && peek->id.len == BLO_ID_BYTES)
 					seen_add(&seen, peek->id.data);
@@ -206,8 +229,8 @@ int main(int argc, char **argv)
 			}
 			if (prc == BLO_ENOMEM)
 				/* Not acknowledged: the broker delivers it again. */
-				fprintf(stderr, "blonet-sub: delivery %llu: out of memory decoding it: "
-					"left for the broker to deliver again\n",
+				fprintf(stderr, "blonet-sub: delivery %llu: out of memory: left for "
+					"the broker to deliver again\n",
 					(unsigned long long)d->seq);
 			else
 				blo_client_ack(client, d->durable, &d->seq, 1, NULL);
