@@ -1,6 +1,7 @@
 /*
  * Shared helpers for blonet's cmocka unit tests: a check macro that reports
- * file:line and blo_strerror of a failing call, and temporary folders.
+ * file:line and blo_strerror of a failing call, the golden files, and
+ * temporary folders.
  */
 #ifndef BLO_TEST_H
 #define BLO_TEST_H
@@ -37,6 +38,30 @@ static inline blo_journal_t *blo_test_journal_open(const char *dir, size_t map_s
 	if (blo_journal_open(&j, dir, &opts, &err) != 0)
 		fail_msg("open %s: %s", dir, err.msg);
 	return j;
+}
+
+/* tests/golden/NAME.EXT under $BLO_SRCDIR (or the current folder); the
+ * caller frees it. */
+static inline char *blo_test_golden_path(const char *name, const char *ext)
+{
+	const char *src = getenv("BLO_SRCDIR");
+	char *path = NULL;
+
+	if (asprintf(&path, "%s/tests/golden/%s.%s", src ? src : ".", name, ext) < 0)
+		fail_msg("asprintf");
+	return path;
+}
+
+/* The whole file at path (at most 1 MiB), NUL-terminated, *len bytes
+ * without the NUL; the caller frees it. Fails the test if it cannot. */
+static inline char *blo_test_read_text(const char *path, size_t *len)
+{
+	char *text = NULL;
+	int rc = blo_read_file(path, 1 << 20, &text, len);
+
+	if (rc != 0)
+		fail_msg("%s: %s", path, blo_strerror(rc));
+	return text;
 }
 
 /* A fresh empty folder under $TMPDIR (or /tmp); caller frees the string and

@@ -14,33 +14,13 @@ static const char *const golden_names[] = {
 	"alert_full", "alert", "update", "cancel", "ack", "rfi", "response", "bulletin",
 };
 
-static char *golden_path(const char *name, const char *ext)
-{
-	const char *src = getenv("BLO_SRCDIR");
-	char *path = NULL;
-
-	if (asprintf(&path, "%s/tests/golden/%s.%s", src ? src : ".", name, ext) < 0)
-		fail_msg("asprintf");
-	return path;
-}
-
-static char *read_text(const char *path, size_t *len)
-{
-	char *text = NULL;
-	int rc = blo_read_file(path, 1 << 20, &text, len);
-
-	if (rc != 0)
-		fail_msg("%s: %s", path, blo_strerror(rc));
-	return text;
-}
-
 static Blonet__Alert *alert_from_golden(const char *name)
 {
-	char *path = golden_path(name, "json");
+	char *path = blo_test_golden_path(name, "json");
 	Blonet__Alert *a = NULL;
 	blo_err_t err = {0};
 	size_t len;
-	char *text = read_text(path, &len);
+	char *text = blo_test_read_text(path, &len);
 
 	if (blo_json_to_alert(&a, text, len, &err) != 0)
 		fail_msg("%s: %s", path, err.msg);
@@ -54,9 +34,9 @@ static Blonet__Alert *alert_from_golden(const char *name)
 static int decode_edited(const char *name, void (*edit)(cJSON *root), Blonet__Alert **out,
 			 blo_err_t *err)
 {
-	char *path = golden_path(name, "json");
+	char *path = blo_test_golden_path(name, "json");
 	size_t len;
-	char *text = read_text(path, &len);
+	char *text = blo_test_read_text(path, &len);
 	cJSON *root = cJSON_Parse(text);
 	char *edited;
 	int rc;
@@ -76,8 +56,8 @@ static void regenerate_golden(void)
 {
 	for (size_t i = 0; i < sizeof(golden_names) / sizeof(golden_names[0]); i++) {
 		Blonet__Alert *a = alert_from_golden(golden_names[i]);
-		char *jpath = golden_path(golden_names[i], "json");
-		char *bpath = golden_path(golden_names[i], "pb");
+		char *jpath = blo_test_golden_path(golden_names[i], "json");
+		char *bpath = blo_test_golden_path(golden_names[i], "pb");
 		char *json = blo_alert_to_json(a, true);
 		blo_err_t err = {0};
 		uint8_t *bytes;
@@ -103,9 +83,9 @@ static void test_golden_json_encodes_to_checked_in_bytes(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(golden_names) / sizeof(golden_names[0]); i++) {
 		Blonet__Alert *a = alert_from_golden(golden_names[i]);
-		char *bpath = golden_path(golden_names[i], "pb");
+		char *bpath = blo_test_golden_path(golden_names[i], "pb");
 		size_t want_len, len;
-		char *want = read_text(bpath, &want_len);
+		char *want = blo_test_read_text(bpath, &want_len);
 		blo_err_t err = {0};
 		uint8_t *bytes;
 
@@ -125,11 +105,11 @@ static void test_golden_bytes_decode_to_exact_json(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(golden_names) / sizeof(golden_names[0]); i++) {
-		char *bpath = golden_path(golden_names[i], "pb");
-		char *jpath = golden_path(golden_names[i], "json");
+		char *bpath = blo_test_golden_path(golden_names[i], "pb");
+		char *jpath = blo_test_golden_path(golden_names[i], "json");
 		size_t blen, jlen;
-		char *bytes = read_text(bpath, &blen);
-		char *want = read_text(jpath, &jlen);
+		char *bytes = blo_test_read_text(bpath, &blen);
+		char *want = blo_test_read_text(jpath, &jlen);
 		Blonet__Alert *a = NULL;
 		blo_err_t err = {0};
 		char *json;
@@ -188,9 +168,9 @@ static void assert_every_field_set(const ProtobufCMessageDescriptor *desc, const
 
 static void test_golden_full_alert_sets_every_field(void **state)
 {
-	char *path = golden_path("alert_full", "json");
+	char *path = blo_test_golden_path("alert_full", "json");
 	size_t len;
-	char *text = read_text(path, &len);
+	char *text = blo_test_read_text(path, &len);
 	cJSON *j = cJSON_Parse(text);
 	Blonet__Alert *a;
 
