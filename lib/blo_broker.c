@@ -1706,7 +1706,8 @@ bool broker_record_gone(blo_broker_t *self, uint64_t seq)
 		blo_warn("journal.read_failed",
 			 "record %" PRIu64 " is stored but could not be read (%s); its deliveries "
 			 "and forwards wait for it",
-			 seq, rc == 0 ? "out of memory" : blo_strerror(rc));
+			 seq, rc == 0 ? "out of memory, or the alert it answers could not be read"
+				      : blo_strerror(rc));
 		self->read_warned_ms = now;
 	}
 	return false;

@@ -184,21 +184,19 @@ int blo_committee_node_poll(blo_committee_node_t *self, int timeout_ms, size_t *
 		int prc;
 
 		seqs[i] = dv->seq;
-		if ((prc = blo_envelope_parse(&d[i].env, dv->envelope.data, dv->envelope.len, &verr)) !=
-			    0 ||
-		    (prc = blo_alert_parse(&d[i].alert, d[i].env->alert.data, d[i].env->alert.len,
-					   &verr)) != 0 ||
-		    d[i].alert->id.len != BLO_ID_BYTES) {
-			if (prc == BLO_ENOMEM)
-				goto short_of_memory;
+		prc = blo_envelope_parse(&d[i].env, dv->envelope.data, dv->envelope.len, &verr);
+		if (prc == 0)
+			prc = blo_alert_parse(&d[i].alert, d[i].env->alert.data, d[i].env->alert.len,
+					      &verr);
+		if (prc != BLO_ENOMEM && (prc != 0 || d[i].alert->id.len != BLO_ID_BYTES)) {
 			blo_error("committee.unreadable", "delivery %llu does not parse: %s",
 				  (unsigned long long)dv->seq, verr.msg);
 			self->stats.unreadable++;
 			continue;
 		}
-		prc = blo_envelope_verify(d[i].env, self->registry, NULL, NULL, &verr);
+		if (prc == 0)
+			prc = blo_envelope_verify(d[i].env, self->registry, NULL, NULL, &verr);
 		if (prc == BLO_ENOMEM) {
-short_of_memory:
 			/* Not the delivery's fault: none of the batch is
 			 * acknowledged, and the broker delivers it again. */
 			rc = blo_err_set(err, BLO_ENOMEM, "delivery %llu: %s: the batch is left "

@@ -210,9 +210,9 @@ static void peer_advance(peer_t *p)
 
 /* Should the record go to this peer? */
 typedef enum {
-	FWD_YES,    /* yes: *env_out holds its envelope */
+	FWD_YES,     /* yes: *env_out holds its envelope */
 	FWD_NOT_ITS, /* no, for good: not the peer's, or the record is damaged */
-	FWD_LATER,  /* cannot tell now (out of memory): ask again later */
+	FWD_LATER,   /* cannot tell now (out of memory): ask again later */
 } fwd_t;
 
 /* Policy for the peer's country, and not back to a broker it has already
