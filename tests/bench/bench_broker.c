@@ -15,9 +15,10 @@
  *   Also the latency floor of a durable broker on this disk: single-alert
  *   synced commits into a scratch journal beside the broker's. Limits and
  *   floor are measured again at the end, to show how steady the machine
- *   was (ratios use the first measurement), and verify just before and
- *   after [1] and [2]: each of those throughputs is also printed against
- *   the mean of its two, the limit while it ran.
+ *   was, and verify just before and after [1] and [2]: the ratios and
+ *   verdicts of those two use the mean of their two (the limit while each
+ *   ran), with the ratio to the first limit printed under each; other
+ *   ratios use the first measurement.
  *   The limit treats CURVE and verification as if each had the machine to
  *   itself; the clients share these cores with the broker, so the bench
  *   also prints ceilings for [1] and [2] from the CPU per alert of what no
@@ -448,7 +449,7 @@ static pub_t pub_init(const char *id, size_t n, unsigned phase, pthread_barrier_
 
 /* Verify on every core, measured again just before or after a throughput
  * phase: this machine's rate drifts by a fifth within a run (other tenants),
- * so the table also shows each throughput against the limit around it. */
+ * so the ratios of [1] and [2] use the limit around them (print_throughput). */
 static double limit_around(const char *when)
 {
 	double v = measure_verify(R.cores, cfg.verify_s, false);
