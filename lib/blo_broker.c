@@ -202,6 +202,11 @@ static bool role_may_send(blo_role_t role, Blonet__MessageType type)
 	}
 }
 
+Blonet__RejectReason broker_undecoded_reason(int rc)
+{
+	return rc == BLO_ENOMEM ? BLONET__REJECT_REASON__INTERNAL : BLONET__REJECT_REASON__MALFORMED;
+}
+
 bool broker_read_passing(int rc)
 {
 	return rc != 0 && rc != BLO_ENOTFOUND && rc != BLO_ECORRUPT && rc != BLO_EPARSE;
@@ -328,16 +333,12 @@ static void verify_publish(blo_broker_t *self, const blo_registry_t *reg, job_t 
 		       bytes->len);
 		return;
 	}
-	/* Short of memory the bytes are not to blame: INTERNAL, which the
-	 * publisher sends again, never MALFORMED, which it gives up on. */
 	if ((rc = blo_envelope_parse(&env, bytes->data, bytes->len, &err)) != 0) {
-		broker_reject(job, rc == BLO_ENOMEM ? BLONET__REJECT_REASON__INTERNAL
-						    : BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
+		broker_reject(job, broker_undecoded_reason(rc), "%s", err.msg);
 		goto out;
 	}
 	if ((rc = blo_alert_parse(&peek, env->alert.data, env->alert.len, &err)) != 0) {
-		broker_reject(job, rc == BLO_ENOMEM ? BLONET__REJECT_REASON__INTERNAL
-						    : BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
+		broker_reject(job, broker_undecoded_reason(rc), "%s", err.msg);
 		goto out;
 	}
 	if (peek->id.len == BLO_ID_BYTES) {

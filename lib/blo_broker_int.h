@@ -298,6 +298,10 @@ job_t *broker_job_recv(void *sock, int flags);
 
 /* The registry in force, as the I/O thread sees it (borrowed). */
 const blo_registry_t *broker_registry(blo_broker_t *self);
+/* The refusal of a publish or forward whose bytes did not decode (rc of
+ * the parse): MALFORMED, which senders give up on, unless the broker was
+ * short of memory (BLO_ENOMEM): then INTERNAL, which they send again. */
+Blonet__RejectReason broker_undecoded_reason(int rc);
 /* Whether a failed read of the journal (rc) may succeed later: out of
  * memory, no reader slot, an I/O error. Not found, corrupt or undecodable
  * are final answers. */

@@ -561,14 +561,12 @@ static void resend_deferred(blo_mesh_t *self, peer_t *p, int64_t now)
 			continue;
 		}
 		c = broker_cache_get(self->broker, e->seq);
-		if (c == NULL && !broker_record_gone(self->broker, e->seq)) {
-			e->sent_ms = now; /* stored, not readable just now: again later */
-			k++;
-			continue;
-		}
-		fwd = c != NULL ? should_forward(self, p, c, &env) : FWD_NOT_ITS;
+		if (c != NULL)
+			fwd = should_forward(self, p, c, &env);
+		else /* purged, or stored and not readable just now */
+			fwd = broker_record_gone(self->broker, e->seq) ? FWD_NOT_ITS : FWD_LATER;
 		if (fwd == FWD_LATER) {
-			e->sent_ms = now; /* memory short: again resend_ms later */
+			e->sent_ms = now; /* again resend_ms later */
 			k++;
 			continue;
 		}
@@ -891,10 +889,8 @@ void blo_mesh_verify_forward(blo_broker_t *broker, const blo_registry_t *reg, jo
 		broker_reject(job, BLONET__REJECT_REASON__TOO_LARGE, "envelope of %zu bytes", bytes->len);
 		return;
 	}
-	/* Short of memory: INTERNAL, which the sender sends again later. */
 	if ((rc = blo_envelope_parse(&env, bytes->data, bytes->len, &err)) != 0) {
-		broker_reject(job, rc == BLO_ENOMEM ? BLONET__REJECT_REASON__INTERNAL
-						    : BLONET__REJECT_REASON__MALFORMED, "%s", err.msg);
+		broker_reject(job, broker_undecoded_reason(rc), "%s", err.msg);
 		goto out;
 	}
 	/* The sender vouches for the alert with the last hop. */
