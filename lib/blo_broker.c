@@ -635,19 +635,20 @@ static job_t *writer_summaries(blo_broker_t *self, int64_t now)
 }
 
 /* blo_journal_entry_t.same: whether the stored envelope is job's alert again
- * (a duplicate) or another origin's under the same id. What does not decode
- * is no duplicate of anything. The journal asks only about an id already
+ * (1: a duplicate) or another origin's under the same id (0). What does not
+ * decode is no duplicate of anything; what could not be decoded for want of
+ * memory is BLO_ENOMEM (the publish is refused INTERNAL, to be sent again). The journal asks only about an id already
  * stored (or earlier in the batch): an alert sent again, which is audited
  * one by one within its principal's budget of them (again_limit), so that
  * one that is sent again and again cannot fill the audit log, which is
  * never purged. The job's audit record is left out otherwise (its skip). */
-static bool same_origin(const uint8_t *stored, size_t stored_len, void *arg)
+static int same_origin(const uint8_t *stored, size_t stored_len, void *arg)
 {
 	same_arg_t *sa = arg;
 	job_t *job = sa->job;
 	Blonet__Envelope *env = NULL;
 	Blonet__Alert *alert = NULL;
-	bool same = false;
+	int same = 0, rc;
 
 	if (!job->again_decided) {
 		char hex[2 * BLO_ID_BYTES + 1], detail[BLO_AUDIT_LIMIT_DETAIL];
@@ -658,10 +659,13 @@ static bool same_origin(const uint8_t *stored, size_t stored_len, void *arg)
 		job->again_unrecorded = !within_budget(sa->broker, sa->broker->again_limit,
 						       job->principal, detail);
 	}
-	if (blo_envelope_parse(&env, stored, stored_len, NULL) == 0 &&
-	    blo_alert_parse(&alert, env->alert.data, env->alert.len, NULL) == 0)
+	if ((rc = blo_envelope_parse(&env, stored, stored_len, NULL)) == 0 &&
+	    (rc = blo_alert_parse(&alert, env->alert.data, env->alert.len, NULL)) == 0)
 		same = alert->origin != NULL && alert->origin->principal != NULL &&
 		       strcmp(alert->origin->principal, job->origin) == 0;
+	else if (rc == BLO_ENOMEM)
+		/* Not known just now: neither a duplicate nor a conflict. */
+		same = BLO_ENOMEM;
 	blo_alert_free(&alert);
 	blo_envelope_free(&env);
 	return same;
@@ -1159,6 +1163,14 @@ static void *writer_main(void *arg)
 						      "origin's alert: give this one its own id",
 						      hex);
 					/* Logged as it was audited (same_origin). */
+					j->refusal_decided = true;
+					j->refusal_recorded = !j->again_unrecorded;
+				} else if (b.entries[e].result != 0) {
+					/* same_origin had no memory to compare it with
+					 * the stored alert: the publisher sends it again. */
+					broker_reject(j, BLONET__REJECT_REASON__INTERNAL,
+						      "out of memory comparing the alert with the "
+						      "one stored under its id; send it again");
 					j->refusal_decided = true;
 					j->refusal_recorded = !j->again_unrecorded;
 				} else {

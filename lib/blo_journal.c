@@ -1096,9 +1096,11 @@ static int append_one(blo_journal_t *self, MDB_txn *txn, MDB_cursor *records,
 				return rc == MDB_NOTFOUND ? BLO_ECORRUPT : rc; /* idlog has it */
 			if (val.mv_size < HDR_BYTES)
 				return BLO_ECORRUPT;
-			if (!e->same((const uint8_t *)val.mv_data + HDR_BYTES, val.mv_size - HDR_BYTES,
-				     e->same_arg)) {
-				e->result = BLO_ECONFLICT;
+			int same = e->same((const uint8_t *)val.mv_data + HDR_BYTES,
+					   val.mv_size - HDR_BYTES, e->same_arg);
+
+			if (same <= 0) {
+				e->result = same < 0 ? same : BLO_ECONFLICT;
 				e->seq = 0;
 			}
 		}
@@ -1269,12 +1271,16 @@ static int audit_append(blo_journal_t *self, MDB_txn *txn, const blo_journal_bat
 			if (event == BLO_AUDIT_ACCEPT || event == BLO_AUDIT_DUPLICATE)
 				event = e->result == BLO_EDUPLICATE ? BLO_AUDIT_DUPLICATE
 								    : BLO_AUDIT_ACCEPT;
-			if (e->result == BLO_ECONFLICT) {
+			if (e->result != 0 && e->result != BLO_EDUPLICATE) {
 				/* Refused, whatever the record was to say (an accept,
-				 * a forward received). */
+				 * a forward received): another alert's id, or not
+				 * known to be the stored alert again just now. */
 				event = BLO_AUDIT_REJECT;
 				conflict = *r;
-				conflict.detail = "alert id already stored for another alert";
+				conflict.detail = e->result == BLO_ECONFLICT
+							  ? "alert id already stored for another alert"
+							  : "not stored: could not compare it with the alert "
+							    "stored under its id just now (send it again)";
 				r = &conflict;
 			}
 		}

@@ -45,14 +45,16 @@ typedef struct {
 			      * 0 when the batch failed or for a conflict */
 	int result;          /* out: 0 stored, BLO_EDUPLICATE already stored,
 			      * BLO_ECONFLICT the id is another alert's (nothing
-			      * stored), or the batch's error code when the batch
-			      * failed */
+			      * stored), what same answered when it could not
+			      * tell (nothing stored; the rest of the batch is),
+			      * or the batch's error code when the batch failed */
 	/* Optional: asked when the id is already stored (or earlier in the
 	 * batch), with that record's envelope, whether it is this entry's
-	 * alert again (true: BLO_EDUPLICATE) or another alert under the same
-	 * id (false: BLO_ECONFLICT). NULL: every stored id is a duplicate.
+	 * alert again (> 0: BLO_EDUPLICATE) or another alert under the same
+	 * id (0: BLO_ECONFLICT); a BLO_* error (< 0, such as BLO_ENOMEM) when
+	 * it cannot tell just now. NULL: every stored id is a duplicate.
 	 * Called inside the write transaction: it must not call the journal. */
-	bool (*same)(const uint8_t *stored, size_t stored_len, void *arg);
+	int (*same)(const uint8_t *stored, size_t stored_len, void *arg);
 	void *same_arg;
 } blo_journal_entry_t;
 

@@ -404,19 +404,23 @@ static void test_append_duplicate_id_within_batch_is_not_stored_twice(void **sta
 }
 
 /* blo_journal_entry_t.same for the tests: the stored envelope is "the same
- * alert" when its first byte equals *arg; it records what it was shown. */
+ * alert" when its first byte equals first, unless cannot_tell (a BLO_*
+ * error) is set; it records what it was shown. */
 typedef struct {
 	uint8_t first;
+	int cannot_tell;
 	size_t calls;
 	size_t last_len;
 } same_probe_t;
 
-static bool same_first_byte(const uint8_t *stored, size_t stored_len, void *arg)
+static int same_first_byte(const uint8_t *stored, size_t stored_len, void *arg)
 {
 	same_probe_t *p = arg;
 
 	p->calls++;
 	p->last_len = stored_len;
+	if (p->cannot_tell != 0)
+		return p->cannot_tell;
 	return stored_len > 0 && stored[0] == p->first;
 }
 
@@ -1376,12 +1380,60 @@ static void test_format_is_2_from_the_first_audit_trim_and_3_is_refused(void **s
 }
 
 /* blo_journal_entry_t.same that marks the entry's record to be left out. */
-static bool same_and_skip(const uint8_t *stored, size_t stored_len, void *arg)
+static int same_and_skip(const uint8_t *stored, size_t stored_len, void *arg)
 {
 	(void)stored;
 	(void)stored_len;
 	*(bool *)arg = true;
-	return true;
+	return 1;
+}
+
+/* A same callback that cannot tell just now (no memory to decode the
+ * stored alert): that entry is neither a duplicate nor a conflict but
+ * refused with its error, nothing stored for it and no sequence; the rest
+ * of the batch is stored, and its audit record says it was refused. */
+static void test_same_that_cannot_tell_refuses_only_that_entry(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	blo_journal_t *j = blo_test_journal_open(dir, 0);
+	batch_t b;
+	blo_audit_record_t *audit;
+	blo_journal_batch_t batch;
+	audit_texts_t texts = {0};
+	blo_journal_stats_t st;
+	same_probe_t unsure = {.cannot_tell = BLO_ENOMEM};
+
+	(void)state;
+	append_range(j, 1, 2);
+	batch_make(&b, 2, 3); /* id 2 stored; 3 new */
+	b.entries[0].same = same_first_byte;
+	b.entries[0].same_arg = &unsure;
+	audit = accepts_for(&b, "th-customs");
+	batch = (blo_journal_batch_t){.entries = b.entries, .n_entries = 2, .audit = audit,
+				      .n_audit = 2};
+	E(blo_journal_commit(j, &batch, NULL));
+	assert_int_equal(unsure.calls, 1);
+	assert_int_equal(b.entries[0].result, BLO_ENOMEM);
+	assert_int_equal(b.entries[0].seq, 0);
+	assert_int_equal(b.entries[1].result, 0);
+	assert_int_equal(b.entries[1].seq, 3);
+	E(blo_journal_stats(j, &st));
+	assert_int_equal(st.count, 3);
+	assert_record_is(j, 2, 2);
+	assert_record_is(j, 3, 3);
+	E(blo_journal_audit_scan(j, 1, 0, collect_audit, &texts));
+	assert_int_equal(texts.n, 2);
+	assert_non_null(strstr(texts.text[0], "\"event\":\"reject\""));
+	assert_non_null(strstr(texts.text[0], "could not compare it with the alert stored"));
+	assert_null(strstr(texts.text[0], "\"seq\":"));
+	assert_non_null(strstr(texts.text[1], "\"event\":\"accept\""));
+	assert_non_null(strstr(texts.text[1], "\"seq\":3}"));
+	audit_texts_free(&texts);
+	free(audit);
+	batch_free(&b);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
 }
 
 static void test_audit_record_skip_set_by_same(void **state)
@@ -2148,6 +2200,7 @@ int main(void)
 		cmocka_unit_test(test_append_duplicate_id_within_batch_is_not_stored_twice),
 		cmocka_unit_test(test_duplicate_id_is_detected_after_reopen),
 		cmocka_unit_test(test_same_id_of_another_alert_is_a_conflict),
+		cmocka_unit_test(test_same_that_cannot_tell_refuses_only_that_entry),
 		cmocka_unit_test(test_ids_with_equal_fingerprints_are_told_apart),
 		cmocka_unit_test(test_id_index_survives_growth_purges_and_reopen),
 		cmocka_unit_test(test_scan_from_seq_visits_records_in_order_up_to_max),
