@@ -5,6 +5,12 @@
 #   check: N passed, N failed[, N skipped]
 # before which it lists the ten slowest tests (CI has 30 minutes for three
 # builds). Exits non-zero if any test failed or a binary crashed.
+#
+# An integration test whose header has the line "# check: beside" spends
+# its time waiting on timers (a link cut for 20 s, loss for a minute), not
+# on the CPU: those run one after another in a second lane, beside the
+# rest, and their output is printed after it. Each test makes its own
+# folder, ports and namespaces, so the two lanes share nothing.
 set -u
 passed=0
 failed=0
@@ -17,11 +23,16 @@ took() { times="$times$((SECONDS - $2)) $1
 "; }
 
 run_one() { # run_one NAME COMMAND...
-	local name=$1 out rc p f start=$SECONDS
+	local name=$1 out rc start=$SECONDS
 	shift
 	out=$("$@" 2>&1)
 	rc=$?
 	took "$name" "$start"
+	tally "$name" "$out" "$rc"
+}
+
+tally() { # tally NAME OUTPUT STATUS: prints a test's output and counts it
+	local name=$1 out=$2 rc=$3 p f
 	printf '%s\n' "$out"
 	# cmocka closes each group with "[  PASSED  ] N test(s)." and, if any
 	# failed, "[  FAILED  ] N test(s), listed below:".
@@ -35,6 +46,31 @@ run_one() { # run_one NAME COMMAND...
 	fi
 }
 
+# The second lane: its tests in order, each one's output, status and time
+# in files of its own under $beside_dir.
+beside_dir=""
+beside_pid=""
+beside_names=""
+if [ -d "${BLO_SRCDIR:-.}/tests/integration" ]; then
+	beside=$(grep -l '^# check: beside$' "${BLO_SRCDIR:-.}"/tests/integration/test_*.sh 2>/dev/null)
+	if [ -n "$beside" ]; then
+		beside_dir=$(mktemp -d "${TMPDIR:-/tmp}/blonet-check-XXXXXX")
+		for t in $beside; do
+			beside_names="$beside_names $(basename "$t")"
+		done
+		(
+			for t in $beside; do
+				n=$(basename "$t")
+				start=$SECONDS
+				bash "$t" >"$beside_dir/$n.out" 2>&1
+				echo $? >"$beside_dir/$n.rc"
+				echo $((SECONDS - start)) >"$beside_dir/$n.s"
+			done
+		) &
+		beside_pid=$!
+	fi
+fi
+
 for bin in "$@"; do
 	run_one "$(basename "$bin")" "$bin"
 done
@@ -42,6 +78,7 @@ done
 if [ -d "${BLO_SRCDIR:-.}/tests/integration" ]; then
 	for t in "${BLO_SRCDIR:-.}"/tests/integration/test_*.sh; do
 		[ -e "$t" ] || continue
+		case " $beside_names " in *" $(basename "$t") "*) continue ;; esac
 		run_one "$(basename "$t")" bash "$t"
 	done
 fi
@@ -70,7 +107,22 @@ if [ -d "${BLO_SRCDIR:-.}/tests/fault" ] && [ -n "${BLO_FAULT_BIN:-}" ]; then
 	done
 fi
 
-printf '%s' "$times" | sort -rn | head -n 10 | awk '{printf "check: slowest: %s %d s\n", $2, $1}'
+if [ -n "$beside_pid" ]; then
+	wait "$beside_pid"
+	for n in $beside_names; do
+		if [ -e "$beside_dir/$n.rc" ]; then
+			times="$times$(cat "$beside_dir/$n.s") $n (beside)
+"
+			tally "$n" "$(cat "$beside_dir/$n.out")" "$(cat "$beside_dir/$n.rc")"
+		else
+			crashed="$crashed $n(did not finish)"
+			failed=$((failed + 1))
+		fi
+	done
+	rm -rf "$beside_dir"
+fi
+
+printf '%s' "$times" | sort -rn | head -n 10 | awk '{t = $1; $1 = ""; printf "check: slowest:%s %d s\n", $0, t}'
 [ -n "$crashed" ] && echo "check: crashed or failed outside a test:$crashed"
 echo "check: $passed passed, $failed failed$([ "$skipped" -gt 0 ] && echo ", $skipped skipped")"
 [ "$failed" -eq 0 ]

@@ -15,6 +15,10 @@
 # NETNS_CHUNKS (of NETNS_CHUNK_SIZE alerts) shorten or lengthen the run
 # (defaults 20 s, 60 s, 20 chunks of 500);
 # BLO_NFT names another nft (BLO_NFT=none shows the skip).
+#
+# It spends its time waiting out the cut and the loss, so make check runs it
+# beside the other tests (tests/run.sh):
+# check: beside
 . "$(dirname "$0")/lib.sh"
 
 CUT_S=${NETNS_CUT_S:-20}
