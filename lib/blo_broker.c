@@ -2576,6 +2576,7 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 	Blonet__Frame *f = NULL;
 	blo_err_t err = {0};
 	session_t *session;
+	int rc;
 
 	/* Without a User-Id the message did not pass ZAP: never serve it. */
 	if (principal == NULL || principal[0] == '\0') {
@@ -2590,7 +2591,22 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 			   "principal is no longer in the registry");
 		return;
 	}
-	if (blo_wire_decode(body, &f, &err) != 0) {
+	if ((rc = blo_wire_decode(body, &f, &err)) == BLO_ENOMEM) {
+		/* No fault of the client's: nothing of the frame is taken, and
+		 * it sends it again (a Hello at once, publishes after its
+		 * resend interval). Said at most once a minute. */
+		self->unread_frames++;
+		if (blo_mono_ms() - self->unread_warned_ms >= 60000) {
+			blo_warn("frame.unread", "%s: out of memory decoding a frame: not read, "
+				 "the client is asked to send it again (%" PRIu64 " so far)",
+				 principal, self->unread_frames);
+			self->unread_warned_ms = blo_mono_ms();
+		}
+		broker_send_error(self, router, rid, rid_len, 0, BLONET__ERROR_CODE__ERROR_INTERNAL,
+				  "the broker had no memory to read this frame: send it again");
+		return;
+	}
+	if (rc != 0) {
 		atomic_fetch_add(&self->counters.malformed, 1);
 		broker_send_error(self, router, rid, rid_len, 0, BLONET__ERROR_CODE__ERROR_MALFORMED, err.msg);
 		broker_audit_refusal(self, principal, "malformed frame: %s", err.msg);
@@ -2841,6 +2857,7 @@ static void write_status(blo_broker_t *self)
 	cJSON_AddNumberToObject(counters, "malformed_frames",
 				(double)atomic_load(&self->counters.malformed));
 	cJSON_AddNumberToObject(counters, "forbidden", (double)atomic_load(&self->counters.forbidden));
+	cJSON_AddNumberToObject(counters, "frames_unread", (double)self->unread_frames);
 	cJSON_AddNumberToObject(counters, "expired_before_delivery",
 				(double)atomic_load(&self->counters.expired));
 	cJSON_AddNumberToObject(counters, "commits", (double)atomic_load(&self->counters.commits));

@@ -269,6 +269,8 @@ struct blo_broker {
 	uint64_t last_session_serial;
 	int64_t read_warned_ms;        /* broker_record_gone's last warning */
 	int64_t undecodable_warned_ms; /* cache_fill_one's last journal.undecodable */
+	int64_t unread_warned_ms;      /* on_frame's last frame.unread */
+	uint64_t unread_frames;        /* frames not decoded for want of memory */
 	sub_t **subs;
 	size_t n_subs;
 	cached_t *cache;

@@ -389,10 +389,14 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 	}
 	case BLONET__FRAME__BODY_ERROR:
 		/* Before the Welcome, a frame the broker could not read is the
-		 * Hello: a broker older than batches refuses its offer. */
+		 * Hello: a broker older than batches refuses its offer. One it
+		 * had no memory to read (ERROR_INTERNAL) goes again as it was;
+		 * unacknowledged publishes go again after resend_ms anyway. */
 		if (!self->welcomed && !self->offer_refused &&
 		    f->error->code == BLONET__ERROR_CODE__ERROR_MALFORMED) {
 			self->offer_refused = true;
+			send_hello(self);
+		} else if (!self->welcomed && f->error->code == BLONET__ERROR_CODE__ERROR_INTERNAL) {
 			send_hello(self);
 		}
 		return true;

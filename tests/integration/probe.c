@@ -69,7 +69,13 @@
  *       least one. --mode errors: also sends 50 Error frames with each
  *       Pong (a hostile peer); exit 0 if it refused or sent any. --mode
  *       dup: answers every Forward DUPLICATE instead, as a peer that holds
- *       the alert already does; exit 0 if it answered any
+ *       the alert already does; exit 0 if it answered any. --mode nomem:
+ *       a broker short of memory for a moment, to its clients: answers the
+ *       first Hello and the first Publish with Error INTERNAL (a frame it
+ *       could not read), then welcomes and accepts; prints the Hellos, the
+ *       Publishes and whether the Hello after the Error still offered
+ *       batches; exit 0 if the client said Hello again, still offering,
+ *       and sent the refused publish again
  *   blonet-probe rid -c CONFIG --rid TEXT [--durable NAME] [--wait MS]
  *       connects with the routing id TEXT (a peer may choose its own),
  *       says Hello, subscribes as NAME when given, then counts the
@@ -605,8 +611,9 @@ static int cmd_peer_full(const char *broker_config, int wait_ms, const char *mod
 	blo_err_t err = {0};
 	void *ctx = NULL, *sock = NULL;
 	int one = 1, zero = 0, rc = 2;
-	long refused = 0, errors = 0, duplicates = 0;
-	bool dup = strcmp(mode, "dup") == 0;
+	long refused = 0, errors = 0, duplicates = 0, hellos = 0, publishes = 0, accepted = 0;
+	bool dup = strcmp(mode, "dup") == 0, nomem = strcmp(mode, "nomem") == 0;
+	bool offered_first = false, offered_again = false;
 
 	memset(&bs, 0, sizeof(bs));
 	if (blo_broker_settings_load(&bs, broker_config, &err) != 0 ||
@@ -630,6 +637,8 @@ static int cmd_peer_full(const char *broker_config, int wait_ms, const char *mod
 		Blonet__Welcome w = BLONET__WELCOME__INIT;
 		Blonet__ForwardAck a = BLONET__FORWARD_ACK__INIT;
 		Blonet__Pong pong = BLONET__PONG__INIT;
+		Blonet__PublishAck pa = BLONET__PUBLISH_ACK__INIT;
+		Blonet__ProtocolError unread = BLONET__PROTOCOL_ERROR__INIT;
 		zmq_msg_t rid, body;
 
 		if (zmq_poll(&item, 1, 100) <= 0)
@@ -640,7 +649,25 @@ static int cmd_peer_full(const char *broker_config, int wait_ms, const char *mod
 		    zmq_msg_recv(&body, sock, 0) < 0 || blo_wire_decode(&body, &f, NULL) != 0)
 			goto next;
 		rf.correlation = f->correlation;
-		if (f->body_case == BLONET__FRAME__BODY_HELLO) {
+		unread.code = BLONET__ERROR_CODE__ERROR_INTERNAL;
+		unread.text = "no memory to read this frame (blonet-probe peer-full --mode nomem)";
+		if (nomem && f->body_case == BLONET__FRAME__BODY_HELLO && hellos++ == 0) {
+			/* As the broker answers a frame it had no memory to decode. */
+			offered_first = f->hello->max_batch_bytes > 0;
+			rf.correlation = 0;
+			rf.body_case = BLONET__FRAME__BODY_ERROR;
+			rf.error = &unread;
+		} else if (nomem && f->body_case == BLONET__FRAME__BODY_PUBLISH && publishes++ == 0) {
+			rf.correlation = 0;
+			rf.body_case = BLONET__FRAME__BODY_ERROR;
+			rf.error = &unread;
+		} else if (nomem && f->body_case == BLONET__FRAME__BODY_PUBLISH) {
+			pa.status = BLONET__PUBLISH_STATUS__ACCEPTED;
+			pa.seq = (uint64_t)++accepted;
+			rf.body_case = BLONET__FRAME__BODY_PUBLISH_ACK;
+			rf.publish_ack = &pa;
+		} else if (f->body_case == BLONET__FRAME__BODY_HELLO) {
+			offered_again = f->hello->max_batch_bytes > 0;
 			w.protocol = 1;
 			w.broker = bs.id;
 			rf.body_case = BLONET__FRAME__BODY_WELCOME;
@@ -685,6 +712,15 @@ next:
 		blo_message_free((ProtobufCMessage **)&f);
 		zmq_msg_close(&rid);
 		zmq_msg_close(&body);
+	}
+	if (nomem) {
+		printf("{\"probe\":\"peer-full\",\"mode\":\"nomem\",\"broker\":\"%s\","
+		       "\"hellos\":%ld,\"offered_first\":%s,\"offered_again\":%s,"
+		       "\"publishes\":%ld,\"accepted\":%ld}\n",
+		       bs.id, hellos, offered_first ? "true" : "false",
+		       offered_again ? "true" : "false", publishes, accepted);
+		rc = hellos >= 2 && offered_first && offered_again && accepted >= 1 ? 0 : 1;
+		goto out;
 	}
 	printf("{\"probe\":\"peer-full\",\"broker\":\"%s\",\"refused\":%ld,\"errors\":%ld,"
 	       "\"duplicates\":%ld}\n",

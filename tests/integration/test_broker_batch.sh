@@ -7,7 +7,8 @@
 # correlation, and the rest of the batch is stored, acked, de-duplicated and
 # delivered like any publish; a Batch of more than 256 items is refused
 # whole. blonet-pub batches by itself under load. limits.max_batch still
-# bounds each commit.
+# bounds each commit. A frame the broker had no memory to read is sent
+# again, the Hello with its offer.
 . "$(dirname "$0")/lib.sh"
 
 provision "$SRC/tests/integration/topology_single.json" || { fail provision; finish; }
@@ -79,5 +80,25 @@ check "a Batch of 100 with max_batch 10: each accepted, then duplicate" [ $? -eq
 sleep 1.2
 check "in at least 20 commits (100 publishes twice, 10 a commit)" \
 	[ "$(status_field th-broker commits)" -ge $((commits + 20)) ]
-check "SIGTERM: exit 0 at the end" stop_broker th-broker
+check "SIGTERM: exit 0" stop_broker th-broker
+
+# 7. A broker short of memory for a moment answers a frame it could not
+# read with Error INTERNAL: no fault of the client's. A stand-in with the
+# broker's keys does so to the first Hello and the first publish: the
+# client says Hello again, still offering batches (a Hello refused
+# MALFORMED would mean a broker older than batches), and sends the publish
+# again, which is then accepted.
+"$PROBE" peer-full -c "$WORK/d/th-broker/config.json" --wait 8000 --mode nomem \
+	>"$WORK/nomem.out" 2>"$WORK/nomem.err" &
+standin=$!
+sleep 0.5
+gen_alerts nomem 1 | pub th-customs-maesai - >"$WORK/nomem.res" 2>"$WORK/nomem-pub.err"
+check "blonet-pub through the Errors: exit 0, the alert accepted" \
+	grep -q '"status":"accepted"' "$WORK/nomem.res"
+wait "$standin"
+check "the client said Hello again, still offering batches, and sent the publish again" \
+	[ $? -eq 0 ]
+# (A Hello more when the publish's Error came before the Welcome: harmless.)
+check "the refused publish came once more and no more" \
+	grep -q '"publishes":2,"accepted":1' "$WORK/nomem.out"
 finish
