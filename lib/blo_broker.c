@@ -2593,8 +2593,9 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 	}
 	if ((rc = blo_wire_decode(body, &f, &err)) == BLO_ENOMEM) {
 		/* No fault of the client's: nothing of the frame is taken, and
-		 * it sends it again (a Hello at once, publishes after its
-		 * resend interval). Said at most once a minute. */
+		 * the client library sends again what it keeps (a Hello,
+		 * unacknowledged publishes; OPERATIONS, frames_unread). Said at
+		 * most once a minute. */
 		self->unread_frames++;
 		if (blo_mono_ms() - self->unread_warned_ms >= 60000) {
 			blo_warn("frame.unread", "%s: out of memory decoding a frame: not read, "
@@ -2603,7 +2604,8 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 			self->unread_warned_ms = blo_mono_ms();
 		}
 		broker_send_error(self, router, rid, rid_len, 0, BLONET__ERROR_CODE__ERROR_INTERNAL,
-				  "the broker had no memory to read this frame: send it again");
+				  "the broker had no memory to read a frame of yours: nothing of it "
+				  "was taken");
 		return;
 	}
 	if (rc != 0) {

@@ -17,6 +17,10 @@
 #include <zmq.h>
 
 #define DEFAULT_RESEND_MS 3000
+/* A Hello the broker had no memory to read goes again after this, doubling
+ * up to the max while it keeps saying so. */
+#define HELLO_BACKOFF_MIN_MS 250
+#define HELLO_BACKOFF_MAX_MS 4000
 #define DEFAULT_CREDIT 256
 #define PROTOCOL_VERSION 1
 /* Publishes sent while others are unanswered go out in Batch frames of at
@@ -77,6 +81,8 @@ struct blo_client {
 
 	uint32_t max_message_bytes; /* what this socket takes in one message */
 	bool offer_refused;         /* the broker refused a Hello offering batches */
+	int64_t hello_due_ms;       /* a Hello the broker could not read goes again then; 0: none */
+	int hello_backoff_ms;       /* ...this long after its Error, doubling while they come */
 	uint32_t batch_max;         /* the Welcome's max_batch_bytes, capped; 0: none */
 	blo_wire_batch_t out;       /* publishes waiting to leave in one Batch */
 	uint64_t out_corr[BATCH_MAX]; /* their correlations */
@@ -246,6 +252,7 @@ static void on_connected(blo_client_t *self)
 	drop_out(self);
 	self->batch_max = 0;
 	self->connected = true;
+	self->hello_due_ms = 0; /* the Hello goes now */
 	if (self->ever_connected)
 		self->stats.reconnects++;
 	self->ever_connected = true;
@@ -364,6 +371,8 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 	switch (f->body_case) {
 	case BLONET__FRAME__BODY_WELCOME:
 		self->welcomed = true;
+		self->hello_due_ms = 0;
+		self->hello_backoff_ms = HELLO_BACKOFF_MIN_MS;
 		self->batch_max = f->welcome->max_batch_bytes < BATCH_BYTES ? f->welcome->max_batch_bytes
 									    : BATCH_BYTES;
 		blo_strlcpy(self->principal, f->welcome->principal, sizeof(self->principal));
@@ -389,15 +398,21 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 	}
 	case BLONET__FRAME__BODY_ERROR:
 		/* Before the Welcome, a frame the broker could not read is the
-		 * Hello: a broker older than batches refuses its offer. One it
-		 * had no memory to read (ERROR_INTERNAL) goes again as it was;
-		 * unacknowledged publishes go again after resend_ms anyway. */
+		 * Hello: a broker older than batches refuses its offer. A frame
+		 * it had no memory to read (ERROR_INTERNAL, which cannot say
+		 * which) may be the Hello: it goes again as it was, after a
+		 * pause that doubles while such Errors come, so that a broker
+		 * short of memory is not answered at once (maybe_resend).
+		 * Unacknowledged publishes go again after resend_ms anyway. */
 		if (!self->welcomed && !self->offer_refused &&
 		    f->error->code == BLONET__ERROR_CODE__ERROR_MALFORMED) {
 			self->offer_refused = true;
 			send_hello(self);
-		} else if (!self->welcomed && f->error->code == BLONET__ERROR_CODE__ERROR_INTERNAL) {
-			send_hello(self);
+		} else if (!self->welcomed && f->error->code == BLONET__ERROR_CODE__ERROR_INTERNAL &&
+			   self->hello_due_ms == 0) {
+			self->hello_due_ms = blo_mono_ms() + self->hello_backoff_ms;
+			if (self->hello_backoff_ms < HELLO_BACKOFF_MAX_MS)
+				self->hello_backoff_ms *= 2;
 		}
 		return true;
 	case BLONET__FRAME__BODY_PING: {
@@ -471,6 +486,7 @@ int blo_client_open(blo_client_t **out, const blo_client_opts_t *opts, blo_err_t
 		return blo_err_set(err, BLO_ENOMEM, "out of memory");
 	self->identity = opts->identity;
 	self->resend_ms = opts->resend_ms > 0 ? opts->resend_ms : DEFAULT_RESEND_MS;
+	self->hello_backoff_ms = HELLO_BACKOFF_MIN_MS;
 	self->next_correlation = 1;
 	self->endpoint = strdup(opts->endpoint);
 	self->software = strdup(opts->software != NULL ? opts->software : "blonet");
@@ -736,6 +752,11 @@ static void maybe_resend(blo_client_t *self)
 	if (now - self->last_resend_check_ms < 100)
 		return;
 	self->last_resend_check_ms = now;
+	if (self->hello_due_ms != 0 && now >= self->hello_due_ms) {
+		self->hello_due_ms = 0;
+		if (self->connected && !self->welcomed)
+			send_hello(self);
+	}
 	resend_overdue(self);
 	/* What it put in a Batch leaves now, not at the caller's next wait. */
 	flush_out(self);

@@ -10,7 +10,8 @@
 # its time waiting on timers (a link cut for 20 s, loss for a minute), not
 # on the CPU: those run one after another in a second lane, beside the
 # rest, and their output is printed after it. Each test makes its own
-# folder, ports and namespaces, so the two lanes share nothing.
+# folder, ports and namespaces, so the two lanes share none of those; a
+# test that binds fixed ports in the first namespace may not be marked.
 set -u
 passed=0
 failed=0
@@ -47,23 +48,40 @@ tally() { # tally NAME OUTPUT STATUS: prints a test's output and counts it
 }
 
 # The second lane: its tests in order, each one's output, status and time
-# in files of its own under $beside_dir.
+# in files of its own under $beside_dir. Interrupted (or stopped with
+# SIGTERM), run.sh stops the lane's test too, which then cleans up after
+# itself, and removes the folder.
+beside=()
 beside_dir=""
 beside_pid=""
 beside_names=""
+stop_beside() {
+	[ -n "$beside_pid" ] || return 0
+	kill -TERM "$beside_pid" 2>/dev/null
+	wait "$beside_pid" 2>/dev/null
+	rm -rf "$beside_dir"
+	beside_pid=""
+}
+trap 'stop_beside; exit 130' INT
+trap 'stop_beside; exit 143' TERM
 if [ -d "${BLO_SRCDIR:-.}/tests/integration" ]; then
-	beside=$(grep -l '^# check: beside$' "${BLO_SRCDIR:-.}"/tests/integration/test_*.sh 2>/dev/null)
-	if [ -n "$beside" ]; then
+	mapfile -t beside < <(grep -l '^# check: beside$' "${BLO_SRCDIR:-.}"/tests/integration/test_*.sh 2>/dev/null)
+	if [ "${#beside[@]}" -gt 0 ]; then
 		beside_dir=$(mktemp -d "${TMPDIR:-/tmp}/blonet-check-XXXXXX")
-		for t in $beside; do
+		for t in "${beside[@]}"; do
 			beside_names="$beside_names $(basename "$t")"
 		done
 		(
-			for t in $beside; do
+			child=""
+			trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null && wait "$child"; exit 143' TERM
+			for t in "${beside[@]}"; do
 				n=$(basename "$t")
 				start=$SECONDS
-				bash "$t" >"$beside_dir/$n.out" 2>&1
+				bash "$t" >"$beside_dir/$n.out" 2>&1 &
+				child=$!
+				wait "$child"
 				echo $? >"$beside_dir/$n.rc"
+				child=""
 				echo $((SECONDS - start)) >"$beside_dir/$n.s"
 			done
 		) &
@@ -120,6 +138,7 @@ if [ -n "$beside_pid" ]; then
 		fi
 	done
 	rm -rf "$beside_dir"
+	beside_pid=""
 fi
 
 printf '%s' "$times" | sort -rn | head -n 10 | awk '{t = $1; $1 = ""; printf "check: slowest:%s %d s\n", $0, t}'
