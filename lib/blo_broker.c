@@ -637,11 +637,12 @@ static job_t *writer_summaries(blo_broker_t *self, int64_t now)
 /* blo_journal_entry_t.same: whether the stored envelope is job's alert again
  * (1: a duplicate) or another origin's under the same id (0). What does not
  * decode is no duplicate of anything; what could not be decoded for want of
- * memory is BLO_ENOMEM (the publish is refused INTERNAL, to be sent again). The journal asks only about an id already
- * stored (or earlier in the batch): an alert sent again, which is audited
- * one by one within its principal's budget of them (again_limit), so that
- * one that is sent again and again cannot fill the audit log, which is
- * never purged. The job's audit record is left out otherwise (its skip). */
+ * memory is BLO_ENOMEM (the publish is refused INTERNAL, to be sent again).
+ * The journal asks only about an id already stored (or earlier in the
+ * batch): an alert sent again, which is audited one by one within its
+ * principal's budget of them (again_limit), so that one that is sent again
+ * and again cannot fill the audit log, which is never purged. The job's
+ * audit record is left out otherwise (its skip). */
 static int same_origin(const uint8_t *stored, size_t stored_len, void *arg)
 {
 	same_arg_t *sa = arg;
@@ -2598,8 +2599,8 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 		 * most once a minute. */
 		self->unread_frames++;
 		if (blo_mono_ms() - self->unread_warned_ms >= 60000) {
-			blo_warn("frame.unread", "%s: out of memory decoding a frame: not read, "
-				 "the client is asked to send it again (%" PRIu64 " so far)",
+			blo_warn("frame.unread", "%s: out of memory decoding a frame: nothing of it "
+				 "taken, the client told ERROR_INTERNAL (%" PRIu64 " so far)",
 				 principal, self->unread_frames);
 			self->unread_warned_ms = blo_mono_ms();
 		}

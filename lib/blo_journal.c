@@ -1090,15 +1090,16 @@ static int append_one(blo_journal_t *self, MDB_txn *txn, MDB_cursor *records,
 	if (rc == 0) {
 		e->result = BLO_EDUPLICATE;
 		if (e->same != NULL) {
+			int same;
+
 			put_be64(seq_be, e->seq);
 			rc = mdb_get(txn, self->records, &key, &val);
 			if (rc != 0)
 				return rc == MDB_NOTFOUND ? BLO_ECORRUPT : rc; /* idlog has it */
 			if (val.mv_size < HDR_BYTES)
 				return BLO_ECORRUPT;
-			int same = e->same((const uint8_t *)val.mv_data + HDR_BYTES,
-					   val.mv_size - HDR_BYTES, e->same_arg);
-
+			same = e->same((const uint8_t *)val.mv_data + HDR_BYTES, val.mv_size - HDR_BYTES,
+				       e->same_arg);
 			if (same <= 0) {
 				e->result = same < 0 ? same : BLO_ECONFLICT;
 				e->seq = 0;
