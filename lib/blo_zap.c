@@ -593,6 +593,7 @@ int blo_curve_client_setup(void *socket, const blo_identity_t *identity,
 			   const uint8_t server_curve_public[BLO_CURVE_KEY_BYTES],
 			   int64_t max_message_bytes, blo_err_t *err)
 {
+	int connect_timeout = BLO_CURVE_CONNECT_TIMEOUT_MS;
 	int rc;
 
 	assert(socket != NULL && identity != NULL && server_curve_public != NULL);
@@ -602,6 +603,7 @@ int blo_curve_client_setup(void *socket, const blo_identity_t *identity,
 	rc = common_setup(socket, identity, max_message_bytes, err);
 	if (rc != 0)
 		return rc;
+	SET(socket, ZMQ_CONNECT_TIMEOUT, connect_timeout, err);
 	return set_option(socket, ZMQ_CURVE_SERVERKEY, "ZMQ_CURVE_SERVERKEY", server_curve_public,
 			  BLO_CURVE_KEY_BYTES, err);
 }

@@ -63,6 +63,11 @@
  * (or ZAP handler) from holding a connection half-open. */
 #define BLO_CURVE_LINGER_MS 1000
 #define BLO_CURVE_HANDSHAKE_IVL_MS 5000
+/* Clients only: a TCP connect made while the link is cut waits on the
+ * kernel's SYN retries (1, 3, 7, 15, 31, 63 s), so after the link heals the
+ * next try may be a minute away. Given up after the SYN of 3 s, the connect
+ * starts again within the reconnect interval instead. */
+#define BLO_CURVE_CONNECT_TIMEOUT_MS 4000
 
 /* libzmq applies ZMQ_MAXMSGSIZE to the whole CurveZMQ MESSAGE command, which
  * is the payload plus this much ("\x07MESSAGE", 8-byte nonce, flags byte,
@@ -181,8 +186,8 @@ int blo_curve_server_setup(void *socket, const blo_identity_t *identity, const c
 /* Makes socket a CurveZMQ client of identity that accepts only the server
  * whose long-term public key is server_curve_public: the identity's CURVE
  * keys, ZMQ_CURVE_SERVERKEY, ZMQ_MAXMSGSIZE (for what the server sends) as
- * above (0: the default), BLO_CURVE_LINGER_MS and BLO_CURVE_HANDSHAKE_IVL_MS.
- * Call before zmq_connect. Arguments are checked before the socket is
+ * above (0: the default), BLO_CURVE_LINGER_MS, BLO_CURVE_HANDSHAKE_IVL_MS and
+ * BLO_CURVE_CONNECT_TIMEOUT_MS. Call before zmq_connect. Arguments are checked before the socket is
  * touched. Returns 0; BLO_EINVAL (size); -errno from zmq_setsockopt, named
  * in err: then the socket is half set up, close it. */
 int blo_curve_client_setup(void *socket, const blo_identity_t *identity,

@@ -1235,6 +1235,9 @@ static void test_client_setup_sets_server_key_and_bounds(void **state)
 	len = sizeof(value);
 	assert_int_equal(zmq_getsockopt(client, ZMQ_MECHANISM, &value, &len), 0);
 	assert_int_equal(value, ZMQ_CURVE);
+	len = sizeof(value);
+	assert_int_equal(zmq_getsockopt(client, ZMQ_CONNECT_TIMEOUT, &value, &len), 0);
+	assert_int_equal(value, BLO_CURVE_CONNECT_TIMEOUT_MS);
 	close_now(client);
 	assert_int_equal(zmq_ctx_term(ctx), 0);
 }
