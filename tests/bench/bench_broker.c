@@ -47,7 +47,12 @@
  *      clock (the alert id carries its index). 20 s, not 5: a p99 of 5,000
  *      samples is its 50 slowest, and one stall of this machine's disk
  *      (commits of 4 to 65 ms were seen, about one a 6 s run) queues an
- *      alert a ms behind it, so whether one fell in the 5 s decided it;
+ *      alert a ms behind it, so whether one fell in the 5 s decided it.
+ *      Just before it, the disk's part of that figure on its own: the
+ *      same pace and count of alerts, group-committed and synced into a
+ *      scratch journal by one thread, with no broker, network or
+ *      signature (measure_paced_commits), so that a p99 over target can
+ *      be told apart from this disk's stalls at that moment;
  *   5. restart: the journal is filled to 1,000,000 alerts directly with
  *      blo_journal_append while the broker is stopped (1,000 real signed
  *      envelopes reused under distinct ids: the broker does not verify
@@ -77,7 +82,10 @@
  *   restart; repeatable) after the limits, e.g. to profile one of them.
  * Environment: BLO_BIN (folder of the programs; default: this build's, i.e.
  * bin/ or build/SANITIZER/bin), TMPDIR, BLO_KEEP=1 (keep the work folder),
- * BLO_COMPARE (path of compare_brokers; unset or empty: no comparison).
+ * BLO_COMPARE (path of compare_brokers; unset or empty: no comparison),
+ * BLO_LAT_DUMP=FILE (write [4]'s latencies, one line per alert: its index,
+ * publish -> delivery and publish -> ack in ms, -1 if none came, to see
+ * whether its slowest alerts come in bursts behind one slow write).
  * Skipped, with a message and exit 0, when the programs are not built.
  */
 #include "bench_util.h" /* clocks, limits, CPU use, status, processes, alerts, publisher */
@@ -173,6 +181,7 @@ typedef struct {
 	uint64_t fanout_missing;
 	pcts_t lat, commit, commit_start, commit_end;
 	pcts_t rtt; /* the transport's part of a latency (measure_curve_rtt); n 0: not run */
+	pcts_t paced; /* the disk's part (measure_paced_commits), just before [4]; n 0: not run */
 	bool lat_ok;
 	int lat_slowest_commit; /* blo_hist bucket of [4]'s slowest journal write; -1: unknown */
 	double stop_s, journal_open_s;
@@ -651,6 +660,8 @@ static void phase_latency(void)
 		goto out;
 	printf("\n[4] latency: %zu alerts at %d/s from 1 publisher to 1 durable subscriber\n", n,
 	       cfg.latency_rate);
+	/* The disk as it is now, with the other phases' writes behind it. */
+	R.paced = measure_paced_commits(work, cfg.latency_rate, n);
 	for (size_t i = 0; i < n; i++)
 		lat[i] = ack[i] = -1;
 	sub = (sub_t){.id = console_id(0), .durable = "bench-latency", .expect = n,
@@ -675,6 +686,17 @@ static void phase_latency(void)
 	join_subs(&sub, &sth, 1, &stop);
 	cpu_snapshot(&b, broker_pid);
 	pthread_barrier_destroy(&ready);
+	if (getenv("BLO_LAT_DUMP") != NULL && getenv("BLO_LAT_DUMP")[0] != '\0') {
+		FILE *df = fopen(getenv("BLO_LAT_DUMP"), "w");
+
+		if (df == NULL) {
+			fprintf(stderr, "BLO_LAT_DUMP %s: %s\n", getenv("BLO_LAT_DUMP"), strerror(errno));
+		} else {
+			for (size_t i = 0; i < n; i++)
+				fprintf(df, "%zu %.3f %.3f\n", i, lat[i], ack[i]);
+			fclose(df);
+		}
+	}
 	R.lat = percentiles(lat, n);
 	acks = percentiles(ack, n);
 	R.lat_ok = R.lat.n == n;
@@ -1162,6 +1184,10 @@ static void print_table(void)
 			       "  its floor here: CURVE round trip p99", R.rtt.p99, R.rtt.p50);
 		printf("%-52s %11.3f ms   (p50 %.3f: a fresh journal; the broker's two syncs)\n",
 		       "  and: synced journal commit of 1 alert p99", R.commit.p99, R.commit.p50);
+		if (R.paced.n > 0)
+			printf("%-52s %11.3f ms   (p50 %.3f: the same pace, group commits alone)\n",
+			       "  and: the disk at that pace just before, p99", R.paced.p99,
+			       R.paced.p50);
 		if (R.lat_slowest_commit >= 0)
 			printf("%-52s %11s ms   (the disk; publishes wait behind a slow one)\n",
 			       "latency at 1,000/s: slowest journal write, at most",

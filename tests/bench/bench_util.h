@@ -1354,6 +1354,121 @@ BENCH_FN pcts_t measure_commit_latency(const char *work)
 	return p;
 }
 
+/* The disk's part of a latency run: what a durable queue alone shows at
+ * rate alerts/s for n alerts on this file system. One thread stamps the
+ * arrivals at that pace; a writer thread takes whatever has arrived and
+ * commits it, each entry with its accept audit record as the broker writes
+ * them, in one synced transaction (group commit), into a scratch journal
+ * WORK/paced-probe. An alert's latency is its commit's end minus its
+ * arrival: no network, no signature, one handoff. A broker that syncs
+ * before it answers cannot do better on this disk at this moment. Printed
+ * with the number of commits over 4 ms and returned (n 0: failed). */
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t n, arrived;
+	int64_t *at;
+	int rate;
+} paced_queue_t;
+
+BENCH_FN void *paced_arrivals(void *arg)
+{
+	paced_queue_t *q = arg;
+	int64_t start = now_ns();
+
+	for (size_t i = 0; i < q->n; i++) {
+		int64_t wait = start + (int64_t)((double)i * 1e9 / q->rate) - now_ns();
+
+		if (wait > 0)
+			sleep_ns(wait);
+		pthread_mutex_lock(&q->mu);
+		q->at[i] = now_ns();
+		q->arrived = i + 1;
+		pthread_cond_signal(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+	}
+	return NULL;
+}
+
+BENCH_FN pcts_t measure_paced_commits(const char *work, int rate, size_t n)
+{
+	enum { MAX_BATCH = 1024 };
+	char dir[4200];
+	blo_journal_t *j = NULL;
+	blo_journal_opts_t opts = {.map_size = (size_t)512 << 20};
+	blo_err_t err = {0};
+	static uint8_t data[ALERT_BYTES + 70], ids[MAX_BATCH][BLO_JOURNAL_ID_BYTES];
+	static blo_journal_entry_t e[MAX_BATCH];
+	static blo_audit_record_t audit[MAX_BATCH];
+	paced_queue_t q = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .n = n,
+			   .rate = rate};
+	double *ms = malloc(n * sizeof(*ms));
+	size_t done = 0, commits = 0, slow = 0;
+	double slowest = 0;
+	pthread_t th;
+	pcts_t p = {0};
+
+	q.at = calloc(n, sizeof(*q.at));
+	snprintf(dir, sizeof(dir), "%s/paced-probe", work);
+	if (ms == NULL || q.at == NULL || mkdir(dir, 0700) != 0 ||
+	    blo_journal_open(&j, dir, &opts, &err) != 0) {
+		fprintf(stderr, "paced commit probe: %s\n", err.msg[0] ? err.msg : strerror(errno));
+		goto out;
+	}
+	randombytes_buf(data, sizeof(data));
+	if (pthread_create(&th, NULL, paced_arrivals, &q) != 0)
+		goto out;
+	while (done < n) {
+		size_t upto, k = 0;
+		int64_t t0, t1;
+
+		pthread_mutex_lock(&q.mu);
+		while (q.arrived == done)
+			pthread_cond_wait(&q.cv, &q.mu);
+		upto = q.arrived;
+		pthread_mutex_unlock(&q.mu);
+		if (upto - done > MAX_BATCH)
+			upto = done + MAX_BATCH;
+		randombytes_buf(ids, (upto - done) * BLO_JOURNAL_ID_BYTES);
+		for (size_t i = done; i < upto; i++, k++) {
+			e[k] = (blo_journal_entry_t){.id = ids[k], .data = data, .len = sizeof(data),
+						     .time_ms = blo_now_ms()};
+			audit[k] = (blo_audit_record_t){.event = BLO_AUDIT_ACCEPT, .time_ms = e[k].time_ms,
+							.principal = "th-agent-1", .entry_index = k};
+		}
+		t0 = now_ns();
+		if (blo_journal_commit(j,
+				       &(blo_journal_batch_t){.entries = e, .n_entries = k,
+							      .audit = audit, .n_audit = k},
+				       &err) != 0) {
+			fprintf(stderr, "paced commit probe: %s\n", err.msg);
+			break;
+		}
+		t1 = now_ns();
+		commits++;
+		if (secs(t1 - t0) * 1e3 > 4.0)
+			slow++;
+		if (secs(t1 - t0) * 1e3 > slowest)
+			slowest = secs(t1 - t0) * 1e3;
+		for (size_t i = done; i < upto; i++)
+			ms[i] = (double)(t1 - q.at[i]) / 1e6;
+		done = upto;
+	}
+	pthread_join(th, NULL);
+	if (done == n) {
+		p = percentiles(ms, n);
+		print_pcts("group commits alone at the latency run's pace (the disk's part)", &p);
+		printf("    %zu commits (%.2f alerts each), %zu over 4 ms, slowest %.3f ms\n", commits,
+		       (double)n / (double)commits, slow, slowest);
+	}
+out:
+	blo_journal_close(&j);
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	free(ms);
+	free(q.at);
+	return p;
+}
+
 /* The CPU a durable broker spends per alert to store it: synced commits of
  * STORE_BATCH entries, each with its accept audit record (the chain hash
  * included), into a scratch journal WORK/store-probe, on the calling
