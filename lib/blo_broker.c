@@ -628,7 +628,7 @@ static job_t *writer_summaries(blo_broker_t *self, int64_t now)
 	if (self->writer_limit != NULL)
 		blo_audit_limit_flush(self->writer_limit, now, writer_summary, &ws);
 	ws.event = BLO_AUDIT_DUPLICATE;
-	ws.what = "alerts sent again (duplicates, id conflicts)";
+	ws.what = "alerts sent again (duplicates, id conflicts, ones not compared for want of memory)";
 	if (self->again_limit != NULL)
 		blo_audit_limit_flush(self->again_limit, now, writer_summary, &ws);
 	return ws.job;

@@ -135,7 +135,7 @@ sed -i 's/"data_dir": "data",/"data_dir": "data", "journal": {"max_count": 10},/
 start_broker th-broker || { fail "broker restarts with retention"; finish; }
 ctl th-broker audit >"$WORK/audit-summaries.out"
 check "the other 5 duplicates are summed up at the stop" \
-	grep -q '"event":"duplicate","principal":"th-narcotics-maesai","detail":"5 more alerts sent again (duplicates, id conflicts) of this principal' \
+	grep -q '"event":"duplicate","principal":"th-narcotics-maesai","detail":"5 more alerts sent again (duplicates, id conflicts, ones not compared for want of memory) of this principal' \
 	"$WORK/audit-summaries.out"
 check "and so are the committee's other sessions" \
 	grep -q '"principal":"th-committee","detail":"[0-9]* more sessions opened or closed of this principal' \
