@@ -67,13 +67,15 @@ static void seen_add(seen_t *s, const uint8_t *id)
 		memcpy(s->ids[s->n++], id, BLO_ID_BYTES);
 }
 
-/* Prints one delivery; BLO_ENOMEM, printing nothing, when there was no
- * memory to decode or verify it (the caller leaves it unacknowledged, so
- * the broker delivers it again). */
-static int print_delivery(const blo_client_t *client, const Blonet__Deliver *d)
+/* Prints one delivery. env and alert are its envelope and alert as the
+ * caller parsed them; parse_error says why one did not parse (the other
+ * may then be NULL), and is printed as the verify error. BLO_ENOMEM,
+ * printing nothing, when there was no memory to verify or print it (the
+ * caller leaves it unacknowledged, so the broker delivers it again). */
+static int print_delivery(const blo_client_t *client, const Blonet__Deliver *d,
+			  const Blonet__Envelope *env, const Blonet__Alert *alert,
+			  const char *parse_error)
 {
-	Blonet__Envelope *env = NULL;
-	Blonet__Alert *alert = NULL;
 	const blo_principal_t *origin = NULL;
 	cJSON *o, *trace = NULL, *aj = NULL;
 	blo_err_t err = {0};
@@ -81,16 +83,12 @@ static int print_delivery(const blo_client_t *client, const Blonet__Deliver *d)
 	bool ok;
 	int rc;
 
-	if ((rc = blo_envelope_parse(&env, d->envelope.data, d->envelope.len, &err)) == 0)
-		rc = blo_envelope_verify(env, blo_client_registry(client), &alert, &origin, &err);
-	if (rc != 0 && rc != BLO_ENOMEM && env != NULL &&
-	    blo_alert_parse(&alert, env->alert.data, env->alert.len, NULL) == BLO_ENOMEM)
-		rc = BLO_ENOMEM;
-	if (rc == BLO_ENOMEM) {
-		blo_alert_free(&alert);
-		blo_envelope_free(&env);
+	if (parse_error != NULL)
+		rc = blo_err_set(&err, BLO_EPARSE, "%s", parse_error);
+	else
+		rc = blo_envelope_verify_parsed(env, alert, blo_client_registry(client), &origin, &err);
+	if (rc == BLO_ENOMEM)
 		return BLO_ENOMEM;
-	}
 	/* Every part or nothing: a line missing its alert would be
 	 * acknowledged all the same. */
 	o = cJSON_CreateObject();
@@ -131,8 +129,6 @@ static int print_delivery(const blo_client_t *client, const Blonet__Deliver *d)
 		cJSON_free(text);
 	}
 	cJSON_Delete(o);
-	blo_alert_free(&alert);
-	blo_envelope_free(&env);
 	return text != NULL ? 0 : BLO_ENOMEM;
 }
 
@@ -211,18 +207,20 @@ int main(int argc, char **argv)
 			const Blonet__Deliver *d = f->deliver;
 			Blonet__Envelope *env = NULL;
 			Blonet__Alert *peek = NULL;
+			blo_err_t perr = {0};
 			bool fresh = true;
 			int prc;
 
 			last_activity = blo_mono_ms();
-			prc = blo_envelope_parse(&env, d->envelope.data, d->envelope.len, NULL);
+			prc = blo_envelope_parse(&env, d->envelope.data, d->envelope.len, &perr);
 			if (prc == 0)
-				prc = blo_alert_parse(&peek, env->alert.data, env->alert.len, NULL);
+				prc = blo_alert_parse(&peek, env->alert.data, env->alert.len, &perr);
 			if (prc == 0 && peek->id.len == BLO_ID_BYTES)
 				fresh = !seen_has(&seen, peek->id.data);
 			if (prc == 0 && fresh && !seen_reserve(&seen))
 				prc = BLO_ENOMEM;
-			if (prc != BLO_ENOMEM && fresh && (prc = print_delivery(client, d)) == 0) {
+			if (prc != BLO_ENOMEM && fresh &&
+			    (prc = print_delivery(client, d, env, peek, prc == 0 ? NULL : perr.msg)) == 0) {
 				if (peek != NULL && peek->id.len == BLO_ID_BYTES)
 					seen_add(&seen, peek->id.data);
 				printed++;
