@@ -1470,8 +1470,21 @@ static session_t *find_session(blo_broker_t *self, size_t router, const uint8_t 
 static void session_end(blo_broker_t *self, session_t *s, const char *why, bool record);
 static void session_drop(blo_broker_t *self, session_t *s, const char *why);
 
+/* How many sessions principal holds. */
+static size_t sessions_of(const blo_broker_t *self, const char *principal)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < self->n_sessions; i++)
+		n += strcmp(self->sessions[i]->principal, principal) == 0;
+	return n;
+}
+
+/* The session of the connection rid, or a new one. NULL when there is no
+ * memory for one, or (*too_many set) when principal holds the most it may
+ * (SESSIONS_PER_PRINCIPAL_MAX). */
 static session_t *get_session(blo_broker_t *self, size_t router, const uint8_t *rid, size_t len,
-			      const char *principal)
+			      const char *principal, bool *too_many)
 {
 	session_t *s = find_session(self, router, rid, len);
 
@@ -1494,6 +1507,10 @@ static session_t *get_session(blo_broker_t *self, size_t router, const uint8_t *
 	if (s != NULL) {
 		s->last_ms = blo_mono_ms();
 		return s;
+	}
+	if (sessions_of(self, principal) >= SESSIONS_PER_PRINCIPAL_MAX) {
+		*too_many = true;
+		return NULL;
 	}
 	if (self->n_sessions == self->cap_sessions) {
 		size_t cap = self->cap_sessions ? self->cap_sessions * 2 : 64;
@@ -2577,6 +2594,7 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 	Blonet__Frame *f = NULL;
 	blo_err_t err = {0};
 	session_t *session;
+	bool too_many = false;
 	int rc;
 
 	/* Without a User-Id the message did not pass ZAP: never serve it. */
@@ -2615,7 +2633,22 @@ static void on_frame(blo_broker_t *self, size_t router, const uint8_t *rid, size
 		broker_audit_refusal(self, principal, "malformed frame: %s", err.msg);
 		return;
 	}
-	session = get_session(self, router, rid, rid_len, principal);
+	session = get_session(self, router, rid, rid_len, principal, &too_many);
+	if (session == NULL && too_many) {
+		/* Not served: every frame of this connection is answered so,
+		 * until one of the principal's other sessions ends. */
+		char why[200];
+
+		self->sessions_refused++;
+		snprintf(why, sizeof(why),
+			 "this principal holds %d sessions, the most it may: this connection is not "
+			 "served until one of them ends (close the clients you no longer use)",
+			 SESSIONS_PER_PRINCIPAL_MAX);
+		broker_send_error(self, router, rid, rid_len, f->correlation,
+				  BLONET__ERROR_CODE__ERROR_TOO_MANY, why);
+		broker_audit_refusal(self, principal, "session refused: %d sessions open already",
+				     SESSIONS_PER_PRINCIPAL_MAX);
+	}
 	if (session == NULL)
 		goto out;
 	switch (f->body_case) {
@@ -2861,6 +2894,7 @@ static void write_status(blo_broker_t *self)
 				(double)atomic_load(&self->counters.malformed));
 	cJSON_AddNumberToObject(counters, "forbidden", (double)atomic_load(&self->counters.forbidden));
 	cJSON_AddNumberToObject(counters, "frames_unread", (double)self->unread_frames);
+	cJSON_AddNumberToObject(counters, "sessions_refused", (double)self->sessions_refused);
 	cJSON_AddNumberToObject(counters, "expired_before_delivery",
 				(double)atomic_load(&self->counters.expired));
 	cJSON_AddNumberToObject(counters, "commits", (double)atomic_load(&self->counters.commits));

@@ -35,6 +35,13 @@
 #define DURABLES_PER_PRINCIPAL_MAX 32
 #define FILTER_LIST_MAX 64
 #define FILTER_STRING_MAX 64
+/* Sessions (connections that said anything) a principal may hold at
+ * once: a client or script that connects again and again without closing
+ * would otherwise grow the broker's memory for everyone's sessions until
+ * limits.memory_mb ends them all. A console, a committee, an agent or a
+ * peer broker needs one or a few; the ones of connections gone end within
+ * seconds (session_alive). */
+#define SESSIONS_PER_PRINCIPAL_MAX 64
 /* A session's deliveries unacknowledged over all its subscriptions: at
  * most this many times limits.max_in_flight. */
 #define SESSION_WINDOWS 4
@@ -271,6 +278,7 @@ struct blo_broker {
 	int64_t undecodable_warned_ms; /* cache_fill_one's last journal.undecodable */
 	int64_t unread_warned_ms;      /* on_frame's last frame.unread */
 	uint64_t unread_frames;        /* frames not decoded for want of memory */
+	uint64_t sessions_refused;     /* frames of a connection over SESSIONS_PER_PRINCIPAL_MAX */
 	sub_t **subs;
 	size_t n_subs;
 	cached_t *cache;

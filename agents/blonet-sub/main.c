@@ -28,7 +28,11 @@ static void usage(FILE *to)
 		"  --timeout S     exit after S seconds without a delivery (default: never)\n"
 		"  --filter JSON   a Filter in JSON, e.g. '{\"categories\":[\"DRUGS\"]}'\n"
 		"Prints {\"broker\",\"seq\",\"stored_ms\",\"redelivered\",\"verified\",\"signer\",\n"
-		"\"trace\":[{\"broker\",\"at_ms\"}],\"alert\":{...}} per alert on standard output.\n");
+		"\"trace\":[{\"broker\",\"at_ms\"}],\"alert\":{...}} per alert on standard output.\n"
+		"Exit 0 after --count or --timeout; 1 when the broker refuses this principal\n"
+		"for good (revoked, or a limit such as its sessions or durable names; its\n"
+		"reason on standard error) or the connection fails; 2 on bad arguments or a\n"
+		"config that does not load.\n");
 }
 
 /* Alert ids already printed in this run. */
@@ -236,7 +240,9 @@ int main(int argc, char **argv)
 			blo_envelope_free(&env);
 		} else if (f->body_case == BLONET__FRAME__BODY_ERROR) {
 			fprintf(stderr, "blonet-sub: broker: %s\n", f->error->text);
-			if (f->error->code == BLONET__ERROR_CODE__ERROR_FORBIDDEN) {
+			/* Refused for good: this subscription gets nothing. */
+			if (f->error->code == BLONET__ERROR_CODE__ERROR_FORBIDDEN ||
+			    f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY) {
 				exit_code = 1;
 				blo_message_free((ProtobufCMessage **)&f);
 				break;

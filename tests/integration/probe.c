@@ -83,6 +83,14 @@
  *       them, and leaves. Says "welcomed" on stderr as soon as it is (and
  *       why, when the subscription is refused), and prints the count;
  *       exit 0 if welcomed (and subscribed)
+ *   blonet-probe sessions -c CONFIG -n N [--wait MS]
+ *       opens N connections of CONFIG's principal at once, each a session
+ *       once it says Hello, and holds them MS ms (default 1500), saying
+ *       "answered" on stderr as soon as each has its answer; then sends a
+ *       Ping on each refused one (refused again, not served). Prints how
+ *       many were welcomed and how many refused TOO_MANY, with the
+ *       refusal's text; exit 0 when every one was answered and every Ping
+ *       refused
  */
 #include "test_client.h"
 #include "blo_broker_int.h" /* FILTER_LIST_MAX */
@@ -1282,6 +1290,100 @@ out:
 	return rc;
 }
 
+/* N connections of one principal, each says Hello; counts the answers. */
+static int cmd_sessions(tc_setup_t *st, long n, int wait_ms)
+{
+	enum { NONE, WELCOMED, TOO_MANY, OTHER };
+	void *ctx = zmq_ctx_new();
+	void **socks = calloc((size_t)n, sizeof(*socks));
+	int *answer = calloc((size_t)n, sizeof(*answer));
+	long welcomed = 0, too_many = 0, other = 0, pinged = 0, ping_refused = 0;
+	char text[300] = "";
+	Blonet__Frame *f;
+	bool said = false;
+	int rc = 2;
+
+	if (ctx == NULL || socks == NULL || answer == NULL)
+		goto out;
+	zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, (int)n + 16);
+	for (long i = 0; i < n; i++) {
+		socks[i] = tc_dealer(ctx);
+		if (socks[i] == NULL || tc_curve(socks[i], st->identity, st->broker->curve_public, PROG) != 0)
+			goto out;
+		zmq_connect(socks[i], st->s.broker.endpoint);
+		send_hello(socks[i]);
+	}
+	/* Until every one has its answer, then holding them all. */
+	for (int64_t end = blo_now_ms() + wait_ms; blo_now_ms() < end;) {
+		struct timespec pause = {0, 10 * 1000 * 1000};
+		long left = 0;
+
+		for (long i = 0; i < n && !said; i++) {
+			if (answer[i] != NONE)
+				continue;
+			left++;
+			if ((f = recv_frame(socks[i], 0)) == NULL)
+				continue;
+			if (f->body_case == BLONET__FRAME__BODY_WELCOME) {
+				answer[i] = WELCOMED;
+			} else if (f->body_case == BLONET__FRAME__BODY_ERROR &&
+				   f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY) {
+				answer[i] = TOO_MANY;
+				snprintf(text, sizeof(text), "%s", f->error->text);
+			} else if (f->body_case != BLONET__FRAME__BODY_PING) {
+				answer[i] = OTHER;
+			}
+			blo_message_free((ProtobufCMessage **)&f);
+		}
+		if (!said && left == 0) {
+			fprintf(stderr, PROG ": answered\n");
+			said = true;
+		}
+		nanosleep(&pause, NULL);
+	}
+	/* A refused connection stays refused: its next frame too. */
+	for (long i = 0; i < n; i++) {
+		Blonet__Frame pf = BLONET__FRAME__INIT;
+		Blonet__Ping ping = BLONET__PING__INIT;
+
+		welcomed += answer[i] == WELCOMED;
+		too_many += answer[i] == TOO_MANY;
+		other += answer[i] == OTHER;
+		if (answer[i] != TOO_MANY)
+			continue;
+		pf.correlation = 9;
+		pf.body_case = BLONET__FRAME__BODY_PING;
+		pf.ping = &ping;
+		blo_wire_send(socks[i], &pf, 0);
+		pinged++;
+		for (int64_t end = blo_now_ms() + wait_ms; blo_now_ms() < end;) {
+			bool refused;
+
+			if ((f = recv_frame(socks[i], 100)) == NULL)
+				continue;
+			refused = f->body_case == BLONET__FRAME__BODY_ERROR &&
+				  f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY && f->correlation == 9;
+			ping_refused += refused;
+			blo_message_free((ProtobufCMessage **)&f);
+			if (refused)
+				break;
+		}
+	}
+	printf("{\"probe\":\"sessions\",\"opened\":%ld,\"welcomed\":%ld,\"too_many\":%ld,\"other\":%ld,"
+	       "\"unanswered\":%ld,\"pings_refused\":%ld,\"text\":\"%s\"}\n",
+	       n, welcomed, too_many, other, n - welcomed - too_many - other, ping_refused, text);
+	rc = welcomed + too_many + other == n && ping_refused == pinged ? 0 : 1;
+out:
+	for (long i = 0; socks != NULL && i < n; i++)
+		if (socks[i] != NULL)
+			zmq_close(socks[i]);
+	free(socks);
+	free(answer);
+	if (ctx != NULL)
+		zmq_ctx_term(ctx);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -1317,7 +1419,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (config == NULL || optind != argc - 1) {
-		fprintf(stderr, "usage: blonet-probe refused|forge|flood|frames|batch|subs|garbage|parts|rid|forward|peer-full -c CONFIG ...\n");
+		fprintf(stderr, "usage: blonet-probe refused|forge|flood|frames|batch|subs|garbage|parts|rid|sessions|forward|peer-full -c CONFIG ...\n");
 		return 2;
 	}
 	cmd = argv[optind];
@@ -1347,6 +1449,8 @@ int main(int argc, char **argv)
 		rc = cmd_parts(&st, n, wait_ms, mode);
 	else if (strcmp(cmd, "rid") == 0 && rid != NULL && rid[0] != '\0')
 		rc = cmd_rid(&st, rid, durable, wait_ms);
+	else if (strcmp(cmd, "sessions") == 0 && n_given && n > 0)
+		rc = cmd_sessions(&st, n, wait_ms);
 	else
 		rc = 2;
 	tc_unload(&st);
