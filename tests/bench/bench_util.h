@@ -1369,6 +1369,7 @@ typedef struct {
 	size_t n, arrived;
 	int64_t *at;
 	int rate;
+	bool stop; /* the writer failed: no more arrivals */
 } paced_queue_t;
 
 BENCH_FN void *paced_arrivals(void *arg)
@@ -1382,6 +1383,10 @@ BENCH_FN void *paced_arrivals(void *arg)
 		if (wait > 0)
 			sleep_ns(wait);
 		pthread_mutex_lock(&q->mu);
+		if (q->stop) {
+			pthread_mutex_unlock(&q->mu);
+			break;
+		}
 		q->at[i] = now_ns();
 		q->arrived = i + 1;
 		pthread_cond_signal(&q->cv);
@@ -1416,8 +1421,10 @@ BENCH_FN pcts_t measure_paced_commits(const char *work, int rate, size_t n)
 		goto out;
 	}
 	randombytes_buf(data, sizeof(data));
-	if (pthread_create(&th, NULL, paced_arrivals, &q) != 0)
+	if (pthread_create(&th, NULL, paced_arrivals, &q) != 0) {
+		fprintf(stderr, "paced commit probe: cannot start its arrivals thread\n");
 		goto out;
+	}
 	while (done < n) {
 		size_t upto, k = 0;
 		int64_t t0, t1;
@@ -1442,6 +1449,9 @@ BENCH_FN pcts_t measure_paced_commits(const char *work, int rate, size_t n)
 							      .audit = audit, .n_audit = k},
 				       &err) != 0) {
 			fprintf(stderr, "paced commit probe: %s\n", err.msg);
+			pthread_mutex_lock(&q.mu);
+			q.stop = true;
+			pthread_mutex_unlock(&q.mu);
 			break;
 		}
 		t1 = now_ns();
