@@ -35,12 +35,15 @@
 #define DURABLES_PER_PRINCIPAL_MAX 32
 #define FILTER_LIST_MAX 64
 #define FILTER_STRING_MAX 64
-/* Sessions (connections that said anything) a principal may hold at
- * once: a client or script that connects again and again without closing
- * would otherwise grow the broker's memory for everyone's sessions until
- * limits.memory_mb ends them all. A console, a committee, an agent or a
- * peer broker needs one or a few; the ones of connections gone end within
- * seconds (session_alive). */
+/* Sessions (connections that have sent a frame) a principal may hold at
+ * once. Each holds the broker's state for it (its subscriptions and their
+ * deliveries in flight): a client or script that connects again and again
+ * without closing would grow it without bound. A console, a committee, an
+ * agent or a peer broker needs one or a few. The session of a connection
+ * that is gone ends when a keepalive finds it gone (session_alive: within
+ * a few seconds at the default limits.heartbeat_ms). A connection beyond
+ * the cap stays open in libzmq, which cannot close one peer of a ROUTER,
+ * but is not served. */
 #define SESSIONS_PER_PRINCIPAL_MAX 64
 /* A session's deliveries unacknowledged over all its subscriptions: at
  * most this many times limits.max_in_flight. */

@@ -45,6 +45,7 @@ typedef struct {
 	size_t filter_len;
 	uint32_t credit;
 	bool subscribed;        /* the first Subscribe went out */
+	uint64_t first_conn;    /* ...on this connection (blo_client.conn) */
 	Blonet__StartAt start;  /* for the first Subscribe */
 	uint64_t from_seq;
 	int64_t from_ms;
@@ -67,6 +68,12 @@ struct blo_client {
 	bool welcomed;
 	bool refused;     /* the broker's ZAP handler refused our key */
 	bool ever_connected;
+	uint64_t conn;    /* connections made so far: which one is this */
+	/* The broker refused this connection a session (ERROR_TOO_MANY before
+	 * its Welcome: the principal holds the most it may), so nothing sent
+	 * on it was taken. Only a Hello goes, after a pause, until one is
+	 * welcomed; then the subscriptions and publishes go again. */
+	bool held_back;
 	char principal[BLO_PRINCIPAL_ID_MAX];
 
 	uint64_t next_correlation;
@@ -233,6 +240,8 @@ static void subscribe_again(blo_client_t *self, subscription_t *s)
 {
 	int rc;
 
+	if (self->held_back)
+		return; /* it goes with the rest once welcomed */
 	if (!s->subscribed)
 		rc = send_subscribe(self, s, s->start, s->from_seq, s->from_ms);
 	else
@@ -240,24 +249,16 @@ static void subscribe_again(blo_client_t *self, subscription_t *s)
 				    s->durable[0] ? BLONET__START_AT__START_LAST_ACKED
 						  : BLONET__START_AT__START_NOW,
 				    0, 0);
-	if (rc == 0)
+	if (rc == 0 && !s->subscribed) {
 		s->subscribed = true;
+		s->first_conn = self->conn;
+	}
 }
 
-/* After a handshake: Hello, every unacknowledged publish, every
- * subscription again (durable ones resume after their cursor). */
-static void on_connected(blo_client_t *self)
+/* Every subscription again (durable ones resume after their cursor), and
+ * every unacknowledged publish. */
+static void send_everything(blo_client_t *self)
 {
-	/* Batches wait for this connection's Welcome. */
-	drop_out(self);
-	self->batch_max = 0;
-	self->connected = true;
-	self->hello_due_ms = 0; /* the Hello goes now */
-	if (self->ever_connected)
-		self->stats.reconnects++;
-	self->ever_connected = true;
-	if (send_hello(self) != 0)
-		return;
 	for (size_t i = 0; i < self->n_subs; i++)
 		subscribe_again(self, &self->subs[i]);
 	for (size_t i = 0; i < self->n_pending; i++) {
@@ -273,12 +274,42 @@ static void on_connected(blo_client_t *self)
 	}
 }
 
+/* After a handshake: Hello, then everything. */
+static void on_connected(blo_client_t *self)
+{
+	/* Batches wait for this connection's Welcome. */
+	drop_out(self);
+	self->batch_max = 0;
+	self->connected = true;
+	self->conn++;
+	self->held_back = false;
+	self->hello_due_ms = 0; /* the Hello goes now */
+	if (self->ever_connected)
+		self->stats.reconnects++;
+	self->ever_connected = true;
+	if (send_hello(self) != 0)
+		return;
+	send_everything(self);
+}
+
+/* The broker refused this connection a session: what went on it was not
+ * taken. A subscription whose first Subscribe went on it starts again as
+ * its caller asked, once welcomed. */
+static void hold_back(blo_client_t *self)
+{
+	self->held_back = true;
+	drop_out(self);
+	for (size_t i = 0; i < self->n_subs; i++)
+		if (self->subs[i].subscribed && self->subs[i].first_conn == self->conn)
+			self->subs[i].subscribed = false;
+}
+
 /* Publishes whose ack is overdue (or that could not be sent) go again. */
 static void resend_overdue(blo_client_t *self)
 {
 	int64_t now = blo_mono_ms();
 
-	if (!self->connected)
+	if (!self->connected || self->held_back)
 		return;
 	for (size_t i = 0; i < self->n_pending; i++) {
 		pending_t *p = &self->pending[i];
@@ -376,6 +407,11 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 		self->batch_max = f->welcome->max_batch_bytes < BATCH_BYTES ? f->welcome->max_batch_bytes
 									    : BATCH_BYTES;
 		blo_strlcpy(self->principal, f->welcome->principal, sizeof(self->principal));
+		if (self->held_back) {
+			/* A session at last: what was refused goes again. */
+			self->held_back = false;
+			send_everything(self);
+		}
 		return true;
 	case BLONET__FRAME__BODY_PUBLISH_ACK: {
 		pending_t *p = find_pending(self, f->correlation);
@@ -403,12 +439,19 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 		 * which) may be the Hello: it goes again as it was, after a
 		 * pause that doubles while such Errors come, so that a broker
 		 * short of memory is not answered at once (maybe_resend).
-		 * Unacknowledged publishes go again after resend_ms anyway. */
+		 * Unacknowledged publishes go again after resend_ms anyway.
+		 * ERROR_TOO_MANY: no session for this connection (hold_back);
+		 * its Hello goes again likewise. */
+		if (!self->welcomed && !self->held_back &&
+		    f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY)
+			hold_back(self);
 		if (!self->welcomed && !self->offer_refused &&
 		    f->error->code == BLONET__ERROR_CODE__ERROR_MALFORMED) {
 			self->offer_refused = true;
 			send_hello(self);
-		} else if (!self->welcomed && f->error->code == BLONET__ERROR_CODE__ERROR_INTERNAL &&
+		} else if (!self->welcomed &&
+			   (f->error->code == BLONET__ERROR_CODE__ERROR_INTERNAL ||
+			    f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY) &&
 			   self->hello_due_ms == 0) {
 			self->hello_due_ms = blo_mono_ms() + self->hello_backoff_ms;
 			if (self->hello_backoff_ms < HELLO_BACKOFF_MAX_MS)
@@ -829,19 +872,27 @@ int blo_client_next(blo_client_t *self, int timeout_ms, Blonet__Frame **frame, b
 int blo_client_wait_ready(blo_client_t *self, int timeout_ms, blo_err_t *err)
 {
 	int64_t deadline = blo_mono_ms() + timeout_ms;
+	char refusal[200] = "";
 
 	while (!self->welcomed) {
 		Blonet__Frame *f = NULL;
 		int64_t left = deadline - blo_mono_ms();
 		int rc;
 
+		if (left <= 0 && refusal[0] != '\0')
+			return blo_err_set(err, -ETIMEDOUT, "broker %s at %s: no session within %d ms: %s",
+					   self->broker_id, self->endpoint, timeout_ms, refusal);
 		if (left <= 0)
 			return blo_err_set(err, -ETIMEDOUT, "no answer from broker %s at %s within %d ms",
 					   self->broker_id, self->endpoint, timeout_ms);
 		rc = blo_client_next(self, (int)left, &f, err);
 		if (rc != 0)
 			return rc;
-		/* Frames before the Welcome (none are expected) are dropped. */
+		/* Frames before the Welcome are dropped; a refusal of a
+		 * session is kept to say why, if no Welcome comes. */
+		if (f != NULL && f->body_case == BLONET__FRAME__BODY_ERROR &&
+		    f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY && f->error->text != NULL)
+			blo_strlcpy(refusal, f->error->text, sizeof(refusal));
 		blo_message_free((ProtobufCMessage **)&f);
 	}
 	return 0;
@@ -874,7 +925,7 @@ int blo_client_publish(blo_client_t *self, const uint8_t *envelope, size_t len,
 	self->stats.published++;
 	if (correlation != NULL)
 		*correlation = p->correlation;
-	if (self->connected)
+	if (self->connected && !self->held_back)
 		send_publish(self, p);
 	return 0;
 }

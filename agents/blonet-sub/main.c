@@ -30,9 +30,10 @@ static void usage(FILE *to)
 		"Prints {\"broker\",\"seq\",\"stored_ms\",\"redelivered\",\"verified\",\"signer\",\n"
 		"\"trace\":[{\"broker\",\"at_ms\"}],\"alert\":{...}} per alert on standard output.\n"
 		"Exit 0 after --count or --timeout; 1 when the broker refuses this principal\n"
-		"for good (revoked, or a limit such as its sessions or durable names; its\n"
-		"reason on standard error) or the connection fails; 2 on bad arguments or a\n"
-		"config that does not load.\n");
+		"or its subscription for good (revoked, or over a limit such as its durable\n"
+		"names; the reason on standard error) or the connection fails; 2 on bad\n"
+		"arguments or a config that does not load. Refused a session for now (the\n"
+		"principal holds the most it may), it says why and waits for one.\n");
 }
 
 /* Alert ids already printed in this run. */
@@ -217,8 +218,9 @@ int main(int argc, char **argv)
 
 			last_activity = blo_mono_ms();
 			prc = blo_envelope_parse(&env, d->envelope.data, d->envelope.len, &perr);
-			if (prc == 0)
-				prc = blo_alert_parse(&peek, env->alert.data, env->alert.len, &perr);
+			if (prc == 0 &&
+			    (prc = blo_alert_parse(&peek, env->alert.data, env->alert.len, &perr)) != 0)
+				blo_err_prefix(&perr, "envelope"); /* as blo_envelope_verify says it */
 			if (prc == 0 && peek->id.len == BLO_ID_BYTES)
 				fresh = !seen_has(&seen, peek->id.data);
 			if (prc == 0 && fresh && !seen_reserve(&seen))
@@ -240,9 +242,12 @@ int main(int argc, char **argv)
 			blo_envelope_free(&env);
 		} else if (f->body_case == BLONET__FRAME__BODY_ERROR) {
 			fprintf(stderr, "blonet-sub: broker: %s\n", f->error->text);
-			/* Refused for good: this subscription gets nothing. */
+			/* Refused for good: this subscription gets nothing. A
+			 * TOO_MANY before the Welcome refuses a session for now:
+			 * the client says Hello again until it has one. */
 			if (f->error->code == BLONET__ERROR_CODE__ERROR_FORBIDDEN ||
-			    f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY) {
+			    (f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY &&
+			     blo_client_principal(client) != NULL)) {
 				exit_code = 1;
 				blo_message_free((ProtobufCMessage **)&f);
 				break;

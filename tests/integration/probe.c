@@ -83,14 +83,14 @@
  *       them, and leaves. Says "welcomed" on stderr as soon as it is (and
  *       why, when the subscription is refused), and prints the count;
  *       exit 0 if welcomed (and subscribed)
- *   blonet-probe sessions -c CONFIG -n N [--wait MS]
+ *   blonet-probe sessions -c CONFIG -n N [--wait MS] [--hold MS]
  *       opens N connections of CONFIG's principal at once, each a session
- *       once it says Hello, and holds them MS ms (default 1500), saying
- *       "answered" on stderr as soon as each has its answer; then sends a
- *       Ping on each refused one (refused again, not served). Prints how
- *       many were welcomed and how many refused TOO_MANY, with the
- *       refusal's text; exit 0 when every one was answered and every Ping
- *       refused
+ *       once it says Hello, waits up to --wait ms (default 1500) for what
+ *       each is answered, then sends a Ping on each refused one (refused
+ *       again, not served). Prints how many were welcomed and how many
+ *       refused TOO_MANY, with the refusal's text, then holds them all
+ *       open --hold ms (default 0: none), or until killed; exit 0 when
+ *       every one was answered and every Ping refused
  */
 #include "test_client.h"
 #include "blo_broker_int.h" /* FILTER_LIST_MAX */
@@ -1291,8 +1291,9 @@ out:
 }
 
 /* N connections of one principal, each says Hello; counts the answers. */
-static int cmd_sessions(tc_setup_t *st, long n, int wait_ms)
+static int cmd_sessions(tc_setup_t *st, long n, int wait_ms, int hold_ms)
 {
+	struct timespec pause = {0, 10 * 1000 * 1000};
 	enum { NONE, WELCOMED, TOO_MANY, OTHER };
 	void *ctx = zmq_ctx_new();
 	void **socks = calloc((size_t)n, sizeof(*socks));
@@ -1300,7 +1301,6 @@ static int cmd_sessions(tc_setup_t *st, long n, int wait_ms)
 	long welcomed = 0, too_many = 0, other = 0, pinged = 0, ping_refused = 0;
 	char text[300] = "";
 	Blonet__Frame *f;
-	bool said = false;
 	int rc = 2;
 
 	if (ctx == NULL || socks == NULL || answer == NULL)
@@ -1313,12 +1313,11 @@ static int cmd_sessions(tc_setup_t *st, long n, int wait_ms)
 		zmq_connect(socks[i], st->s.broker.endpoint);
 		send_hello(socks[i]);
 	}
-	/* Until every one has its answer, then holding them all. */
+	/* Until every one has its answer. */
 	for (int64_t end = blo_now_ms() + wait_ms; blo_now_ms() < end;) {
-		struct timespec pause = {0, 10 * 1000 * 1000};
 		long left = 0;
 
-		for (long i = 0; i < n && !said; i++) {
+		for (long i = 0; i < n; i++) {
 			if (answer[i] != NONE)
 				continue;
 			left++;
@@ -1335,10 +1334,8 @@ static int cmd_sessions(tc_setup_t *st, long n, int wait_ms)
 			}
 			blo_message_free((ProtobufCMessage **)&f);
 		}
-		if (!said && left == 0) {
-			fprintf(stderr, PROG ": answered\n");
-			said = true;
-		}
+		if (left == 0)
+			break;
 		nanosleep(&pause, NULL);
 	}
 	/* A refused connection stays refused: its next frame too. */
@@ -1372,7 +1369,11 @@ static int cmd_sessions(tc_setup_t *st, long n, int wait_ms)
 	printf("{\"probe\":\"sessions\",\"opened\":%ld,\"welcomed\":%ld,\"too_many\":%ld,\"other\":%ld,"
 	       "\"unanswered\":%ld,\"pings_refused\":%ld,\"text\":\"%s\"}\n",
 	       n, welcomed, too_many, other, n - welcomed - too_many - other, ping_refused, text);
+	fflush(stdout);
 	rc = welcomed + too_many + other == n && ping_refused == pinged ? 0 : 1;
+	/* Then holding them all. */
+	for (int64_t end = blo_now_ms() + hold_ms; blo_now_ms() < end;)
+		nanosleep(&pause, NULL);
 out:
 	for (long i = 0; socks != NULL && i < n; i++)
 		if (socks[i] != NULL)
@@ -1391,6 +1392,7 @@ int main(int argc, char **argv)
 		{"mode", required_argument, NULL, 'm'},
 		{"origin", required_argument, NULL, 'o'},
 		{"wait", required_argument, NULL, 'w'},
+		{"hold", required_argument, NULL, 'H'},
 		{"to", required_argument, NULL, 't'},
 		{"signer", required_argument, NULL, 's'},
 		{"rid", required_argument, NULL, 'r'},
@@ -1401,10 +1403,10 @@ int main(int argc, char **argv)
 	const char *rid = NULL, *durable = NULL;
 	long n = 1000;
 	bool n_given = false;
-	int wait_ms = 1500, opt, rc;
+	int wait_ms = 1500, hold_ms = 0, opt, rc;
 	tc_setup_t st = {0};
 
-	while ((opt = getopt_long(argc, argv, "c:m:o:w:n:t:s:r:d:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:m:o:w:H:n:t:s:r:d:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 't': to = optarg; break;
 		case 's': signer = optarg; break;
@@ -1414,6 +1416,7 @@ int main(int argc, char **argv)
 		case 'm': mode = optarg; break;
 		case 'o': origin = optarg; break;
 		case 'w': wait_ms = atoi(optarg); break;
+		case 'H': hold_ms = atoi(optarg); break;
 		case 'n': n = atol(optarg); n_given = true; break;
 		default: return 2;
 		}
@@ -1450,7 +1453,7 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "rid") == 0 && rid != NULL && rid[0] != '\0')
 		rc = cmd_rid(&st, rid, durable, wait_ms);
 	else if (strcmp(cmd, "sessions") == 0 && n_given && n > 0)
-		rc = cmd_sessions(&st, n, wait_ms);
+		rc = cmd_sessions(&st, n, wait_ms, hold_ms);
 	else
 		rc = 2;
 	tc_unload(&st);
