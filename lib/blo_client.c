@@ -74,6 +74,7 @@ struct blo_client {
 	 * on it was taken. Only a Hello goes, after a pause, until one is
 	 * welcomed; then the subscriptions and publishes go again. */
 	bool held_back;
+	uint64_t hello_corr; /* the correlation of the last Hello: its answers carry it */
 	char principal[BLO_PRINCIPAL_ID_MAX];
 
 	uint64_t next_correlation;
@@ -118,6 +119,7 @@ static int send_hello(blo_client_t *self)
 	if (!self->offer_refused)
 		h.max_batch_bytes = self->max_message_bytes < BATCH_BYTES ? self->max_message_bytes
 									  : BATCH_BYTES;
+	f.correlation = self->hello_corr = self->next_correlation++;
 	f.body_case = BLONET__FRAME__BODY_HELLO;
 	f.hello = &h;
 	return send_frame(self, &f);
@@ -284,6 +286,7 @@ static void on_connected(blo_client_t *self)
 	self->conn++;
 	self->held_back = false;
 	self->hello_due_ms = 0; /* the Hello goes now */
+	self->hello_backoff_ms = HELLO_BACKOFF_MIN_MS;
 	if (self->ever_connected)
 		self->stats.reconnects++;
 	self->ever_connected = true;
@@ -440,19 +443,27 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 		 * pause that doubles while such Errors come, so that a broker
 		 * short of memory is not answered at once (maybe_resend).
 		 * Unacknowledged publishes go again after resend_ms anyway.
-		 * ERROR_TOO_MANY: no session for this connection (hold_back);
-		 * its Hello goes again likewise. */
-		if (!self->welcomed && !self->held_back &&
-		    f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY)
-			hold_back(self);
+		 * ERROR_TOO_MANY to the Hello: no session for this connection
+		 * (hold_back); the Hello goes again likewise. A publish
+		 * refused so was not taken: it goes again once welcomed. */
+		if (!self->welcomed && f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY) {
+			pending_t *p = f->correlation != 0 ? find_pending(self, f->correlation) : NULL;
+
+			if (p != NULL && p->sent_ms != 0) {
+				p->sent_ms = 0;
+				if (p->unanswered > 0)
+					p->unanswered--;
+			}
+			if (!self->held_back && f->correlation == self->hello_corr)
+				hold_back(self);
+		}
 		if (!self->welcomed && !self->offer_refused &&
 		    f->error->code == BLONET__ERROR_CODE__ERROR_MALFORMED) {
 			self->offer_refused = true;
 			send_hello(self);
-		} else if (!self->welcomed &&
+		} else if (!self->welcomed && self->hello_due_ms == 0 &&
 			   (f->error->code == BLONET__ERROR_CODE__ERROR_INTERNAL ||
-			    f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY) &&
-			   self->hello_due_ms == 0) {
+			    (self->held_back && f->correlation == self->hello_corr))) {
 			self->hello_due_ms = blo_mono_ms() + self->hello_backoff_ms;
 			if (self->hello_backoff_ms < HELLO_BACKOFF_MAX_MS)
 				self->hello_backoff_ms *= 2;
@@ -994,7 +1005,14 @@ int blo_client_ack(blo_client_t *self, const char *durable, const uint64_t *seqs
 
 int blo_client_send(blo_client_t *self, const Blonet__Frame *frame, blo_err_t *err)
 {
-	int rc = blo_wire_send(self->sock, frame, ZMQ_DONTWAIT);
+	int rc;
+
+	if (self->held_back)
+		return blo_err_set(err, -EAGAIN,
+				   "broker %s has not given this connection a session yet (the principal "
+				   "holds the most it may)",
+				   self->broker_id);
+	rc = blo_wire_send(self->sock, frame, ZMQ_DONTWAIT);
 
 	/* Unsent acks are harmless: the broker redelivers and the caller
 	 * acknowledges again. */

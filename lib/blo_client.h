@@ -90,7 +90,9 @@ int blo_client_subscribe(blo_client_t *self, const char *durable, const Blonet__
 int blo_client_ack(blo_client_t *self, const char *durable, const uint64_t *seqs, size_t n,
 		   blo_err_t *err);
 
-/* Sends one frame as is (admin requests, tests). */
+/* Sends one frame as is (admin requests, pings, tests). -EAGAIN while not
+ * connected, or while the broker refuses this connection a session (the
+ * principal holds the most it may: the client asks again by itself). */
 int blo_client_send(blo_client_t *self, const Blonet__Frame *frame, blo_err_t *err);
 
 /* Waits up to timeout_ms (-1: forever) for the next frame from the broker

@@ -149,6 +149,26 @@ static void on_ack(result_t *results, size_t n, const Blonet__Frame *f, size_t *
 	r->done = true;
 }
 
+/* A frame from the broker: acks are results; an Error (a session refused
+ * for now, a frame it could not read) is said on standard error, once
+ * for as long as the same one keeps coming, again every 10 s. */
+static void on_frame(result_t *results, size_t n, const Blonet__Frame *f, size_t *ok, size_t *bad)
+{
+	static char last[256];
+	static int64_t last_ms;
+
+	if (f == NULL)
+		return;
+	if (f->body_case == BLONET__FRAME__BODY_PUBLISH_ACK) {
+		on_ack(results, n, f, ok, bad);
+	} else if (f->body_case == BLONET__FRAME__BODY_ERROR && f->error->text != NULL &&
+		   (strcmp(last, f->error->text) != 0 || blo_mono_ms() - last_ms >= 10000)) {
+		fprintf(stderr, "blonet-pub: broker: %s\n", f->error->text);
+		blo_strlcpy(last, f->error->text, sizeof(last));
+		last_ms = blo_mono_ms();
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -248,8 +268,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "blonet-pub: %s\n", err.msg);
 				goto out;
 			}
-			if (f != NULL && f->body_case == BLONET__FRAME__BODY_PUBLISH_ACK)
-				on_ack(results, n, f, &ok, &bad);
+			on_frame(results, n, f, &ok, &bad);
 			blo_message_free((ProtobufCMessage **)&f);
 		}
 		printed = flush_results(results, n, printed);
@@ -264,8 +283,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "blonet-pub: %s\n", err.msg);
 				break;
 			}
-			if (f != NULL && f->body_case == BLONET__FRAME__BODY_PUBLISH_ACK)
-				on_ack(results, n, f, &ok, &bad);
+			on_frame(results, n, f, &ok, &bad);
 			blo_message_free((ProtobufCMessage **)&f);
 		}
 	}

@@ -245,19 +245,26 @@ check "and no connection was ended for it" [ "$(ctl th-broker status | jq .count
 # 13. A principal holds at most 64 sessions at once: connections beyond
 # them are refused TOO_MANY, frame after frame, counted and audited, while
 # another principal is served; a client of that principal waits, saying
-# why, and is served once they are gone.
+# why, and is served once they are gone: a subscriber from where it asked,
+# a publisher's alerts accepted.
 many=th-console-maesai-border-liaison-office-night-desk-for-tests-xx
+agent=th-customs-chiangkhong
 refused0=$(ctl th-broker status | jq .counters.sessions_refused)
 "$PROBE" sessions -c "$WORK/d/$many/config.json" -n 66 --wait 20000 --hold 120000 \
 	>"$WORK/sessions.out" 2>"$WORK/sessions.err" &
 SESSIONS=$!
+"$PROBE" sessions -c "$WORK/d/$agent/config.json" -n 65 --wait 20000 --hold 120000 \
+	>"$WORK/sessions-agent.out" 2>"$WORK/sessions-agent.err" &
+SESSIONS_AGENT=$!
 check "of 66 connections of one principal, 64 are welcomed, 2 refused TOO_MANY, their next frame too" \
 	wait_for 30 grep -q '"welcomed":64,"too_many":2,"other":0,"unanswered":0,"pings_refused":2,' "$WORK/sessions.out"
+check "of another's 65, 64 welcomed and 1 refused" \
+	wait_for 30 grep -q '"welcomed":64,"too_many":1,"other":0,"unanswered":0,"pings_refused":1,' "$WORK/sessions-agent.out"
 check "the refusal says why and what to do" \
 	grep -q 'holds 64 sessions, the most it may: this connection is not served until one of them ends (close the clients you no longer use)' \
 	"$WORK/sessions.out"
 refused_is() { [ "$(ctl th-broker status | jq .counters.sessions_refused)" = "$1" ]; }
-check "each refused frame is counted" wait_for 3 refused_is $((refused0 + 4))
+check "each refused frame is counted" wait_for 3 refused_is $((refused0 + 6))
 refused_audited() { ctl th-broker audit | grep "\"principal\":\"$many\"" | grep -q 'session refused: 64 sessions open already'; }
 check "and audited" wait_for 5 refused_audited
 sub th-console-chiangkhong --durable meanwhile --from-seq 1 --count 1 --timeout 10 >"$WORK/meanwhile.out" 2>&1
@@ -269,11 +276,20 @@ sub "$many" --durable over --from-seq "$last" --count 1 --timeout 60 >"$WORK/ove
 OVER=$!
 check "a blonet-sub of that principal says why it waits" \
 	wait_for 15 grep -q 'broker: this principal holds 64 sessions, the most it may' "$WORK/over.err"
-kill "$SESSIONS"
-wait "$SESSIONS"
+gen_alerts held 3 >"$WORK/held.jsonl"
+"$BIN/blonet-pub" -c "$WORK/d/$agent/config.json" --timeout 60 "$WORK/held.jsonl" >"$WORK/held.res" 2>"$WORK/held.err" &
+HELD=$!
+check "so does a blonet-pub of the other" \
+	wait_for 15 grep -q 'broker: this principal holds 64 sessions, the most it may' "$WORK/held.err"
+kill "$SESSIONS" "$SESSIONS_AGENT"
+wait "$SESSIONS" "$SESSIONS_AGENT"
 wait "$OVER"
 over_rc=$?
-check "once the 64 are gone it is served: its subscription from where it asked, exit 0" \
+check "once the 64 are gone the subscriber is served: from where it asked, exit 0" \
 	sh -c '[ "$0" = 0 ] && grep -q "\"seq\":$1,.*\"headline\"" "$2"' "$over_rc" "$last" "$WORK/over.out"
+wait "$HELD"
+held_rc=$?
+check "and the publisher's 3 alerts are accepted, exit 0" \
+	sh -c '[ "$0" = 0 ] && [ "$(grep -c "\"status\":\"accepted\"" "$1")" = 3 ]' "$held_rc" "$WORK/held.res"
 check "SIGTERM exits 0 at the end" stop_broker th-broker TERM
 finish
