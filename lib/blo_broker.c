@@ -2301,6 +2301,7 @@ static job_t *publish_job(blo_broker_t *self, session_t *session, Blonet__Frame 
 	job->correlation = f->correlation;
 	blo_strlcpy(job->principal, session->principal, sizeof(job->principal));
 	job->received_ms = blo_now_ms();
+	job->received_ns = blo_mono_ns();
 	job->frame = f;
 	*fp = NULL;
 	return job;
@@ -2509,6 +2510,7 @@ static void on_publish_done(blo_broker_t *self, job_t *job)
 				 broker_reason_name(job->reason), job->text);
 		break;
 	}
+	blo_hist_add(&self->publish_times, blo_mono_ns() - job->received_ns);
 	reply_ack(self, job);
 }
 
@@ -2822,24 +2824,22 @@ static void read_results(blo_broker_t *self)
 
 /* ---------------------------------------------------------------- status */
 
-/* "commit_ms": how long the journal's synced commits took since the start,
- * as cumulative buckets ("le": at most that many ms), with their count, sum
- * and the slowest. What an ack waits for: a stalling disk shows here. */
-static void commit_times(cJSON *root, blo_journal_t *journal)
+/* A blo_hist as status.json shows it under name: cumulative buckets ("le":
+ * how many took at most that many ms), with their count, sum and the
+ * slowest. */
+static void hist_json(cJSON *root, const char *name, const blo_hist_snap_t *h)
 {
-	cJSON *o = cJSON_AddObjectToObject(root, "commit_ms"), *le;
-	blo_hist_snap_t h;
+	cJSON *o = cJSON_AddObjectToObject(root, name), *le;
 	uint64_t below = 0;
 
-	blo_journal_commit_times(journal, &h);
-	cJSON_AddNumberToObject(o, "count", (double)h.count);
-	cJSON_AddNumberToObject(o, "sum", h.sum_ms);
-	cJSON_AddNumberToObject(o, "max", h.max_ms);
+	cJSON_AddNumberToObject(o, "count", (double)h->count);
+	cJSON_AddNumberToObject(o, "sum", h->sum_ms);
+	cJSON_AddNumberToObject(o, "max", h->max_ms);
 	le = cJSON_AddObjectToObject(o, "le");
 	for (int i = 0; i < BLO_HIST_BUCKETS; i++) {
 		char bound[16];
 
-		below += h.n[i];
+		below += h->n[i];
 		cJSON_AddNumberToObject(le, blo_hist_bound_name(i, bound, sizeof(bound)), (double)below);
 	}
 }
@@ -2875,7 +2875,17 @@ static void write_status(blo_broker_t *self)
 		cJSON_AddNumberToObject(journal, "map_size", (double)st.map_size);
 		cJSON_AddNumberToObject(journal, "used_bytes", (double)st.used_bytes);
 	}
-	commit_times(root, self->journal);
+	/* "commit_ms": the journal's synced commits, what an ack waits for at
+	 * least (a stalling disk shows here); "publish_ms": publishes from
+	 * arrival to answer, the broker's whole part of a publisher's wait. */
+	{
+		blo_hist_snap_t h;
+
+		blo_journal_commit_times(self->journal, &h);
+		hist_json(root, "commit_ms", &h);
+		blo_hist_read(&self->publish_times, &h);
+		hist_json(root, "publish_ms", &h);
+	}
 	counters = cJSON_AddObjectToObject(root, "counters");
 	cJSON_AddNumberToObject(counters, "accepted", (double)atomic_load(&self->counters.accepted));
 	cJSON_AddNumberToObject(counters, "duplicate", (double)atomic_load(&self->counters.duplicate));

@@ -9,6 +9,7 @@
 #include "blo_audit_limit.h"
 #include "blo_broker.h"
 #include "blo_codec.h"
+#include "blo_hist.h"
 #include "blo_journal.h"
 #include "blo_registry.h"
 #include "blo_settings.h"
@@ -89,6 +90,7 @@ typedef struct job {
 	uint64_t correlation;
 	char principal[BLO_PRINCIPAL_ID_MAX];
 	int64_t received_ms;
+	int64_t received_ns;    /* blo_mono_ns() then: for publish_times */
 	Blonet__Frame *frame; /* owns the envelope bytes */
 	uint8_t id[BLO_ID_BYTES];
 	bool has_id;
@@ -221,6 +223,9 @@ struct blo_broker {
 	uint64_t max_in_flight;
 	size_t max_batch;
 	int64_t commit_hold_ns;        /* longest a busy batch gathers (blo_commit_hold_ns) */
+	/* A client's publish from its arrival to its answer, for those that
+	 * went through verification and the journal (status.json publish_ms). */
+	blo_hist_t publish_times;
 	int64_t max_message_bytes;
 	int heartbeat_ms;
 	int64_t memory_limit;          /* bytes of anonymous memory (limits.memory_mb); 0: no limit */

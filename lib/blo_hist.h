@@ -5,7 +5,8 @@
  * atomics: a reading may be a few additions behind, never torn).
  *
  * The journal keeps one for its synced commits, which is what an ack waits
- * for: status.json shows it, so a slow or stalling disk can be told from a
+ * for, and the broker one for its publishes from arrival to answer:
+ * status.json shows both, so a slow or stalling disk can be told from a
  * slow broker.
  */
 #ifndef BLO_HIST_H

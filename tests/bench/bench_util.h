@@ -392,13 +392,17 @@ typedef struct {
 	/* commit_ms.le: the journal's writes to disk of at most each bucket's
 	 * bound, cumulative (blo_hist buckets; the last is "+Inf") */
 	double commit_le[BLO_HIST_BUCKETS];
+	/* publish_ms.le: the same for publishes from arrival to answer */
+	double publish_le[BLO_HIST_BUCKETS];
 	bool ok;
 } status_t;
 
-BENCH_FN void status_commit_le(const cJSON *root, double le[BLO_HIST_BUCKETS])
+/* The cumulative buckets of status.json's blo_hist name ("commit_ms",
+ * "publish_ms"); 0 where absent. */
+BENCH_FN void status_hist_le(const cJSON *root, const char *name, double le[BLO_HIST_BUCKETS])
 {
 	const cJSON *o = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(root, "commit_ms"), "le");
+		cJSON_GetObjectItemCaseSensitive(root, name), "le");
 
 	for (int i = 0; i < BLO_HIST_BUCKETS; i++) {
 		char bound[16];
@@ -422,7 +426,8 @@ BENCH_FN status_t read_status(const char *data_dir, int64_t fresh_after_ms)
 			st.accepted = json_num(c, "accepted");
 			st.delivered = json_num(c, "delivered");
 			st.redelivered = json_num(c, "redelivered");
-			status_commit_le(root, st.commit_le);
+			status_hist_le(root, "commit_ms", st.commit_le);
+			status_hist_le(root, "publish_ms", st.publish_le);
 			st.ok = true;
 		}
 		cJSON_Delete(root);
@@ -432,17 +437,23 @@ BENCH_FN status_t read_status(const char *data_dir, int64_t fresh_after_ms)
 	}
 }
 
-/* The journal's writes to disk (commits and syncs) between a and b
- * (status.json's commit_ms), per blo_hist bucket (buckets that double from
- * 64 us). */
-BENCH_FN void commits_between(const status_t *a, const status_t *b, uint64_t n[BLO_HIST_BUCKETS])
+/* What a status.json blo_hist counted between two readings of its
+ * cumulative buckets a and b, per bucket (buckets that double from 64 us). */
+BENCH_FN void hist_between(const double a[BLO_HIST_BUCKETS], const double b[BLO_HIST_BUCKETS],
+			   uint64_t n[BLO_HIST_BUCKETS])
 {
 	for (int i = 0; i < BLO_HIST_BUCKETS; i++) {
-		double d = (b->commit_le[i] - (i > 0 ? b->commit_le[i - 1] : 0)) -
-			   (a->commit_le[i] - (i > 0 ? a->commit_le[i - 1] : 0));
+		double d = (b[i] - (i > 0 ? b[i - 1] : 0)) - (a[i] - (i > 0 ? a[i - 1] : 0));
 
 		n[i] = d > 0 ? (uint64_t)d : 0;
 	}
+}
+
+/* The journal's writes to disk (commits and syncs) between a and b
+ * (status.json's commit_ms), per blo_hist bucket. */
+BENCH_FN void commits_between(const status_t *a, const status_t *b, uint64_t n[BLO_HIST_BUCKETS])
+{
+	hist_between(a->commit_le, b->commit_le, n);
 }
 
 /* The bucket of the slowest write counted in n; -1: none. */
@@ -470,6 +481,15 @@ BENCH_FN void commit_times_report(const status_t *a, const status_t *b)
 	       bucket_bound(blo_hist_quantile_bucket(n, 0.5)),
 	       bucket_bound(blo_hist_quantile_bucket(n, 0.99)), bucket_bound(slowest_bucket(n)),
 	       over4);
+	/* The broker's whole part of a publisher's wait: verification, the
+	 * queue to the writer, the commit and its sync, the answer. */
+	hist_between(a->publish_le, b->publish_le, n);
+	if (slowest_bucket(n) < 0)
+		return;
+	printf("    its publishes from arrival to answer (status.json publish_ms): p50 <= %s ms, "
+	       "p99 <= %s ms, slowest <= %s ms\n",
+	       bucket_bound(blo_hist_quantile_bucket(n, 0.5)),
+	       bucket_bound(blo_hist_quantile_bucket(n, 0.99)), bucket_bound(slowest_bucket(n)));
 }
 
 /* Journal commits the broker made between a and b. */

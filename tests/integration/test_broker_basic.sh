@@ -72,16 +72,34 @@ check "20 of the 31 refusals are logged one by one, the budget" \
 
 # The journal's synced commits are timed in the status: every commit in
 # the buckets ("+Inf" is cumulative), at least the writer's commits.
+# NAME's count and its "+Inf" bucket in a status text ST.
+hist_count() {
+	printf '%s' "$1" | grep -o "\"$2\":{\"count\":[0-9]*" | cut -d: -f3
+}
+hist_inf() {
+	printf '%s' "$1" | grep -o "\"$2\":{[^}]*}" | grep -o '"+Inf":[0-9]*' | cut -d: -f2
+}
 commit_times_hold() {
-	local st count inf commits
+	local st count commits
 	st=$(ctl th-broker status | tr -d '\t\n ')
-	count=$(printf '%s' "$st" | grep -o '"commit_ms":{"count":[0-9]*' | cut -d: -f3)
-	inf=$(printf '%s' "$st" | grep -o '"+Inf":[0-9]*' | cut -d: -f2)
+	count=$(hist_count "$st" commit_ms)
 	commits=$(printf '%s' "$st" | grep -o '"commits":[0-9]*' | cut -d: -f2)
 	[ -n "$count" ] && [ -n "$commits" ] && [ "$commits" -ge 1 ] &&
-		[ "$count" -ge "$commits" ] && [ "$inf" = "$count" ]
+		[ "$count" -ge "$commits" ] && [ "$(hist_inf "$st" commit_ms)" = "$count" ]
 }
 check "status.json times every synced commit of the journal" wait_for 5 commit_times_hold
+# And every publish answered after verification and the journal, from its
+# arrival: here the accepted ones and the 31 forged ones (NOT_ORIGIN is
+# found in verification).
+publish_times_hold() {
+	local st count accepted
+	st=$(ctl th-broker status | tr -d '\t\n ')
+	count=$(hist_count "$st" publish_ms)
+	accepted=$(printf '%s' "$st" | grep -o '"accepted":[0-9]*' | cut -d: -f2)
+	[ -n "$count" ] && [ -n "$accepted" ] && [ "$accepted" -ge 1 ] &&
+		[ "$count" -ge $((accepted + 31)) ] && [ "$(hist_inf "$st" publish_ms)" = "$count" ]
+}
+check "status.json times every publish from arrival to answer" wait_for 5 publish_times_hold
 
 # 6. Refused clients: unknown key, no CURVE, PLAIN, wrong server key.
 for mode in unknown nocurve plain wrongkey; do
