@@ -481,8 +481,15 @@ BENCH_FN void commit_times_report(const status_t *a, const status_t *b)
 	       bucket_bound(blo_hist_quantile_bucket(n, 0.5)),
 	       bucket_bound(blo_hist_quantile_bucket(n, 0.99)), bucket_bound(slowest_bucket(n)),
 	       over4);
-	/* The broker's whole part of a publisher's wait: verification, the
-	 * queue to the writer, the commit and its sync, the answer. */
+}
+
+/* How long the broker took over the publishes it answered between a and
+ * b, from arrival to answer: its whole part of a publisher's wait
+ * (verification, the queue to the writer, the commit and its sync). */
+BENCH_FN void publish_times_report(const status_t *a, const status_t *b)
+{
+	uint64_t n[BLO_HIST_BUCKETS];
+
 	hist_between(a->publish_le, b->publish_le, n);
 	if (slowest_bucket(n) < 0)
 		return;
@@ -492,7 +499,8 @@ BENCH_FN void commit_times_report(const status_t *a, const status_t *b)
 	       bucket_bound(blo_hist_quantile_bucket(n, 0.99)), bucket_bound(slowest_bucket(n)));
 }
 
-/* Journal commits the broker made between a and b. */
+/* Journal commits the broker made between a and b, and how long they and
+ * its publishes took. */
 BENCH_FN void status_report(const status_t *a, const status_t *b)
 {
 	double dt = (b->time_ms - a->time_ms) / 1000.0;
@@ -506,6 +514,7 @@ BENCH_FN void status_report(const status_t *a, const status_t *b)
 	       dt, commits, commits / dt, accepted, commits > 0 ? accepted / commits : 0,
 	       b->delivered - a->delivered, b->redelivered - a->redelivered);
 	commit_times_report(a, b);
+	publish_times_report(a, b);
 }
 
 /* ---------------------------------------------------------------- limits */

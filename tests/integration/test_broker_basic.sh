@@ -70,15 +70,16 @@ check "all 31 forged publishes are counted" \
 check "20 of the 31 refusals are logged one by one, the budget" \
 	[ "$(grep '"event":"publish.rejected"' "$WORK/th-broker.log" | grep -c 'th-customs-chiangkhong: NOT_ORIGIN')" = 20 ]
 
-# The journal's synced commits are timed in the status: every commit in
-# the buckets ("+Inf" is cumulative), at least the writer's commits.
-# NAME's count and its "+Inf" bucket in a status text ST.
+# The count of status.json's blo_hist $2 and its "+Inf" bucket, in the
+# status text $1 (blanks removed).
 hist_count() {
 	printf '%s' "$1" | grep -o "\"$2\":{\"count\":[0-9]*" | cut -d: -f3
 }
 hist_inf() {
 	printf '%s' "$1" | grep -o "\"$2\":{[^}]*}" | grep -o '"+Inf":[0-9]*' | cut -d: -f2
 }
+# The journal's synced commits are timed in the status: every commit in
+# the buckets ("+Inf" is cumulative), at least the writer's commits.
 commit_times_hold() {
 	local st count commits
 	st=$(ctl th-broker status | tr -d '\t\n ')
