@@ -21,6 +21,9 @@
  * up to the max while it keeps saying so. */
 #define HELLO_BACKOFF_MIN_MS 250
 #define HELLO_BACKOFF_MAX_MS 4000
+/* While a session is refused, its refusals (one per frame and per retry of
+ * the Hello) reach the caller at most this often (the first at once). */
+#define REFUSAL_REPEAT_MS 60000
 #define DEFAULT_CREDIT 256
 #define PROTOCOL_VERSION 1
 /* Publishes sent while others are unanswered go out in Batch frames of at
@@ -75,6 +78,9 @@ struct blo_client {
 	 * welcomed; then the subscriptions and publishes go again. */
 	bool held_back;
 	uint64_t hello_corr; /* the correlation of the last Hello: its answers carry it */
+	/* When a refusal of a session (TOO_MANY before the Welcome) last
+	 * reached the caller; 0: none since the last Welcome. */
+	int64_t refusal_passed_ms;
 	char principal[BLO_PRINCIPAL_ID_MAX];
 
 	uint64_t next_correlation;
@@ -407,6 +413,7 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 		self->welcomed = true;
 		self->hello_due_ms = 0;
 		self->hello_backoff_ms = HELLO_BACKOFF_MIN_MS;
+		self->refusal_passed_ms = 0;
 		self->batch_max = f->welcome->max_batch_bytes < BATCH_BYTES ? f->welcome->max_batch_bytes
 									    : BATCH_BYTES;
 		blo_strlcpy(self->principal, f->welcome->principal, sizeof(self->principal));
@@ -435,7 +442,9 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 		release_pending(self, p);
 		return true;
 	}
-	case BLONET__FRAME__BODY_ERROR:
+	case BLONET__FRAME__BODY_ERROR: {
+		bool quiet = false;
+
 		/* Before the Welcome, a frame the broker could not read is the
 		 * Hello: a broker older than batches refuses its offer. A frame
 		 * it had no memory to read (ERROR_INTERNAL, which cannot say
@@ -445,9 +454,13 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 		 * Unacknowledged publishes go again after resend_ms anyway.
 		 * ERROR_TOO_MANY to the Hello: no session for this connection
 		 * (hold_back); the Hello goes again likewise. A publish
-		 * refused so was not taken: it goes again once welcomed. */
+		 * refused so was not taken: it goes again once welcomed. The
+		 * broker refuses every frame of such a connection: the caller
+		 * sees the first refusal, then one a minute
+		 * (REFUSAL_REPEAT_MS), not one per frame and retry. */
 		if (!self->welcomed && f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY) {
 			pending_t *p = f->correlation != 0 ? find_pending(self, f->correlation) : NULL;
+			int64_t now = blo_mono_ms();
 
 			if (p != NULL && p->sent_ms != 0) {
 				p->sent_ms = 0;
@@ -456,6 +469,12 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 			}
 			if (!self->held_back && f->correlation == self->hello_corr)
 				hold_back(self);
+			/* Every frame of the connection is refused alike. */
+			if (self->refusal_passed_ms != 0 &&
+			    now - self->refusal_passed_ms < REFUSAL_REPEAT_MS)
+				quiet = true;
+			else
+				self->refusal_passed_ms = now;
 		}
 		if (!self->welcomed && !self->offer_refused &&
 		    f->error->code == BLONET__ERROR_CODE__ERROR_MALFORMED) {
@@ -468,7 +487,8 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 			if (self->hello_backoff_ms < HELLO_BACKOFF_MAX_MS)
 				self->hello_backoff_ms *= 2;
 		}
-		return true;
+		return !quiet;
+	}
 	case BLONET__FRAME__BODY_PING: {
 		/* The broker checking that we are still here. */
 		Blonet__Frame rf = BLONET__FRAME__INIT;

@@ -101,7 +101,10 @@ int blo_client_send(blo_client_t *self, const Blonet__Frame *frame, blo_err_t *e
  * blo_client_pending) when ACCEPTED, DUPLICATE, or REJECTED for a reason
  * that retrying cannot fix; REJECTED with JOURNAL_FULL, SHUTTING_DOWN or
  * INTERNAL is passed on too, but the client keeps the publish and sends it
- * again after resend_ms (blo_client_ack_is_final tells the two apart). Handles reconnection and re-sending
+ * again after resend_ms (blo_client_ack_is_final tells the two apart). While
+ * the broker refuses this connection a session (TOO_MANY to the Hello),
+ * the client says Hello again after a pause; the caller sees the first
+ * refusal, then one a minute. Handles reconnection and re-sending
  * meanwhile. On success *frame is the caller's (free with blo_message_free)
  * or NULL on timeout. Returns 0, BLO_EPERM if the broker refuses the key, or
  * a socket error. */

@@ -281,6 +281,11 @@ gen_alerts held 3 >"$WORK/held.jsonl"
 HELD=$!
 check "so does a blonet-pub of the other" \
 	wait_for 15 grep -q 'broker: this principal holds 64 sessions, the most it may' "$WORK/held.err"
+# Its Hello goes again after 0.25, 0.5, 1, 2, 4, 4 ... s, each refused:
+# the subscriber hears of it once (then once a minute), not every time.
+sleep 9
+check "while it waits it says so once, not at every Hello refused" \
+	[ "$(grep -c 'broker: this principal holds 64 sessions' "$WORK/over.err")" = 1 ]
 kill "$SESSIONS" "$SESSIONS_AGENT"
 wait "$SESSIONS" "$SESSIONS_AGENT"
 wait "$OVER"
