@@ -2877,7 +2877,7 @@ static void write_status(blo_broker_t *self)
 	}
 	/* "commit_ms": the journal's synced commits, what an ack waits for at
 	 * least (a stalling disk shows here); "publish_ms": publishes from
-	 * arrival to answer, the broker's whole part of a publisher's wait. */
+	 * when this loop read them to their answer. */
 	{
 		blo_hist_snap_t h;
 

@@ -223,8 +223,8 @@ struct blo_broker {
 	uint64_t max_in_flight;
 	size_t max_batch;
 	int64_t commit_hold_ns;        /* longest a busy batch gathers (blo_commit_hold_ns) */
-	/* A client's publish from its arrival to its answer, for those that
-	 * went through verification and the journal (status.json publish_ms). */
+	/* A client's publish from when the I/O loop read it to its answer,
+	 * for those that went through verification (status.json publish_ms). */
 	blo_hist_t publish_times;
 	int64_t max_message_bytes;
 	int heartbeat_ms;

@@ -5,7 +5,7 @@
  * atomics: a reading may be a few additions behind, never torn).
  *
  * The journal keeps one for its synced commits, which is what an ack waits
- * for, and the broker one for its publishes from arrival to answer:
+ * for, and the broker one for its publishes from read to answer:
  * status.json shows both, so a slow or stalling disk can be told from a
  * slow broker.
  */

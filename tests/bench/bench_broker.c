@@ -69,7 +69,7 @@
  * clients) and by the whole machine is printed, with CPU time and context
  * switches per alert and the broker's journal commits with how long its
  * writes to disk took (status.json's counters.commits and commit_ms), and
- * its publishes from arrival to answer (publish_ms), to show what limits
+ * its publishes from read to answer (publish_ms), to show what limits
  * it; the summary puts the broker's part of the latency phase's p99 and
  * its slowest journal write beside that p99.
  *
@@ -185,7 +185,7 @@ typedef struct {
 	pcts_t paced; /* the disk's part (measure_paced_commits), just before [4]; n 0: not run */
 	bool lat_ok;
 	int lat_slowest_commit; /* blo_hist bucket of [4]'s slowest journal write; -1: unknown */
-	/* blo_hist buckets of [4]'s publishes from arrival at the broker to
+	/* blo_hist buckets of [4]'s publishes from the broker's read to its
 	 * answer (status.json publish_ms): p50, p99; -1: unknown */
 	int lat_broker_p50, lat_broker_p99;
 	double stop_s, journal_open_s;
@@ -1190,7 +1190,7 @@ static void print_table(void)
 		       "< 3 ms", verdict(R.lat_ok && R.lat.p99 < P99_TARGET_MS));
 		if (R.lat_broker_p99 >= 0)
 			printf("%-52s %11s ms   (p50 at most %s: status.json publish_ms)\n",
-			       "  of it the broker, arrival -> answer, p99 at most",
+			       "  the broker's own, publish read -> ack, p99 at most",
 			       bucket_bound(R.lat_broker_p99), bucket_bound(R.lat_broker_p50));
 		if (R.rtt.n > 0)
 			printf("%-52s %11.3f ms   (p50 %.3f: libzmq and the kernel, no broker)\n",

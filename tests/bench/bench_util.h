@@ -392,7 +392,7 @@ typedef struct {
 	/* commit_ms.le: the journal's writes to disk of at most each bucket's
 	 * bound, cumulative (blo_hist buckets; the last is "+Inf") */
 	double commit_le[BLO_HIST_BUCKETS];
-	/* publish_ms.le: the same for publishes from arrival to answer */
+	/* publish_ms.le: the same for publishes from read to answer */
 	double publish_le[BLO_HIST_BUCKETS];
 	bool ok;
 } status_t;
@@ -484,8 +484,8 @@ BENCH_FN void commit_times_report(const status_t *a, const status_t *b)
 }
 
 /* How long the broker took over the publishes it answered between a and
- * b, from arrival to answer: its whole part of a publisher's wait
- * (verification, the queue to the writer, the commit and its sync). */
+ * b, from when its I/O loop read each to its answer (verification, the
+ * queue to the writer, the commit and its sync). */
 BENCH_FN void publish_times_report(const status_t *a, const status_t *b)
 {
 	uint64_t n[BLO_HIST_BUCKETS];
@@ -493,7 +493,7 @@ BENCH_FN void publish_times_report(const status_t *a, const status_t *b)
 	hist_between(a->publish_le, b->publish_le, n);
 	if (slowest_bucket(n) < 0)
 		return;
-	printf("    its publishes from arrival to answer (status.json publish_ms): p50 <= %s ms, "
+	printf("    its publishes from read to answer (status.json publish_ms): p50 <= %s ms, "
 	       "p99 <= %s ms, slowest <= %s ms\n",
 	       bucket_bound(blo_hist_quantile_bucket(n, 0.5)),
 	       bucket_bound(blo_hist_quantile_bucket(n, 0.99)), bucket_bound(slowest_bucket(n)));
