@@ -78,9 +78,11 @@ struct blo_client {
 	 * welcomed; then the subscriptions and publishes go again. */
 	bool held_back;
 	uint64_t hello_corr; /* the correlation of the last Hello: its answers carry it */
-	/* When a refusal of a session (TOO_MANY before the Welcome) last
-	 * reached the caller; 0: none since the last Welcome. */
+	/* While held back: when a refusal last reached the caller (0: none
+	 * since the last Welcome), and the last refusal's text, which
+	 * blo_client_wait_ready reports even if it reached another caller. */
 	int64_t refusal_passed_ms;
+	char refusal[200];
 	char principal[BLO_PRINCIPAL_ID_MAX];
 
 	uint64_t next_correlation;
@@ -414,6 +416,7 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 		self->hello_due_ms = 0;
 		self->hello_backoff_ms = HELLO_BACKOFF_MIN_MS;
 		self->refusal_passed_ms = 0;
+		self->refusal[0] = '\0';
 		self->batch_max = f->welcome->max_batch_bytes < BATCH_BYTES ? f->welcome->max_batch_bytes
 									    : BATCH_BYTES;
 		blo_strlcpy(self->principal, f->welcome->principal, sizeof(self->principal));
@@ -469,12 +472,19 @@ static bool on_frame(blo_client_t *self, Blonet__Frame *f)
 			}
 			if (!self->held_back && f->correlation == self->hello_corr)
 				hold_back(self);
-			/* Every frame of the connection is refused alike. */
-			if (self->refusal_passed_ms != 0 &&
-			    now - self->refusal_passed_ms < REFUSAL_REPEAT_MS)
-				quiet = true;
-			else
-				self->refusal_passed_ms = now;
+			/* Held back, every frame of the connection is refused
+			 * alike. (Else it is a refusal of its own: a Subscribe's
+			 * after a Hello the broker could not read.) */
+			if (self->held_back) {
+				if (f->error->text != NULL)
+					blo_strlcpy(self->refusal, f->error->text,
+						    sizeof(self->refusal));
+				if (self->refusal_passed_ms != 0 &&
+				    now - self->refusal_passed_ms < REFUSAL_REPEAT_MS)
+					quiet = true;
+				else
+					self->refusal_passed_ms = now;
+			}
 		}
 		if (!self->welcomed && !self->offer_refused &&
 		    f->error->code == BLONET__ERROR_CODE__ERROR_MALFORMED) {
@@ -903,27 +913,24 @@ int blo_client_next(blo_client_t *self, int timeout_ms, Blonet__Frame **frame, b
 int blo_client_wait_ready(blo_client_t *self, int timeout_ms, blo_err_t *err)
 {
 	int64_t deadline = blo_mono_ms() + timeout_ms;
-	char refusal[200] = "";
 
 	while (!self->welcomed) {
 		Blonet__Frame *f = NULL;
 		int64_t left = deadline - blo_mono_ms();
 		int rc;
 
-		if (left <= 0 && refusal[0] != '\0')
+		/* Held back: the broker's refusal says why no Welcome came. */
+		if (left <= 0 && self->held_back && self->refusal[0] != '\0')
 			return blo_err_set(err, -ETIMEDOUT, "broker %s at %s: no session within %d ms: %s",
-					   self->broker_id, self->endpoint, timeout_ms, refusal);
+					   self->broker_id, self->endpoint, timeout_ms,
+					   self->refusal);
 		if (left <= 0)
 			return blo_err_set(err, -ETIMEDOUT, "no answer from broker %s at %s within %d ms",
 					   self->broker_id, self->endpoint, timeout_ms);
 		rc = blo_client_next(self, (int)left, &f, err);
 		if (rc != 0)
 			return rc;
-		/* Frames before the Welcome are dropped; a refusal of a
-		 * session is kept to say why, if no Welcome comes. */
-		if (f != NULL && f->body_case == BLONET__FRAME__BODY_ERROR &&
-		    f->error->code == BLONET__ERROR_CODE__ERROR_TOO_MANY && f->error->text != NULL)
-			blo_strlcpy(refusal, f->error->text, sizeof(refusal));
+		/* Frames before the Welcome are dropped. */
 		blo_message_free((ProtobufCMessage **)&f);
 	}
 	return 0;

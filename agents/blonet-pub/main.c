@@ -151,7 +151,8 @@ static void on_ack(result_t *results, size_t n, const Blonet__Frame *f, size_t *
 
 /* A frame from the broker: acks are results; an Error (a session refused
  * for now, a frame it could not read) is said on standard error, once
- * for as long as the same one keeps coming, again every 10 s. */
+ * for as long as the same one keeps coming, again every 10 s. (The client
+ * library passes on a refused session's Errors once a minute at most.) */
 static void on_frame(result_t *results, size_t n, const Blonet__Frame *f, size_t *ok, size_t *bad)
 {
 	static char last[256];
