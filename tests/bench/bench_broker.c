@@ -70,8 +70,9 @@
  * switches per alert and the broker's journal commits with how long its
  * writes to disk took (status.json's counters.commits and commit_ms), and
  * its publishes from read to answer (publish_ms), to show what limits
- * it; the summary puts the broker's part of the latency phase's p99 and
- * its slowest journal write beside that p99.
+ * it; the summary puts the broker's own p99 of the latency phase (from
+ * its read of a publish to the ack) and its slowest journal write beside
+ * the phase's p99.
  *
  * Figures are printed, never asserted: exit 0 whether targets are met or
  * not; 1 only if the bench itself could not run (provisioning failed, the
