@@ -19,6 +19,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -27,7 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,6 +117,28 @@ struct blo_journal {
 	 * say so again, so from then on nothing is taken as durable and every
 	 * write fails, until the journal is opened again. */
 	_Atomic int write_failed;
+	/* The write-ahead log (see blo_journal_batch_t.logged and wal_append):
+	 * its file (-1: none), its size, where the next record goes, and the
+	 * newest transaction written there since it last started over. Only
+	 * the holder of LMDB's writer lock uses these, and the five after. */
+	int wal_fd;
+	size_t wal_size;
+	size_t wal_off;
+	uint64_t wal_newest;
+	/* What the transaction being logged changes, as the log has it
+	 * (redo_note while redo_on); redo_err: out of memory on the way. */
+	uint8_t *redo;
+	size_t redo_len, redo_cap;
+	bool redo_on;
+	int redo_err;
+	uint64_t logging_txn; /* the transaction being logged; 0: none */
+	/* The newest commit that is not in the log: a logged batch must not
+	 * build on one that a crash of the machine could still undo. */
+	_Atomic uint64_t unlogged_txn;
+	/* Odd while a logged batch is between its log and its commit (readers
+	 * look again once it is even: blo_journal_get). */
+	_Atomic uint64_t logged_windows;
+	uint64_t replayed; /* records of the log that open replayed */
 };
 
 /* The append state in meta under "state", 24 bytes big-endian. Times in
@@ -235,6 +260,8 @@ static int txn_commit(blo_journal_t *self, MDB_txn *txn, bool defer, uint64_t *t
 	if (mdb_env_info(self->env, &info) != 0 || info.me_last_txnid < id)
 		goto out;
 	atomic_store(&self->committed_txn, id);
+	if (id != self->logging_txn)
+		atomic_store(&self->unlogged_txn, id);
 	durable_raise(self, id - 1);
 	if (!defer) {
 		if ((rc = mdb_env_sync(self->env, 1)) != 0) {
@@ -280,6 +307,107 @@ static uint64_t get_be64(const uint8_t *p)
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | p[i];
 	return v;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* ------------------------------------------------------- write-ahead log
+ *
+ * The file "wal" beside data.mdb, written out in full when made, so that a
+ * record's sync writes its pages and nothing of the file's layout. Records
+ * follow each other from offset 0:
+ *   magic (4 bytes, "BLW1"), payload length (4), LMDB transaction id (8),
+ *   BLAKE2b-128 of those 16 bytes and the payload (16), payload;
+ * all big-endian. The payload is what the transaction changed, in order:
+ *   op (1: put, 2: delete), database (DB_*), key length (2), value length
+ *   (4; 0 for a delete), key, value.
+ * A record is written and synced before its transaction commits, and a
+ * transaction is logged only when every commit before it is on disk or in
+ * the log (settle_unlogged): so the records the store lacks after a crash
+ * are the last ones, for consecutive transactions from the store's next.
+ * The log starts over at offset 0 once the store has all of it on disk
+ * (wal_append); what an earlier round left beyond the new records is
+ * older than the store, so replay passes it over, and its first record
+ * that does not check out ends the log. */
+#define WAL_NAME "wal"
+#define WAL_MAGIC 0x424c5731u /* "BLW1" */
+#define WAL_HDR_BYTES 32
+#define WAL_HASH_BYTES 16
+#define OP_HDR_BYTES 8
+#define OP_PUT 1
+#define OP_DEL 2
+enum { DB_RECORDS, DB_IDLOG, DB_CURSORS, DB_AUDIT, DB_META, DB_COUNT };
+
+/* Notes one change of the transaction being logged. A put's value is
+ * noted as it is when this is called: after a MDB_RESERVE put, call it
+ * once the value is written. */
+static void redo_note(blo_journal_t *self, int op, int db, const MDB_val *key, const MDB_val *val)
+{
+	size_t vlen = op == OP_PUT ? val->mv_size : 0;
+	size_t need = OP_HDR_BYTES + key->mv_size + vlen;
+	uint8_t *o;
+
+	if (!self->redo_on || self->redo_err != 0)
+		return;
+	if (key->mv_size > UINT16_MAX || vlen > UINT32_MAX) {
+		self->redo_err = BLO_ETOOBIG;
+		return;
+	}
+	if (self->redo_len + need > self->redo_cap) {
+		size_t cap = self->redo_cap > 0 ? self->redo_cap : 4096;
+		uint8_t *grown;
+
+		while (cap < self->redo_len + need)
+			cap *= 2;
+		if ((grown = realloc(self->redo, cap)) == NULL) {
+			self->redo_err = BLO_ENOMEM;
+			return;
+		}
+		self->redo = grown;
+		self->redo_cap = cap;
+	}
+	o = self->redo + self->redo_len;
+	o[0] = (uint8_t)op;
+	o[1] = (uint8_t)db;
+	o[2] = (uint8_t)(key->mv_size >> 8);
+	o[3] = (uint8_t)key->mv_size;
+	put_be32(o + 4, (uint32_t)vlen);
+	memcpy(o + OP_HDR_BYTES, key->mv_data, key->mv_size);
+	if (vlen > 0)
+		memcpy(o + OP_HDR_BYTES + key->mv_size, val->mv_data, vlen);
+	self->redo_len += need;
+}
+
+/* The hash a record's header carries: of its first 16 bytes and payload. */
+static void wal_hash(uint8_t *out, const uint8_t *hdr, const uint8_t *payload, size_t len)
+{
+	crypto_generichash_blake2b_state st;
+
+	crypto_generichash_blake2b_init(&st, NULL, 0, WAL_HASH_BYTES);
+	crypto_generichash_blake2b_update(&st, hdr, 16);
+	crypto_generichash_blake2b_update(&st, payload, len);
+	crypto_generichash_blake2b_final(&st, out, WAL_HASH_BYTES);
+}
+
+static char *wal_path(const blo_journal_t *self, const char *name)
+{
+	size_t n = strlen(self->dir) + strlen(name) + 2;
+	char *p = malloc(n);
+
+	if (p != NULL)
+		snprintf(p, n, "%s/%s", self->dir, name);
+	return p;
 }
 
 static MDB_val val_of(const void *data, size_t len)
@@ -470,6 +598,310 @@ static int lmdb_fail(const blo_journal_t *self, int rc, blo_err_t *err, const ch
 	return blo_err_set(err, rc, "journal %s: %s: %s", self->dir, doing, blo_strerror(rc));
 }
 
+/* Syncs the store when a commit not in the log may not be on disk yet
+ * (all commits when all is set): 0, or the failed sync's code, recorded
+ * as final. */
+static int sync_committed(blo_journal_t *self, bool all)
+{
+	int rc;
+
+	pthread_mutex_lock(&self->sync_lock);
+	if ((rc = atomic_load(&self->write_failed)) == 0 &&
+	    (all ? atomic_load(&self->committed_txn) : atomic_load(&self->unlogged_txn)) >
+		    atomic_load(&self->durable_txn)) {
+		uint64_t last = atomic_load(&self->committed_txn);
+
+		if ((rc = mdb_env_sync(self->env, 1)) != 0)
+			write_failure(self, rc, true);
+		else
+			durable_raise(self, last);
+	}
+	pthread_mutex_unlock(&self->sync_lock);
+	return rc;
+}
+
+/* Writes the noted changes of transaction txnid to the log and syncs it.
+ * When the store has every record of the log on disk, the log starts over;
+ * when the record does not fit after the last, the store is synced first
+ * so that it has. A failed write or sync is final (write_failure). */
+static int wal_append(blo_journal_t *self, uint64_t txnid, blo_err_t *err)
+{
+	uint8_t hdr[WAL_HDR_BYTES];
+	size_t len = WAL_HDR_BYTES + self->redo_len, done = 0;
+	off_t at;
+	int rc = 0;
+
+	if (atomic_load(&self->durable_txn) >= self->wal_newest)
+		self->wal_off = 0;
+	if (self->wal_off + len > self->wal_size) {
+		if ((rc = sync_committed(self, true)) != 0)
+			return lmdb_fail(self, rc, err, "sync before the write-ahead log starts over");
+		self->wal_off = 0;
+	}
+	put_be32(hdr, WAL_MAGIC);
+	put_be32(hdr + 4, (uint32_t)self->redo_len);
+	put_be64(hdr + 8, txnid);
+	wal_hash(hdr + 16, hdr, self->redo, self->redo_len);
+	at = (off_t)self->wal_off;
+	while (done < len) {
+		struct iovec iov[2];
+		int n = 0;
+		ssize_t w;
+
+		if (done < WAL_HDR_BYTES)
+			iov[n++] = (struct iovec){hdr + done, WAL_HDR_BYTES - done};
+		iov[n++] = (struct iovec){self->redo + (done > WAL_HDR_BYTES ? done - WAL_HDR_BYTES : 0),
+					  self->redo_len - (done > WAL_HDR_BYTES ? done - WAL_HDR_BYTES : 0)};
+		w = pwritev(self->wal_fd, iov, n, at + (off_t)done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = w < 0 ? errno : EIO;
+			break;
+		}
+		done += (size_t)w;
+	}
+	if (rc == 0 && fdatasync(self->wal_fd) != 0)
+		rc = errno;
+	if (rc != 0) {
+		pthread_mutex_lock(&self->sync_lock);
+		write_failure(self, rc, true);
+		pthread_mutex_unlock(&self->sync_lock);
+		return lmdb_fail(self, rc, err, "write-ahead log");
+	}
+	self->wal_off += len;
+	self->wal_newest = txnid;
+	return 0;
+}
+
+static MDB_dbi db_of(const blo_journal_t *self, int db)
+{
+	switch (db) {
+	case DB_RECORDS:
+		return self->records;
+	case DB_IDLOG:
+		return self->idlog;
+	case DB_CURSORS:
+		return self->cursors;
+	case DB_AUDIT:
+		return self->audit;
+	default:
+		return self->meta;
+	}
+}
+
+/* Applies one record's changes as transaction txnid, committed (synced
+ * by open afterwards). */
+static int wal_apply(blo_journal_t *self, const uint8_t *p, size_t len, uint64_t txnid,
+		     blo_err_t *err)
+{
+	MDB_txn *txn = NULL;
+	size_t at = 0;
+	int rc;
+
+	if ((rc = mdb_txn_begin(self->env, NULL, 0, &txn)) != 0)
+		return lmdb_fail(self, rc, err, "write-ahead log: begin");
+	if (mdb_txn_id(txn) != txnid) {
+		mdb_txn_abort(txn);
+		return blo_err_set(err, BLO_ECORRUPT,
+				   "journal %s: write-ahead log: transaction %llu would be "
+				   "replayed as %llu", self->dir, (unsigned long long)txnid,
+				   (unsigned long long)mdb_txn_id(txn));
+	}
+	while (rc == 0 && at < len) {
+		size_t klen, vlen;
+		MDB_val key, val;
+		int op, db;
+
+		if (len - at < OP_HDR_BYTES)
+			break;
+		op = p[at];
+		db = p[at + 1];
+		klen = (size_t)p[at + 2] << 8 | p[at + 3];
+		vlen = get_be32(p + at + 4);
+		if ((op != OP_PUT && op != OP_DEL) || db < 0 || db >= DB_COUNT || klen == 0 ||
+		    klen > len - at - OP_HDR_BYTES || vlen > len - at - OP_HDR_BYTES - klen ||
+		    (op == OP_DEL && vlen != 0))
+			break;
+		key = val_of(p + at + OP_HDR_BYTES, klen);
+		val = val_of(p + at + OP_HDR_BYTES + klen, vlen);
+		if (op == OP_PUT) {
+			rc = mdb_put(txn, db_of(self, db), &key, &val, 0);
+		} else if ((rc = mdb_del(txn, db_of(self, db), &key, NULL)) == MDB_NOTFOUND) {
+			rc = 0;
+		}
+		at += OP_HDR_BYTES + klen + vlen;
+	}
+	if (rc == 0 && at != len) {
+		mdb_txn_abort(txn);
+		return blo_err_set(err, BLO_ECORRUPT,
+				   "journal %s: write-ahead log: transaction %llu holds a malformed "
+				   "change at byte %zu", self->dir, (unsigned long long)txnid, at);
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return lmdb_fail(self, rc, err, "write-ahead log: replay");
+	}
+	if ((rc = txn_commit(self, txn, true, NULL, NULL)) != 0)
+		return lmdb_fail(self, rc, err, "write-ahead log: replay commit");
+	return 0;
+}
+
+/* Replays the records of the log that the store lacks (see
+ * blo_journal_open); *replayed counts them. */
+static int wal_replay(blo_journal_t *self, uint64_t *replayed, blo_err_t *err)
+{
+	char *path = wal_path(self, WAL_NAME);
+	uint8_t *buf = NULL;
+	struct stat st;
+	MDB_envinfo info;
+	size_t size = 0, off = 0, got = 0;
+	uint64_t last;
+	int fd = -1, rc = 0;
+
+	*replayed = 0;
+	if (path == NULL)
+		return blo_err_set(err, BLO_ENOMEM, "journal %s: out of memory", self->dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT)
+			rc = blo_err_set(err, -errno, "journal %s: write-ahead log: %s", self->dir,
+					 strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = blo_err_set(err, -errno, "journal %s: write-ahead log: %s", self->dir,
+				 strerror(errno));
+		goto out;
+	}
+	size = (size_t)st.st_size;
+	if (size < WAL_HDR_BYTES)
+		goto out;
+	if ((buf = malloc(size)) == NULL) {
+		rc = blo_err_set(err, BLO_ENOMEM, "journal %s: write-ahead log: out of memory",
+				 self->dir);
+		goto out;
+	}
+	while (got < size) {
+		ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = blo_err_set(err, n < 0 ? -errno : BLO_ECORRUPT,
+					 "journal %s: write-ahead log: read: %s", self->dir,
+					 n < 0 ? strerror(errno) : "shorter than it was");
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	if ((rc = mdb_env_info(self->env, &info)) != 0) {
+		rc = lmdb_fail(self, rc, err, "write-ahead log: store state");
+		goto out;
+	}
+	last = info.me_last_txnid;
+	while (size - off >= WAL_HDR_BYTES) {
+		const uint8_t *h = buf + off;
+		size_t len = get_be32(h + 4);
+		uint64_t txnid = get_be64(h + 8);
+		uint8_t hash[WAL_HASH_BYTES];
+
+		if (get_be32(h) != WAL_MAGIC || len > size - off - WAL_HDR_BYTES)
+			break;
+		wal_hash(hash, h, h + WAL_HDR_BYTES, len);
+		if (sodium_memcmp(hash, h + 16, WAL_HASH_BYTES) != 0)
+			break;
+		if (txnid > last) {
+			if (txnid != last + 1) {
+				rc = blo_err_set(err, BLO_ECORRUPT,
+						 "journal %s: write-ahead log: its next record is "
+						 "transaction %llu, but the store's next is %llu: the "
+						 "two are not of one history (a store restored from a "
+						 "copy?); to open the store as it is, move %s aside",
+						 self->dir, (unsigned long long)txnid,
+						 (unsigned long long)(last + 1), path);
+				goto out;
+			}
+			if ((rc = wal_apply(self, h + WAL_HDR_BYTES, len, txnid, err)) != 0)
+				goto out;
+			last = txnid;
+			(*replayed)++;
+		}
+		off += WAL_HDR_BYTES + len;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(path);
+	return rc;
+}
+
+/* Opens the log for writing, made (or remade) at size bytes of zeros
+ * first when it is not that size: written to "wal.new", synced, renamed
+ * over "wal", and the folder synced, so that a log is whole or absent. */
+static int wal_make(blo_journal_t *self, size_t size, blo_err_t *err)
+{
+	char *path = wal_path(self, WAL_NAME), *tmp = wal_path(self, WAL_NAME ".new");
+	uint8_t *zeros = NULL;
+	struct stat st;
+	int fd = -1, dfd = -1, rc = 0;
+
+	if (path == NULL || tmp == NULL) {
+		rc = blo_err_set(err, BLO_ENOMEM, "journal %s: out of memory", self->dir);
+		goto out;
+	}
+	if (stat(path, &st) != 0 || (size_t)st.st_size != size) {
+		size_t chunk = (size_t)1 << 20;
+
+		if ((zeros = calloc(1, chunk)) == NULL) {
+			rc = blo_err_set(err, BLO_ENOMEM, "journal %s: out of memory", self->dir);
+			goto out;
+		}
+		int werr = 0;
+
+		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+			werr = errno;
+		for (size_t at = 0; werr == 0 && at < size;) {
+			ssize_t n = pwrite(fd, zeros, size - at < chunk ? size - at : chunk, (off_t)at);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				werr = n < 0 ? errno : EIO;
+			else
+				at += (size_t)n;
+		}
+		if (werr == 0 && fdatasync(fd) != 0)
+			werr = errno;
+		if (fd >= 0 && close(fd) != 0 && werr == 0)
+			werr = errno;
+		if (werr == 0 && rename(tmp, path) != 0)
+			werr = errno;
+		if (werr == 0 && ((dfd = open(self->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+				  fsync(dfd) != 0))
+			werr = errno;
+		if (werr != 0) {
+			unlink(tmp);
+			rc = blo_err_set(err, -werr, "journal %s: write-ahead log: make %s: %s",
+					 self->dir, tmp, strerror(werr));
+			goto out;
+		}
+	}
+	if ((self->wal_fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		rc = blo_err_set(err, -errno, "journal %s: write-ahead log: %s", self->dir,
+				 strerror(errno));
+	self->wal_size = size;
+	self->wal_off = 0;
+	self->wal_newest = 0;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	free(zeros);
+	free(tmp);
+	free(path);
+	return rc;
+}
+
 static int state_load(const blo_journal_t *self, MDB_txn *txn, journal_state_t *st)
 {
 	MDB_val key = val_of(META_STATE, sizeof(META_STATE) - 1);
@@ -487,16 +919,20 @@ static int state_load(const blo_journal_t *self, MDB_txn *txn, journal_state_t *
 	return 0;
 }
 
-static int state_store(const blo_journal_t *self, MDB_txn *txn, const journal_state_t *st)
+static int state_store(blo_journal_t *self, MDB_txn *txn, const journal_state_t *st)
 {
 	uint8_t buf[STATE_BYTES];
 	MDB_val key = val_of(META_STATE, sizeof(META_STATE) - 1);
 	MDB_val val = val_of(buf, sizeof(buf));
+	int rc;
 
 	put_be64(buf, st->last_seq);
 	put_be64(buf + 8, (uint64_t)st->max_time_ms);
 	put_be64(buf + 16, st->unordered_seq);
-	return mdb_put(txn, self->meta, &key, &val, 0);
+	rc = mdb_put(txn, self->meta, &key, &val, 0);
+	if (rc == 0)
+		redo_note(self, OP_PUT, DB_META, &key, &val);
+	return rc;
 }
 
 /* Fills rec from a records entry; BLO_ECORRUPT if it is too short. */
@@ -726,16 +1162,20 @@ static int mark_load(const blo_journal_t *self, MDB_txn *txn, const char *name, 
 	return 0;
 }
 
-static int mark_store(const blo_journal_t *self, MDB_txn *txn, const char *name, uint64_t aseq,
+static int mark_store(blo_journal_t *self, MDB_txn *txn, const char *name, uint64_t aseq,
 		      const uint8_t *hash)
 {
 	uint8_t buf[AUDIT_HEAD_BYTES];
 	MDB_val key = val_of(name, strlen(name));
 	MDB_val val = val_of(buf, sizeof(buf));
+	int rc;
 
 	put_be64(buf, aseq);
 	memcpy(buf + 8, hash, BLO_AUDIT_HASH_BYTES);
-	return mdb_put(txn, self->meta, &key, &val, 0);
+	rc = mdb_put(txn, self->meta, &key, &val, 0);
+	if (rc == 0)
+		redo_note(self, OP_PUT, DB_META, &key, &val);
+	return rc;
 }
 
 /* The head always exists (open writes it); the anchor from the first trim. */
@@ -744,7 +1184,7 @@ static int head_load(const blo_journal_t *self, MDB_txn *txn, uint64_t *aseq, ui
 	return mark_load(self, txn, META_AUDIT_HEAD, false, aseq, hash);
 }
 
-static int head_store(const blo_journal_t *self, MDB_txn *txn, uint64_t aseq,
+static int head_store(blo_journal_t *self, MDB_txn *txn, uint64_t aseq,
 		      const uint8_t *hash)
 {
 	return mark_store(self, txn, META_AUDIT_HEAD, aseq, hash);
@@ -924,6 +1364,9 @@ static void journal_free(blo_journal_t *self, int locks_made)
 	if (locks_made > 1)
 		pthread_rwlock_destroy(&self->index_lock);
 	pthread_mutex_destroy(&self->sync_lock);
+	if (self->wal_fd >= 0)
+		close(self->wal_fd);
+	free(self->redo);
 	slots_free(self->index.slots, self->index.cap);
 	free(self->audit_text);
 	free(self->dir);
@@ -946,8 +1389,10 @@ static int journal_new(blo_journal_t **out, const char *dir, size_t map_size, un
 	if (sodium_init() < 0)
 		(void)0;
 	self = calloc(1, sizeof(*self));
-	if (self != NULL)
+	if (self != NULL) {
 		self->sync_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+		self->wal_fd = -1;
+	}
 	if (self == NULL || (self->dir = strdup(dir)) == NULL ||
 	    (self->audit_text = malloc(AUDIT_TEXT_CAP)) == NULL) {
 		rc = blo_err_set(err, BLO_ENOMEM, "journal %s: out of memory", dir);
@@ -996,6 +1441,8 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 	blo_journal_t *self = NULL;
 	size_t map_size = opts != NULL && opts->map_size != 0 ? opts->map_size : DEFAULT_MAP_SIZE;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t wal_size = opts != NULL ? opts->wal_size : 0;
+	uint64_t replayed = 0;
 	int dead_readers = 0;
 	int rc;
 
@@ -1003,6 +1450,10 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 	*out = NULL;
 	if (dir == NULL || dir[0] == '\0')
 		return blo_err_set(err, BLO_EINVAL, "journal: no folder given");
+	if (wal_size != 0 && (wal_size < BLO_JOURNAL_WAL_MIN || wal_size > UINT32_MAX))
+		return blo_err_set(err, BLO_EINVAL,
+				   "journal %s: write-ahead log size %zu: must be 0 or %zu to %u bytes",
+				   dir, wal_size, BLO_JOURNAL_WAL_MIN, UINT32_MAX);
 	if (map_size % page != 0)
 		map_size += page - map_size % page;
 	/* NOTLS: read transactions belong to the call, not the thread, so
@@ -1019,12 +1470,23 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 	mdb_reader_check(self->env, &dead_readers);
 	self->entry_map_size = current_map_size(self);
 	rc = journal_init(self, err);
+	/* Before anything else commits: the log names the transactions it
+	 * holds by the ids they had. */
+	if (rc == 0)
+		rc = wal_replay(self, &replayed, err);
 	if (rc == 0)
 		rc = index_build(self, err);
 	/* A process before this one may have left a deferred commit whose meta
-	 * page is in the page cache only: on disk before the journal is used. */
+	 * page is in the page cache only: on disk before the journal is used.
+	 * So are the replayed ones, before the log may start over. */
 	if (rc == 0 && (rc = mdb_env_sync(self->env, 1)) != 0)
 		rc = lmdb_fail(self, rc, err, "sync");
+	if (rc == 0) {
+		atomic_store(&self->durable_txn, atomic_load(&self->committed_txn));
+		self->replayed = replayed;
+	}
+	if (rc == 0 && wal_size != 0)
+		rc = wal_make(self, wal_size, err);
 	if (rc != 0)
 		journal_free(self, 2);
 	else
@@ -1117,6 +1579,7 @@ static int append_one(blo_journal_t *self, MDB_txn *txn, MDB_cursor *records,
 		return BLO_ECORRUPT; /* an entry above last_seq: meta lies */
 	if (rc != 0)
 		return rc;
+	redo_note(self, OP_PUT, DB_IDLOG, &key, &val);
 	/* RESERVE: LMDB makes room and we write the header and envelope into
 	 * the page directly, with no staging buffer. */
 	val.mv_size = HDR_BYTES + e->len;
@@ -1130,6 +1593,7 @@ static int append_one(blo_journal_t *self, MDB_txn *txn, MDB_cursor *records,
 	memcpy((uint8_t *)val.mv_data + HDR_ID_OFF, e->id, BLO_JOURNAL_ID_BYTES);
 	if (e->len > 0)
 		memcpy((uint8_t *)val.mv_data + HDR_BYTES, e->data, e->len);
+	redo_note(self, OP_PUT, DB_RECORDS, &key, &val);
 	index_insert(&self->index, fp, seq);
 
 	if (e->time_ms < st->max_time_ms)
@@ -1223,8 +1687,12 @@ static int cursors_put(blo_journal_t *self, MDB_txn *txn, const blo_cursor_updat
 			rc = mdb_del(txn, self->cursors, &key, NULL);
 			if (rc == MDB_NOTFOUND)
 				rc = 0;
+			if (rc == 0)
+				redo_note(self, OP_DEL, DB_CURSORS, &key, NULL);
 		} else {
 			rc = mdb_put(txn, self->cursors, &key, &val, 0);
+			if (rc == 0)
+				redo_note(self, OP_PUT, DB_CURSORS, &key, &val);
 		}
 		if (rc != 0) {
 			rc = lmdb_fail(self, rc, err, "set cursor");
@@ -1305,6 +1773,7 @@ static int audit_append(blo_journal_t *self, MDB_txn *txn, const blo_journal_bat
 		blo_journal_audit_hash(hash, hash, self->audit_text, len);
 		memcpy(val.mv_data, self->audit_text, len);
 		memcpy((uint8_t *)val.mv_data + len, hash, BLO_AUDIT_HASH_BYTES);
+		redo_note(self, OP_PUT, DB_AUDIT, &key, &val);
 	}
 	if (rc == 0)
 		rc = head_store(self, txn, aseq, hash);
@@ -1319,19 +1788,41 @@ out:
 	return rc;
 }
 
+/* Whether a batch asking for the log may have it: the journal has one and
+ * its filesystem has room enough to defer (see txn_commit). */
+static bool may_log(const blo_journal_t *self, const blo_journal_batch_t *b)
+{
+	long long left;
+
+	return b->logged != NULL && self->wal_fd >= 0 && atomic_load(&self->write_failed) == 0 &&
+	       ((left = free_bytes(self->dir)) < 0 || left >= DEFER_MIN_FREE_BYTES);
+}
+
 /* One write transaction for the whole batch, committed. The caller holds
- * map_lock shared. On failure the entries stored in it leave the index. */
+ * map_lock shared. On failure the entries stored in it leave the index.
+ * A logged batch (may_log) goes to the log between its changes and its
+ * commit, and its caller hears of it there. */
 static int commit_txn(blo_journal_t *self, blo_journal_batch_t *b, blo_err_t *err)
 {
 	MDB_txn *txn = NULL;
 	size_t done = 0; /* entries processed; the stored ones are indexed */
-	bool committed = false;
+	bool committed = false, logging = may_log(self, b);
 	int rc;
 
+	/* What it builds on must survive what it does. */
+	if (logging && (rc = sync_committed(self, false)) != 0) {
+		rc = lmdb_fail(self, rc, err, "sync before a logged commit");
+		goto out;
+	}
 	rc = mdb_txn_begin(self->env, NULL, 0, &txn);
 	if (rc != 0) {
 		rc = lmdb_fail(self, rc, err, "commit: begin");
 		goto out;
+	}
+	if (logging) {
+		self->redo_len = 0;
+		self->redo_err = 0;
+		self->redo_on = true;
 	}
 	if (b->n_entries > 0) {
 		rc = entries_append(self, txn, b->entries, b->n_entries, &done, err);
@@ -1344,11 +1835,38 @@ static int commit_txn(blo_journal_t *self, blo_journal_batch_t *b, blo_err_t *er
 	rc = audit_append(self, txn, b, err);
 	if (rc != 0)
 		goto out;
-	rc = txn_commit(self, txn, b->defer_sync, &b->txn, &committed);
+	if (logging) {
+		self->redo_on = false;
+		/* Too large for the log (or no memory to note it): as usual. */
+		logging = self->redo_err == 0 && WAL_HDR_BYTES + self->redo_len <= self->wal_size;
+	}
+	if (logging) {
+		if ((rc = wal_append(self, mdb_txn_id(txn), err)) != 0)
+			goto out;
+		self->logging_txn = mdb_txn_id(txn);
+		atomic_fetch_add(&self->logged_windows, 1);
+		b->logged(b, b->logged_arg);
+	}
+	rc = txn_commit(self, txn, logging || b->defer_sync, &b->txn, &committed);
 	txn = NULL;
+	if (logging) {
+		self->logging_txn = 0;
+		atomic_fetch_add(&self->logged_windows, 1);
+		b->txn = 0;
+		/* Acknowledged, yet not in the store: only the log has it now,
+		 * and open replays it. Nothing more until then. */
+		if (rc != 0) {
+			int none = 0;
+
+			pthread_mutex_lock(&self->sync_lock);
+			atomic_compare_exchange_strong(&self->write_failed, &none, rc);
+			pthread_mutex_unlock(&self->sync_lock);
+		}
+	}
 	if (rc != 0)
 		rc = lmdb_fail(self, rc, err, "commit");
 out:
+	self->redo_on = false;
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	/* Committed but not synced: stored all the same, so still indexed. */
@@ -1539,7 +2057,47 @@ int blo_journal_append(blo_journal_t *self, blo_journal_entry_t *entries, size_t
 	return blo_journal_commit(self, &batch, err);
 }
 
+/* After a read found nothing: whether to read again, once the logged
+ * batch that was between its log and its commit when the read began
+ * (windows, odd) is committed. What a logged callback let out is sought
+ * only after that began. *rc becomes -EAGAIN when the wait is over
+ * BLO_JOURNAL_LOGGED_WAIT_MS. */
+static bool logged_wait(blo_journal_t *self, uint64_t windows, int *rc)
+{
+	int64_t until = blo_mono_ns() + (int64_t)BLO_JOURNAL_LOGGED_WAIT_MS * 1000000;
+
+	if (*rc != BLO_ENOTFOUND || (windows & 1) == 0)
+		return false;
+	while (atomic_load(&self->logged_windows) == windows) {
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 50000};
+
+		if (blo_mono_ns() >= until) {
+			*rc = -EAGAIN;
+			return false;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+static int get_once(blo_journal_t *self, uint64_t seq, uint8_t **data, size_t *len,
+		    int64_t *time_ms, uint8_t *id);
+
 int blo_journal_get(blo_journal_t *self, uint64_t seq, uint8_t **data, size_t *len,
+		    int64_t *time_ms, uint8_t *id)
+{
+	uint64_t windows;
+	int rc;
+
+	assert(self != NULL && data != NULL && len != NULL);
+	do {
+		windows = atomic_load(&self->logged_windows);
+		rc = get_once(self, seq, data, len, time_ms, id);
+	} while (logged_wait(self, windows, &rc));
+	return rc;
+}
+
+static int get_once(blo_journal_t *self, uint64_t seq, uint8_t **data, size_t *len,
 		    int64_t *time_ms, uint8_t *id)
 {
 	MDB_txn *txn = NULL;
@@ -1586,12 +2144,26 @@ out:
 	return rc;
 }
 
+static int find_once(blo_journal_t *self, const uint8_t *id, uint64_t *seq);
+
 int blo_journal_find_id(blo_journal_t *self, const uint8_t *id, uint64_t *seq)
+{
+	uint64_t windows;
+	int rc;
+
+	assert(self != NULL && id != NULL && seq != NULL);
+	do {
+		windows = atomic_load(&self->logged_windows);
+		rc = find_once(self, id, seq);
+	} while (logged_wait(self, windows, &rc));
+	return rc;
+}
+
+static int find_once(blo_journal_t *self, const uint8_t *id, uint64_t *seq)
 {
 	MDB_txn *txn = NULL;
 	int rc;
 
-	assert(self != NULL && id != NULL && seq != NULL);
 	lock_shared(self);
 	rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0)
@@ -2125,6 +2697,7 @@ int blo_journal_stats(blo_journal_t *self, blo_journal_stats_t *out)
 	}
 	out->used_bytes = pages * stat.ms_psize;
 	out->map_size = current_map_size(self);
+	out->wal_replayed = self->replayed;
 out:
 	if (cur != NULL)
 		mdb_cursor_close(cur);

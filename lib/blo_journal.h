@@ -32,7 +32,15 @@ typedef struct {
 	 * is stored. Purge of a full journal may add a few pages (see there), and
 	 * so may audit records and cursors while it is full (blo_journal_commit). */
 	size_t map_size;
+	/* Size of the write-ahead log (the file "wal" in the journal's folder)
+	 * in bytes, written out in full when it is made; 0: none, and batches
+	 * asking for it commit as usual (see blo_journal_batch_t.logged).
+	 * Whatever this says, open replays a log it finds (see
+	 * blo_journal_open). At least BLO_JOURNAL_WAL_MIN. */
+	size_t wal_size;
 } blo_journal_opts_t;
+
+#define BLO_JOURNAL_WAL_MIN ((size_t)64 << 10)
 
 /* One envelope to append. The caller fills id, data, len and time_ms;
  * blo_journal_append or blo_journal_commit fills seq and result. */
@@ -114,7 +122,7 @@ typedef struct {
 /* Everything one blo_journal_commit stores. entries are in-out as for
  * blo_journal_append; cursors and audit are read only. Any count may be 0
  * (its pointer then may be NULL). */
-typedef struct {
+typedef struct blo_journal_batch {
 	blo_journal_entry_t *entries;
 	size_t n_entries;
 	const blo_cursor_update_t *cursors;
@@ -125,8 +133,26 @@ typedef struct {
 	 * blo_journal_commit). */
 	bool defer_sync;
 	/* Out: the commit's transaction, for blo_journal_durable_txn; 0 when
-	 * it wrote nothing or failed. */
+	 * it wrote nothing, failed, or was logged (durable at once). */
 	uint64_t txn;
+	/* Optional: make the batch durable through the write-ahead log, so
+	 * that it may be acknowledged before its commit's own syncs. When the
+	 * journal has a log (wal_size), room on its filesystem (as for
+	 * defer_sync) and the batch fits in the log, the commit writes what the
+	 * batch changes into the log and syncs that (one small sequential
+	 * write), then calls logged(batch, logged_arg), then commits as with
+	 * defer_sync. At the call the entries have their results and sequences
+	 * and the batch survives any crash (open replays the log), but readers
+	 * do not see it yet: they do once blo_journal_commit returns (what
+	 * blo_journal_find_id and blo_journal_get answer in between, see
+	 * there). logged runs on the committing thread holding the journal's
+	 * writer lock: it must not call the journal. A commit that fails after
+	 * logged was called is a failed write to disk (see blo_journal_sync):
+	 * the journal takes nothing more until it is opened again, which
+	 * replays the log. When logged is not called the batch commits as
+	 * usual (batch->txn says when it is durable). */
+	void (*logged)(struct blo_journal_batch *batch, void *arg);
+	void *logged_arg;
 } blo_journal_batch_t;
 
 /* A stored record. Pointers point into the LMDB map: do not free; valid only
@@ -147,6 +173,8 @@ typedef struct {
 	size_t used_bytes;  /* pages in use * page size: the pages of the latest
 			     * snapshot (all databases and the free-page list);
 			     * free pages awaiting reuse are not counted */
+	uint64_t wal_replayed; /* batches of the write-ahead log that open
+				* replayed (a crash had cut their commit short) */
 } blo_journal_stats_t;
 
 /* Opens (creating if needed) the journal in folder dir, which must exist.
@@ -158,7 +186,15 @@ typedef struct {
  * million records, warm). A journal of the first build gains the empty
  * audit log. Returns 0, -errno (-ENOENT: no such folder),
  * BLO_ECORRUPT (unknown format, damaged store), BLO_ENOMEM, BLO_EFULL or an
- * MDB_* code. */
+ * MDB_* code.
+ * The write-ahead log: open first replays, in order, every record of the
+ * folder's "wal" that the store does not hold yet (batches logged and
+ * acknowledged whose commit a crash cut short), and syncs them. The log
+ * ends at the first record that does not check out (never acknowledged:
+ * its sync had not returned). A record beyond the store's next
+ * transaction is BLO_ECORRUPT, the log and the store not being of the same
+ * history (a store restored from a copy, say): nothing is changed then.
+ * Then, with opts->wal_size, the log is made (or remade at that size). */
 int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opts_t *opts,
 		     blo_err_t *err);
 
@@ -222,12 +258,18 @@ int blo_journal_append(blo_journal_t *self, blo_journal_entry_t *entries, size_t
 /* Copies the record at seq: *data (malloc()ed, caller frees, never NULL on
  * success even when *len is 0), *len, and optionally time_ms and id (16
  * bytes); either may be NULL. BLO_ENOTFOUND if there is no such record
- * (never stored, or purged); BLO_ENOMEM. */
+ * (never stored, or purged); BLO_ENOMEM. A record not found while a logged
+ * batch is between its log and its commit is looked for again once that
+ * commit is done (so what a logged callback let out is found), waiting at
+ * most BLO_JOURNAL_LOGGED_WAIT_MS: -EAGAIN after that. */
 int blo_journal_get(blo_journal_t *self, uint64_t seq, uint8_t **data, size_t *len,
 		    int64_t *time_ms, uint8_t *id);
 
+#define BLO_JOURNAL_LOGGED_WAIT_MS 10000
+
 /* The sequence under which id (16 bytes) is stored, or BLO_ENOTFOUND (never
- * stored, or purged). */
+ * stored, or purged); waits for a logged batch's commit as blo_journal_get
+ * does. */
 int blo_journal_find_id(blo_journal_t *self, const uint8_t *id, uint64_t *seq);
 
 /* Calls fn for each record with sequence >= from_seq, in order, at most max
@@ -372,7 +414,9 @@ const char *blo_journal_audit_event_name(blo_audit_event_t event);
  * -EACCES. When LMDB's lock file exists (a broker made it) the reader
  * registers there, so the broker may write meanwhile; when it does not, no
  * broker has the journal open and it is read without locks. The map size
- * is the journal's own. *out is the caller's: blo_journal_close. Returns 0;
+ * is the journal's own. It reads the store only: a batch whose commit a
+ * crash cut short is in the write-ahead log until the journal is opened
+ * for writing again. *out is the caller's: blo_journal_close. Returns 0;
  * BLO_ENOTFOUND "no journal at DIR: is the data_dir right?" when dir holds
  * no journal; -EACCES when the lock file may not be written (another
  * user's broker); BLO_ECORRUPT (not a journal of this format); BLO_ENOMEM;
