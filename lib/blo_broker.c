@@ -59,6 +59,18 @@
 /* Publishes a batch needs to carry the sync of the one before with its own
  * (see writer_main); fewer, and that one is synced first. */
 #define HELD_RIDE_MIN 32
+/* Batches of at most this many publishes are logged (blo_journal's
+ * write-ahead log): answered after one small sequential write and its sync
+ * rather than the commit's scattered pages, its sync and its meta page's.
+ * A larger one, under load, commits as usual: there the log would be a
+ * second sync for each commit, and a commit's answers wait little. */
+#define LOGGED_MAX 32
+/* The log's size, written out once when the journal is made. Its records
+ * start over once the journal has synced what they hold (at the latest
+ * when it is full), so it holds a few commits at a time; 8 MiB takes the
+ * largest logged batch (LOGGED_MAX envelopes of BLO_ENVELOPE_MAX_BYTES),
+ * and a larger one commits as usual. */
+#define BROKER_WAL_BYTES ((size_t)8 << 20)
 /* Refusals recorded one by one per principal and window; the rest of the
  * window is summed up in one record (lib/blo_audit_limit.h). */
 #define AUDIT_REFUSAL_BURST 20
@@ -673,9 +685,13 @@ static int same_origin(const uint8_t *stored, size_t stored_len, void *arg)
 }
 
 /* Builds the journal batch from the jobs: with_entries false leaves out the
- * publishes (after the journal was full) and audits them as refused. */
+ * publishes (after the journal was full) and audits them as refused.
+ * logged_arg (a logged_arg_t; NULL: none) asks for the journal's log, and
+ * on_logged answers the batch if the journal takes it there. */
+static void on_logged(blo_journal_batch_t *jb, void *arg);
+
 static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, bool defer,
-			blo_err_t *err)
+			void *logged_arg, blo_err_t *err)
 {
 	size_t n_entries = 0, n_audit = 0, n_cursors = 0, n_audit_max = 0, n_cursor_max = 0;
 	blo_journal_batch_t jb = {0};
@@ -763,6 +779,10 @@ static int batch_commit(blo_broker_t *self, batch_t *b, bool with_entries, bool 
 	jb.cursors = b->cursors;
 	jb.n_cursors = n_cursors;
 	jb.defer_sync = defer;
+	if (logged_arg != NULL) {
+		jb.logged = on_logged;
+		jb.logged_arg = logged_arg;
+	}
 	rc = blo_journal_commit(self->journal, &jb, err);
 	b->txn = jb.txn;
 	return rc;
@@ -928,7 +948,8 @@ job_t *broker_held_take(held_t *h, uint64_t durable, uint64_t *last_seq)
 
 	*last_seq = 0;
 	while (*cut != NULL && (*cut)->txn <= durable) {
-		if ((*cut)->status == BLONET__PUBLISH_STATUS__ACCEPTED && (*cut)->seq > *last_seq)
+		if ((*cut)->status == BLONET__PUBLISH_STATUS__ACCEPTED && !(*cut)->logged &&
+		    (*cut)->seq > *last_seq)
 			*last_seq = (*cut)->seq;
 		cut = &(*cut)->next;
 	}
@@ -952,8 +973,7 @@ static void held_release(blo_broker_t *self, held_t *h, uint64_t durable, void *
 
 	if (chain == NULL)
 		return;
-	if (last > atomic_load(&self->last_seq))
-		atomic_store(&self->last_seq, last);
+	broker_seq_raise(&self->last_seq, last);
 	if (broker_job_send(out, chain, 0) != 0)
 		broker_job_free_chain(chain);
 }
@@ -978,6 +998,94 @@ static void held_sync(blo_broker_t *self, held_t *h, void *out)
 					      "journal sync failed: %s", err.msg);
 	}
 	held_release(self, h, UINT64_MAX, out);
+}
+
+/* What a committed batch stored, in its jobs: each publish's sequence,
+ * and duplicate or refused where the journal found its id stored. */
+static void batch_results(blo_broker_t *self, batch_t *b)
+{
+	atomic_fetch_add(&self->counters.commits, 1);
+	for (size_t i = 0; i < b->n_jobs; i++) {
+		job_t *j = b->jobs[i];
+		int e = b->entry_of_job[i];
+
+		if (!is_store_job(j) || e < 0)
+			continue;
+		j->seq = b->entries[e].seq;
+		if (b->entries[e].result == BLO_EDUPLICATE) {
+			j->status = BLONET__PUBLISH_STATUS__DUPLICATE;
+		} else if (b->entries[e].result == BLO_ECONFLICT) {
+			char hex[2 * BLO_ID_BYTES + 1];
+
+			blo_hex_encode(hex, sizeof(hex), j->id, BLO_ID_BYTES);
+			broker_reject(j, BLONET__REJECT_REASON__ID_CONFLICT,
+				      "alert id %s is already stored for another "
+				      "origin's alert: give this one its own id",
+				      hex);
+			/* Logged as it was audited (same_origin). */
+			j->refusal_decided = true;
+			j->refusal_recorded = !j->again_unrecorded;
+		} else if (b->entries[e].result != 0) {
+			/* same_origin had no memory to compare it with
+			 * the stored alert: the publisher sends it again. */
+			broker_reject(j, BLONET__REJECT_REASON__INTERNAL,
+				      "out of memory comparing the alert with the "
+				      "one stored under its id; send it again");
+			j->refusal_decided = true;
+			j->refusal_recorded = !j->again_unrecorded;
+		} else {
+			atomic_fetch_add(&self->counters.committed_entries, 1);
+		}
+	}
+}
+
+/* Hands the batch's answers to held: its publishes as one chain, in
+ * order, going to the I/O thread once b->txn is on disk (0: at once);
+ * everything else of it is freed. A logged batch's stored publishes keep
+ * their frame for the I/O thread's cache (job_t.logged). */
+static void batch_answer(blo_broker_t *self, batch_t *b, held_t *held, void *out, bool logged)
+{
+	job_t *head = NULL, **tail = &head;
+
+	for (size_t i = 0; i < b->n_jobs; i++) {
+		job_t *j = b->jobs[i];
+
+		if (is_store_job(j)) {
+			if (logged && j->status == BLONET__PUBLISH_STATUS__ACCEPTED && j->seq > 0)
+				j->logged = true;
+			else
+				blo_message_free((ProtobufCMessage **)&j->frame);
+			*tail = j;
+			tail = &j->next;
+		} else {
+			broker_job_free(j);
+		}
+	}
+	b->n_jobs = 0;
+	broker_held_add(held, head, b->txn);
+	held_release(self, held, blo_journal_durable_txn(self->journal), out);
+}
+
+typedef struct {
+	blo_broker_t *broker;
+	batch_t *b;
+	held_t *held;
+	void *out;
+	bool answered;
+} logged_arg_t;
+
+/* blo_journal_batch_t.logged: the batch is durable in the journal's log,
+ * its commit still to come: answered now. */
+static void on_logged(blo_journal_batch_t *jb, void *arg)
+{
+	logged_arg_t *l = arg;
+
+	(void)jb;
+	l->b->txn = 0;
+	atomic_fetch_add(&l->broker->counters.logged_commits, 1);
+	batch_results(l->broker, l->b);
+	batch_answer(l->broker, l->b, l->held, l->out, true);
+	l->answered = true;
 }
 
 static void *writer_main(void *arg)
@@ -1009,6 +1117,7 @@ static void *writer_main(void *arg)
 		size_t publishes = 0;
 		blo_err_t err = {0};
 		bool defer;
+		logged_arg_t la;
 		int rc;
 
 		/* Retention may take a while: what is held goes first. */
@@ -1099,7 +1208,20 @@ static void *writer_main(void *arg)
 				batch_take(self, in, &b, ZMQ_DONTWAIT, &publishes, &stop);
 		}
 		defer = publishes > 0 && !stop;
-		rc = batch_commit(self, &b, true, defer, &err);
+		/* A small batch is logged: answered once the journal's log has
+		 * it, before the commit's own syncs (LOGGED_MAX). */
+		la = (logged_arg_t){.broker = self, .b = &b, .held = &held, .out = out};
+		rc = batch_commit(self, &b, true, defer,
+				  publishes > 0 && publishes <= LOGGED_MAX && !stop ? &la : NULL, &err);
+		if (la.answered) {
+			/* Acknowledged from the log, yet the commit failed: the
+			 * log keeps them for the next start. Nothing more. */
+			if (rc != 0) {
+				blo_error("journal.commit_failed", "%s", err.msg);
+				atomic_store(&self->writer_failed, 1);
+			}
+			continue;
+		}
 		if (rc == BLO_EFULL || rc == BLO_ENOSPACE) {
 			/* The map or its filesystem is full: refuse the publishes,
 			 * keep serving, and take them again once there is room. */
@@ -1115,7 +1237,7 @@ static void *writer_main(void *arg)
 				retention(self);
 				audit_retention(self, true);
 			}
-			rc = batch_commit(self, &b, false, defer, &err);
+			rc = batch_commit(self, &b, false, defer, NULL, &err);
 			for (size_t i = 0; i < b.n_jobs; i++)
 				if (is_store_job(b.jobs[i]) &&
 				    b.jobs[i]->status == BLONET__PUBLISH_STATUS__ACCEPTED)
@@ -1145,62 +1267,13 @@ static void *writer_main(void *arg)
 					broker_reject(b.jobs[i], BLONET__REJECT_REASON__INTERNAL,
 					       "journal write failed: %s", err.msg);
 		} else if (rc == 0) {
-			atomic_fetch_add(&self->counters.commits, 1);
-			for (size_t i = 0; i < b.n_jobs; i++) {
-				job_t *j = b.jobs[i];
-				int e = b.entry_of_job[i];
-
-				if (!is_store_job(j) || e < 0)
-					continue;
-				j->seq = b.entries[e].seq;
-				if (b.entries[e].result == BLO_EDUPLICATE) {
-					j->status = BLONET__PUBLISH_STATUS__DUPLICATE;
-				} else if (b.entries[e].result == BLO_ECONFLICT) {
-					char hex[2 * BLO_ID_BYTES + 1];
-
-					blo_hex_encode(hex, sizeof(hex), j->id, BLO_ID_BYTES);
-					broker_reject(j, BLONET__REJECT_REASON__ID_CONFLICT,
-						      "alert id %s is already stored for another "
-						      "origin's alert: give this one its own id",
-						      hex);
-					/* Logged as it was audited (same_origin). */
-					j->refusal_decided = true;
-					j->refusal_recorded = !j->again_unrecorded;
-				} else if (b.entries[e].result != 0) {
-					/* same_origin had no memory to compare it with
-					 * the stored alert: the publisher sends it again. */
-					broker_reject(j, BLONET__REJECT_REASON__INTERNAL,
-						      "out of memory comparing the alert with the "
-						      "one stored under its id; send it again");
-					j->refusal_decided = true;
-					j->refusal_recorded = !j->again_unrecorded;
-				} else {
-					atomic_fetch_add(&self->counters.committed_entries, 1);
-				}
-			}
+			batch_results(self, &b);
 		}
-		/* Acknowledge only once the transaction is on disk (held_release).
-		 * The batch's publishes go back as one chain, in order. */
-		{
-			job_t *head = NULL, **tail = &head;
-
-			for (size_t i = 0; i < b.n_jobs; i++) {
-				job_t *j = b.jobs[i];
-
-				if (is_store_job(j)) {
-					blo_message_free((ProtobufCMessage **)&j->frame);
-					*tail = j;
-					tail = &j->next;
-				} else {
-					broker_job_free(j);
-				}
-			}
-			broker_held_add(&held, head, b.txn);
-			held_release(self, &held, blo_journal_durable_txn(self->journal), out);
-			/* A commit that failed took no earlier one to disk. */
-			if (rc != 0)
-				held_sync(self, &held, out);
-		}
+		/* Acknowledge only once the transaction is on disk (held_release). */
+		batch_answer(self, &b, &held, out, false);
+		/* A commit that failed took no earlier one to disk. */
+		if (rc != 0)
+			held_sync(self, &held, out);
 		b.n_jobs = 0;
 	}
 	/* The last batch's commit may have left records out (beyond a
@@ -1212,7 +1285,7 @@ static void *writer_main(void *arg)
 		if (sums != NULL && batch_add(&b, sums) != 0) {
 			broker_job_free(sums);
 		} else if (sums != NULL) {
-			if (batch_commit(self, &b, false, false, &err) != 0) {
+			if (batch_commit(self, &b, false, false, NULL, &err) != 0) {
 				atomic_fetch_add(&self->counters.audit_lost, b.n_audit);
 				blo_error("audit.lost", "%s: the summaries of audit records left out by the "
 					  "last commit could not be written", err.msg);
@@ -2806,6 +2879,26 @@ static void read_router(blo_broker_t *self, size_t router)
 	}
 }
 
+/* A logged job's record, which readers of the journal may not see yet:
+ * into the cache from its frame, then deliverable (last_seq). Without
+ * memory for it the record is left out: pump reads it from the journal,
+ * whose readers wait for a logged commit under way. */
+static void cache_prefill(blo_broker_t *self, job_t *job)
+{
+	const ProtobufCBinaryData *env = job->kind == JOB_FORWARD ? &job->frame->forward->envelope
+								  : &job->frame->publish->envelope;
+	blo_journal_record_t rec = {.seq = job->seq,
+				    .time_ms = job->received_ms,
+				    .id = job->id,
+				    .data = env->data,
+				    .len = env->len};
+	fill_arg_t arg = {self};
+
+	cache_fill_one(&rec, &arg);
+	blo_message_free((ProtobufCMessage **)&job->frame);
+	broker_seq_raise(&self->last_seq, job->seq);
+}
+
 static void read_results(blo_broker_t *self)
 {
 	job_t *job;
@@ -2815,6 +2908,8 @@ static void read_results(blo_broker_t *self)
 			job_t *next = job->next;
 
 			job->next = NULL;
+			if (job->logged)
+				cache_prefill(self, job);
 			on_publish_done(self, job);
 			job = next;
 		}
@@ -2908,6 +3003,8 @@ static void write_status(blo_broker_t *self)
 	cJSON_AddNumberToObject(counters, "expired_before_delivery",
 				(double)atomic_load(&self->counters.expired));
 	cJSON_AddNumberToObject(counters, "commits", (double)atomic_load(&self->counters.commits));
+	cJSON_AddNumberToObject(counters, "logged_commits",
+				(double)atomic_load(&self->counters.logged_commits));
 	cJSON_AddNumberToObject(counters, "audit_limited",
 				(double)atomic_load(&self->counters.audit_limited));
 	cJSON_AddNumberToObject(counters, "audit_lost", (double)atomic_load(&self->counters.audit_lost));
@@ -3370,6 +3467,7 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 	blo_broker_t *self;
 	blo_registry_t *reg = NULL;
 	blo_journal_opts_t jopts = {0};
+	blo_err_t wal_err = {0};
 	const blo_principal_t *me;
 	int hwm = INPROC_HWM;
 	long cores;
@@ -3456,8 +3554,14 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 		goto out;
 	}
 	jopts.map_size = (size_t)s->journal.map_size_mb * 1024 * 1024;
+	jopts.wal_size = BROKER_WAL_BYTES;
+	jopts.wal_err = &wal_err;
 	if ((rc = blo_journal_open(&self->journal, self->data_dir, &jopts, err)) != 0)
 		goto out;
+	if (wal_err.code != 0)
+		blo_warn("journal.wal_unavailable",
+			 "%s: small batches of publishes commit as large ones do, acknowledged "
+			 "after the journal's own syncs", wal_err.msg);
 	if ((rc = registry_version_guard(self, s->registry,
 					 blo_registry_version(self->reg_current->reg), err)) != 0)
 		goto out;
@@ -3466,6 +3570,11 @@ int blo_broker_open(blo_broker_t **out, const blo_broker_settings_t *s, blo_err_
 
 		blo_journal_stats(self->journal, &st);
 		atomic_store(&self->last_seq, st.last_seq);
+		if (st.wal_replayed > 0)
+			blo_info("journal.replayed",
+				 "%" PRIu64 " acknowledged batches whose commit the last run did not "
+				 "finish were replayed from the journal's write-ahead log",
+				 st.wal_replayed);
 	}
 	/* The durable subscriptions kept: each counts for its principal from
 	 * the start, connected or not. */

@@ -107,6 +107,10 @@ typedef struct job {
 	/* Writer: an id already stored (a duplicate or a conflict), audited
 	 * one by one or not (again_unrecorded), decided once. */
 	bool again_decided, again_unrecorded;
+	/* Stored by a logged commit (blo_journal_batch_t.logged): answered
+	 * before readers of the journal see it, so its frame comes back with
+	 * it and the I/O thread caches the record from that (cache_prefill). */
+	bool logged;
 	/* JOB_AUDIT: audit records and cursor updates from the I/O thread */
 	audit_item_t *audit;
 	size_t n_audit, cap_audit;
@@ -126,8 +130,18 @@ void broker_held_add(held_t *h, job_t *chain, uint64_t txn);
 
 /* Detaches the answers at the front whose commit is at most durable, as a
  * chain (NULL: none); *last_seq gets the highest sequence they stored (0:
- * none). */
+ * none), leaving out logged ones (the I/O thread raises last_seq for those
+ * once it has cached them). */
 job_t *broker_held_take(held_t *h, uint64_t durable, uint64_t *last_seq);
+
+/* *p = max(*p, v), whichever thread gets there first. */
+static inline void broker_seq_raise(_Atomic uint64_t *p, uint64_t v)
+{
+	uint64_t was = atomic_load(p);
+
+	while (v > was && !atomic_compare_exchange_weak(p, &was, v))
+		;
+}
 
 typedef struct blo_mesh blo_mesh_t;
 
@@ -205,6 +219,7 @@ typedef struct {
 		forbidden, expired;
 	atomic_uint_fast64_t rejected_by[REJECT_REASONS];
 	atomic_uint_fast64_t commits, committed_entries;
+	atomic_uint_fast64_t logged_commits; /* of commits: answered from the journal's log */
 	atomic_uint_fast64_t received, received_rejected; /* forwards from peers */
 	atomic_uint_fast64_t audit_limited; /* refusals summed up, not recorded one by one */
 	atomic_uint_fast64_t audit_lost;    /* audit records a full journal could not take */
@@ -266,7 +281,8 @@ struct blo_broker {
 	int signal_pipe[2];
 	volatile sig_atomic_t stop_requested, reload_requested;
 
-	atomic_uint_fast64_t last_seq;  /* newest committed sequence */
+	atomic_uint_fast64_t last_seq;  /* newest sequence stored, durable and readable
+					 * (from the journal, or cached: logged jobs) */
 	atomic_uint_fast64_t verifying; /* publishes handed to the verify workers, not yet verified */
 	atomic_int writer_failed;
 	/* Writer thread only: refused publishes it audits, and alerts sent

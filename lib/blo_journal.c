@@ -852,6 +852,16 @@ static int wal_make(blo_journal_t *self, size_t size, blo_err_t *err)
 	}
 	if (stat(path, &st) != 0 || (size_t)st.st_size != size) {
 		size_t chunk = (size_t)1 << 20;
+		long long left = free_bytes(self->dir);
+
+		/* Logged commits need DEFER_MIN_FREE_BYTES free (may_log). */
+		if (left >= 0 && left < DEFER_MIN_FREE_BYTES + (long long)size) {
+			rc = blo_err_set(err, BLO_ENOSPACE,
+					 "journal %s: write-ahead log: only %lld bytes free on its "
+					 "filesystem, under the %lld it needs", self->dir, left,
+					 DEFER_MIN_FREE_BYTES + (long long)size);
+			goto out;
+		}
 
 		if ((zeros = calloc(1, chunk)) == NULL) {
 			rc = blo_err_set(err, BLO_ENOMEM, "journal %s: out of memory", self->dir);
@@ -1485,8 +1495,13 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 		atomic_store(&self->durable_txn, atomic_load(&self->committed_txn));
 		self->replayed = replayed;
 	}
-	if (rc == 0 && wal_size != 0)
-		rc = wal_make(self, wal_size, err);
+	if (rc == 0 && wal_size != 0) {
+		blo_err_t wal_err = {0};
+
+		/* Only a shortcut to durability: without it, as usual. */
+		if (wal_make(self, wal_size, &wal_err) != 0 && opts->wal_err != NULL)
+			*opts->wal_err = wal_err;
+	}
 	if (rc != 0)
 		journal_free(self, 2);
 	else

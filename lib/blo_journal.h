@@ -38,6 +38,10 @@ typedef struct {
 	 * Whatever this says, open replays a log it finds (see
 	 * blo_journal_open). At least BLO_JOURNAL_WAL_MIN. */
 	size_t wal_size;
+	/* Optional, out: why the log could not be made, if it could not (a
+	 * filesystem without room for it and 64 MiB more, say): the journal
+	 * opens all the same, without one. */
+	blo_err_t *wal_err;
 } blo_journal_opts_t;
 
 #define BLO_JOURNAL_WAL_MIN ((size_t)64 << 10)
@@ -194,7 +198,8 @@ typedef struct {
  * its sync had not returned). A record beyond the store's next
  * transaction is BLO_ECORRUPT, the log and the store not being of the same
  * history (a store restored from a copy, say): nothing is changed then.
- * Then, with opts->wal_size, the log is made (or remade at that size). */
+ * Then, with opts->wal_size, the log is made (or remade at that size):
+ * where it cannot be, opts->wal_err says why and the journal has none. */
 int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opts_t *opts,
 		     blo_err_t *err);
 

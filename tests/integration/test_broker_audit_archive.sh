@@ -122,7 +122,8 @@ mv "$WORK/saved" "$ARCH/$first"
 check "SIGTERM exits 0" stop_broker th-broker TERM
 md5sum "$ARCH"/* >"$WORK/archive.md5"
 cp "$WORK/backup.mdb" "$WORK/d/th-broker/data/data.mdb"
-rm -f "$WORK/d/th-broker/data/lock.mdb"
+# As OPERATIONS says: the write-ahead log goes with the lock file.
+rm -f "$WORK/d/th-broker/data/lock.mdb" "$WORK/d/th-broker/data/wal"
 start_broker th-broker || { fail "broker starts on the restored journal"; finish; }
 gen_alerts after-restore 3000 >"$WORK/r.jsonl"
 pub th-customs-maesai "$WORK/r.jsonl" >/dev/null 2>&1
