@@ -92,6 +92,8 @@ endif
 PROG_DIRS := $(patsubst %/main.c,%,$(wildcard broker/*/main.c agents/*/main.c deploy/*/main.c))
 PROGS := $(foreach d,$(PROG_DIRS),$(BINDIR)/$(notdir $(d)))
 PROBE := $(if $(wildcard tests/integration/probe.c),$(BUILD)/tests/blonet-probe)
+# An LD_PRELOAD shim of test_broker_durability (tests/integration/wal_kill.c).
+WAL_KILL := $(BUILD)/tests/libwal_kill.so
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -105,7 +107,7 @@ FAULT_BIN := $(patsubst tests/fault/%.c,$(BUILD)/tests/fault/%,$(FAULT_SRC))
 .PHONY: all check demo faults unit bench bench-deps fuzz install uninstall clean
 .SECONDARY:
 
-all: $(LIBA) $(PROGS) $(UNIT_BIN) $(PROBE) $(FAULT_BIN)
+all: $(LIBA) $(PROGS) $(UNIT_BIN) $(PROBE) $(FAULT_BIN) $(WAL_KILL)
 
 # One run of protoc-c writes both files (a grouped target: never twice).
 $(GEN)/blonet.pb-c.c $(GEN)/blonet.pb-c.h &: proto/blonet.proto
@@ -139,6 +141,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBA)
 $(PROBE): tests/integration/probe.c tests/integration/test_client.h $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_PROJECT) -Itests/integration -o $@ $< $(LIBA) $(LDFLAGS_ALL) $(LIBS)
+
+# Without sanitizers: it runs before a sanitized broker's own runtime.
+$(WAL_KILL): tests/integration/wal_kill.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
 
 $(BUILD)/tests/fault/%: tests/fault/%.c $(wildcard tests/fault/*.h) tests/integration/test_client.h $(LIBA)
 	@mkdir -p $(dir $@)

@@ -2234,6 +2234,12 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 	 * passed over in pump_sub, none skipped that is kept. */
 	if (blo_journal_stats(self->journal, &st) != 0)
 		st = (blo_journal_stats_t){.first_seq = 1, .last_seq = last, .count = 1};
+	/* After the newest record of an empty journal: the lower of what its
+	 * readers see and what may be delivered, so that neither a logged
+	 * record (deliverable from the cache before its commit ends) nor a
+	 * committed one (whose sync is still to come) is passed over. */
+	if (st.first_seq == 0)
+		st.first_seq = (st.last_seq < last ? st.last_seq : last) + 1;
 	switch (req->start) {
 	case BLONET__START_AT__START_SEQUENCE:
 		start = req->from_seq > 0 ? req->from_seq : 1;
@@ -2243,7 +2249,7 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 			start = last + 1;
 		break;
 	case BLONET__START_AT__START_EARLIEST:
-		start = st.first_seq > 0 ? st.first_seq : last + 1;
+		start = st.first_seq;
 		break;
 	case BLONET__START_AT__START_NOW:
 		start = last + 1;
@@ -2251,7 +2257,7 @@ static void on_subscribe(blo_broker_t *self, session_t *session, const Blonet__F
 	default:
 		/* A durable name seen for the first time starts from the oldest
 		 * alert kept: nothing it was entitled to is skipped. */
-		start = has_cursor ? cursor + 1 : (st.first_seq > 0 ? st.first_seq : last + 1);
+		start = has_cursor ? cursor + 1 : st.first_seq;
 		break;
 	}
 	/* Whatever retention purged is not looked for one record at a time

@@ -125,13 +125,14 @@ struct blo_journal {
 	size_t wal_size;
 	size_t wal_off;
 	uint64_t wal_newest;
+	uint8_t wal_key[16]; /* of the records since the log last started over */
 	/* What the transaction being logged changes, as the log has it
 	 * (redo_note while redo_on); redo_err: out of memory on the way. */
 	uint8_t *redo;
 	size_t redo_len, redo_cap;
 	bool redo_on;
 	int redo_err;
-	uint64_t logging_txn; /* the transaction being logged; 0: none */
+	_Atomic uint64_t logging_txn; /* the transaction being logged; 0: none */
 	/* The newest commit that is not in the log: a logged batch must not
 	 * build on one that a crash of the machine could still undo. */
 	_Atomic uint64_t unlogged_txn;
@@ -260,7 +261,7 @@ static int txn_commit(blo_journal_t *self, MDB_txn *txn, bool defer, uint64_t *t
 	if (mdb_env_info(self->env, &info) != 0 || info.me_last_txnid < id)
 		goto out;
 	atomic_store(&self->committed_txn, id);
-	if (id != self->logging_txn)
+	if (id != atomic_load(&self->logging_txn))
 		atomic_store(&self->unlogged_txn, id);
 	durable_raise(self, id - 1);
 	if (!defer) {
@@ -286,6 +287,8 @@ static const char META_AUDIT_HEAD[] = "audit_head";
  * absent until the first trim (then the chain starts at aseq 1 from 32
  * zero bytes). */
 static const char META_AUDIT_ANCHOR[] = "audit_anchor";
+/* The id of the newest logged transaction (see the write-ahead log). */
+static const char META_WAL_TXN[] = "wal_txn";
 #define AUDIT_HEAD_BYTES (8 + BLO_AUDIT_HASH_BYTES)
 
 /* The longest record text: the fixed fields, and principal and detail with
@@ -328,26 +331,35 @@ static uint32_t get_be32(const uint8_t *p)
  * record's sync writes its pages and nothing of the file's layout. Records
  * follow each other from offset 0:
  *   magic (4 bytes, "BLW1"), payload length (4), LMDB transaction id (8),
- *   BLAKE2b-128 of those 16 bytes and the payload (16), payload;
+ *   the round's key (16), BLAKE2b-128 keyed with it of the first 16 bytes
+ *   and the payload (16), payload;
  * all big-endian. The payload is what the transaction changed, in order:
  *   op (1: put, 2: delete), database (DB_*), key length (2), value length
- *   (4; 0 for a delete), key, value.
- * A record is written and synced before its transaction commits, and a
- * transaction is logged only when every commit before it is on disk or in
- * the log (settle_unlogged): so the records the store lacks after a crash
- * are the last ones, for consecutive transactions from the store's next.
- * The log starts over at offset 0 once the store has all of it on disk
- * (wal_append); what an earlier round left beyond the new records is
- * older than the store, so replay passes it over, and its first record
- * that does not check out ends the log. */
+ *   (4; 0 for a delete), key, value;
+ * every logged transaction puts META_WAL_TXN, so that it changes something
+ * and takes its id (LMDB gives a transaction that changes nothing no id of
+ * its own). A record is written and synced before its transaction
+ * commits, and a transaction is logged only when every commit before it is
+ * on disk or in the log (sync_committed): so the records the store lacks
+ * after a crash are the last ones, for consecutive transactions from the
+ * store's next. The log starts over at offset 0, under a new random key,
+ * once the store has all of it on disk (wal_append). Replay takes the key
+ * of the record at 0 and ends at the first record that does not check out
+ * under it: what an earlier round left beyond the new records (a key of
+ * its own), a torn write, or bytes of a payload, which hold alert
+ * envelopes that publishers chose but cannot carry a record that checks
+ * out (they do not know the key). */
 #define WAL_NAME "wal"
 #define WAL_MAGIC 0x424c5731u /* "BLW1" */
-#define WAL_HDR_BYTES 32
+#define WAL_HDR_BYTES 48
+#define WAL_KEY_BYTES 16
 #define WAL_HASH_BYTES 16
 #define OP_HDR_BYTES 8
 #define OP_PUT 1
 #define OP_DEL 2
 enum { DB_RECORDS, DB_IDLOG, DB_CURSORS, DB_AUDIT, DB_META, DB_COUNT };
+
+static size_t map_step(size_t map_size);
 
 /* Notes one change of the transaction being logged. A put's value is
  * noted as it is when this is called: after a MDB_RESERVE put, call it
@@ -389,12 +401,13 @@ static void redo_note(blo_journal_t *self, int op, int db, const MDB_val *key, c
 	self->redo_len += need;
 }
 
-/* The hash a record's header carries: of its first 16 bytes and payload. */
+/* The hash a record's header carries: of its first 16 bytes and payload,
+ * keyed with the round's key (header bytes 16 to 32). */
 static void wal_hash(uint8_t *out, const uint8_t *hdr, const uint8_t *payload, size_t len)
 {
 	crypto_generichash_blake2b_state st;
 
-	crypto_generichash_blake2b_init(&st, NULL, 0, WAL_HASH_BYTES);
+	crypto_generichash_blake2b_init(&st, hdr + 16, WAL_KEY_BYTES, WAL_HASH_BYTES);
 	crypto_generichash_blake2b_update(&st, hdr, 16);
 	crypto_generichash_blake2b_update(&st, payload, len);
 	crypto_generichash_blake2b_final(&st, out, WAL_HASH_BYTES);
@@ -531,7 +544,7 @@ static void index_remove(id_index_t *ix, uint64_t fp, uint64_t seq)
 /* The sequence holding id as txn sees it: 0 and *seq, MDB_NOTFOUND, or an
  * error. The caller holds index_lock. */
 static int id_lookup(const blo_journal_t *self, MDB_txn *txn, const uint8_t *id, uint64_t fp,
-		     uint64_t *seq)
+		     uint64_t *seq, bool *unseen)
 {
 	const id_index_t *ix = &self->index;
 	size_t mask = ix->cap - 1;
@@ -546,8 +559,12 @@ static int id_lookup(const blo_journal_t *self, MDB_txn *txn, const uint8_t *id,
 			continue;
 		put_be64(seq_be, ix->slots[i].seq);
 		rc = mdb_get(txn, self->idlog, &key, &val);
-		if (rc == MDB_NOTFOUND)
-			continue; /* purged, or not committed in txn's view */
+		if (rc == MDB_NOTFOUND) {
+			/* Not committed in txn's view (purge unindexes). */
+			if (unseen != NULL)
+				*unseen = true;
+			continue;
+		}
 		if (rc != 0)
 			return rc;
 		if (val.mv_size == BLO_JOURNAL_ID_BYTES &&
@@ -629,8 +646,10 @@ static int wal_append(blo_journal_t *self, uint64_t txnid, blo_err_t *err)
 	uint8_t hdr[WAL_HDR_BYTES];
 	size_t len = WAL_HDR_BYTES + self->redo_len, done = 0;
 	off_t at;
-	int rc = 0;
+	int rc = atomic_load(&self->write_failed);
 
+	if (rc != 0)
+		return lmdb_fail(self, rc, err, "write-ahead log");
 	if (atomic_load(&self->durable_txn) >= self->wal_newest)
 		self->wal_off = 0;
 	if (self->wal_off + len > self->wal_size) {
@@ -638,10 +657,13 @@ static int wal_append(blo_journal_t *self, uint64_t txnid, blo_err_t *err)
 			return lmdb_fail(self, rc, err, "sync before the write-ahead log starts over");
 		self->wal_off = 0;
 	}
+	if (self->wal_off == 0)
+		randombytes_buf(self->wal_key, sizeof(self->wal_key));
 	put_be32(hdr, WAL_MAGIC);
 	put_be32(hdr + 4, (uint32_t)self->redo_len);
 	put_be64(hdr + 8, txnid);
-	wal_hash(hdr + 16, hdr, self->redo, self->redo_len);
+	memcpy(hdr + 16, self->wal_key, WAL_KEY_BYTES);
+	wal_hash(hdr + 32, hdr, self->redo, self->redo_len);
 	at = (off_t)self->wal_off;
 	while (done < len) {
 		struct iovec iov[2];
@@ -805,11 +827,18 @@ static int wal_replay(blo_journal_t *self, uint64_t *replayed, blo_err_t *err)
 		uint64_t txnid = get_be64(h + 8);
 		uint8_t hash[WAL_HASH_BYTES];
 
-		if (get_be32(h) != WAL_MAGIC || len > size - off - WAL_HDR_BYTES)
+		if (get_be32(h) != WAL_MAGIC || len > size - off - WAL_HDR_BYTES ||
+		    (off > 0 && sodium_memcmp(h + 16, buf + 16, WAL_KEY_BYTES) != 0))
 			break;
 		wal_hash(hash, h, h + WAL_HDR_BYTES, len);
-		if (sodium_memcmp(hash, h + 16, WAL_HASH_BYTES) != 0)
+		if (sodium_memcmp(hash, h + 32, WAL_HASH_BYTES) != 0)
 			break;
+		if (*replayed > 0 && txnid != last + 1) {
+			rc = blo_err_set(err, BLO_ECORRUPT,
+					 "journal %s: write-ahead log: transaction %llu follows %llu",
+					 self->dir, (unsigned long long)txnid, (unsigned long long)last);
+			goto out;
+		}
 		if (txnid > last) {
 			if (txnid != last + 1) {
 				rc = blo_err_set(err, BLO_ECORRUPT,
@@ -821,7 +850,18 @@ static int wal_replay(blo_journal_t *self, uint64_t *replayed, blo_err_t *err)
 						 (unsigned long long)(last + 1), path);
 				goto out;
 			}
-			if ((rc = wal_apply(self, h + WAL_HDR_BYTES, len, txnid, err)) != 0)
+			/* A commit the map could not take (its free-page list
+			 * grew, say) made it here: the map grows, as purge's do. */
+			for (int grows = 0;; grows++) {
+				size_t map = current_map_size(self);
+
+				rc = wal_apply(self, h + WAL_HDR_BYTES, len, txnid, err);
+				if (rc != BLO_EFULL || grows == PURGE_MAX_GROWS ||
+				    mdb_env_set_mapsize(self->env, map + map_step(map)) != 0)
+					break;
+				blo_err_clear(err);
+			}
+			if (rc != 0)
 				goto out;
 			last = txnid;
 			(*replayed)++;
@@ -1563,7 +1603,7 @@ static int append_one(blo_journal_t *self, MDB_txn *txn, MDB_cursor *records,
 	MDB_val val;
 	int rc;
 
-	rc = id_lookup(self, txn, e->id, fp, &e->seq);
+	rc = id_lookup(self, txn, e->id, fp, &e->seq, NULL);
 	if (rc == 0) {
 		e->result = BLO_EDUPLICATE;
 		if (e->same != NULL) {
@@ -1821,17 +1861,19 @@ static int commit_txn(blo_journal_t *self, blo_journal_batch_t *b, blo_err_t *er
 {
 	MDB_txn *txn = NULL;
 	size_t done = 0; /* entries processed; the stored ones are indexed */
-	bool committed = false, logging = may_log(self, b);
+	bool committed = false, logging = may_log(self, b), called = false;
 	int rc;
 
-	/* What it builds on must survive what it does. */
-	if (logging && (rc = sync_committed(self, false)) != 0) {
-		rc = lmdb_fail(self, rc, err, "sync before a logged commit");
-		goto out;
-	}
 	rc = mdb_txn_begin(self->env, NULL, 0, &txn);
 	if (rc != 0) {
 		rc = lmdb_fail(self, rc, err, "commit: begin");
+		goto out;
+	}
+	/* What it builds on must survive what it does: a commit of another
+	 * thread too, which ended before this began (its sync, under
+	 * sync_lock, is waited for). */
+	if (logging && (rc = sync_committed(self, false)) != 0) {
+		rc = lmdb_fail(self, rc, err, "sync before a logged commit");
 		goto out;
 	}
 	if (logging) {
@@ -1851,6 +1893,15 @@ static int commit_txn(blo_journal_t *self, blo_journal_batch_t *b, blo_err_t *er
 	if (rc != 0)
 		goto out;
 	if (logging) {
+		uint8_t id_be[8];
+		MDB_val key = val_of(META_WAL_TXN, sizeof(META_WAL_TXN) - 1), val = val_of(id_be, 8);
+
+		put_be64(id_be, mdb_txn_id(txn));
+		if ((rc = mdb_put(txn, self->meta, &key, &val, 0)) != 0) {
+			rc = lmdb_fail(self, rc, err, "commit: log mark");
+			goto out;
+		}
+		redo_note(self, OP_PUT, DB_META, &key, &val);
 		self->redo_on = false;
 		/* Too large for the log (or no memory to note it): as usual. */
 		logging = self->redo_err == 0 && WAL_HDR_BYTES + self->redo_len <= self->wal_size;
@@ -1858,14 +1909,15 @@ static int commit_txn(blo_journal_t *self, blo_journal_batch_t *b, blo_err_t *er
 	if (logging) {
 		if ((rc = wal_append(self, mdb_txn_id(txn), err)) != 0)
 			goto out;
-		self->logging_txn = mdb_txn_id(txn);
+		atomic_store(&self->logging_txn, mdb_txn_id(txn));
 		atomic_fetch_add(&self->logged_windows, 1);
 		b->logged(b, b->logged_arg);
+		called = true;
 	}
 	rc = txn_commit(self, txn, logging || b->defer_sync, &b->txn, &committed);
 	txn = NULL;
 	if (logging) {
-		self->logging_txn = 0;
+		atomic_store(&self->logging_txn, 0);
 		atomic_fetch_add(&self->logged_windows, 1);
 		b->txn = 0;
 		/* Acknowledged, yet not in the store: only the log has it now,
@@ -1884,8 +1936,10 @@ out:
 	self->redo_on = false;
 	if (txn != NULL)
 		mdb_txn_abort(txn);
-	/* Committed but not synced: stored all the same, so still indexed. */
-	if (rc != 0 && done > 0 && !committed) {
+	/* Committed but not synced: stored all the same, so still indexed.
+	 * Logged (called): in the log, which the next open replays; and the
+	 * entries' ids may be gone with what the caller let go. */
+	if (rc != 0 && done > 0 && !committed && !called) {
 		index_lock_exclusive(self);
 		for (size_t i = 0; i < done; i++) {
 			if (b->entries[i].result == 0)
@@ -2075,13 +2129,15 @@ int blo_journal_append(blo_journal_t *self, blo_journal_entry_t *entries, size_t
 /* After a read found nothing: whether to read again, once the logged
  * batch that was between its log and its commit when the read began
  * (windows, odd) is committed. What a logged callback let out is sought
- * only after that began. *rc becomes -EAGAIN when the wait is over
- * BLO_JOURNAL_LOGGED_WAIT_MS. */
-static bool logged_wait(blo_journal_t *self, uint64_t windows, int *rc)
+ * only after that began. Only for what may be in that batch (unseen: a
+ * sequence beyond the read's view, an id indexed but not in its view):
+ * a purged record or an unknown id is answered at once. *rc becomes
+ * -EAGAIN when the wait is over BLO_JOURNAL_LOGGED_WAIT_MS. */
+static bool logged_wait(blo_journal_t *self, uint64_t windows, bool unseen, int *rc)
 {
 	int64_t until = blo_mono_ns() + (int64_t)BLO_JOURNAL_LOGGED_WAIT_MS * 1000000;
 
-	if (*rc != BLO_ENOTFOUND || (windows & 1) == 0)
+	if (*rc != BLO_ENOTFOUND || (windows & 1) == 0 || !unseen)
 		return false;
 	while (atomic_load(&self->logged_windows) == windows) {
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = 50000};
@@ -2096,24 +2152,26 @@ static bool logged_wait(blo_journal_t *self, uint64_t windows, int *rc)
 }
 
 static int get_once(blo_journal_t *self, uint64_t seq, uint8_t **data, size_t *len,
-		    int64_t *time_ms, uint8_t *id);
+		    int64_t *time_ms, uint8_t *id, bool *unseen);
 
 int blo_journal_get(blo_journal_t *self, uint64_t seq, uint8_t **data, size_t *len,
 		    int64_t *time_ms, uint8_t *id)
 {
 	uint64_t windows;
+	bool unseen;
 	int rc;
 
 	assert(self != NULL && data != NULL && len != NULL);
 	do {
 		windows = atomic_load(&self->logged_windows);
-		rc = get_once(self, seq, data, len, time_ms, id);
-	} while (logged_wait(self, windows, &rc));
+		unseen = false;
+		rc = get_once(self, seq, data, len, time_ms, id, &unseen);
+	} while (logged_wait(self, windows, unseen, &rc));
 	return rc;
 }
 
 static int get_once(blo_journal_t *self, uint64_t seq, uint8_t **data, size_t *len,
-		    int64_t *time_ms, uint8_t *id)
+		    int64_t *time_ms, uint8_t *id, bool *unseen)
 {
 	MDB_txn *txn = NULL;
 	uint8_t seq_be[8];
@@ -2131,6 +2189,12 @@ static int get_once(blo_journal_t *self, uint64_t seq, uint8_t **data, size_t *l
 	if (rc != 0)
 		goto out;
 	rc = mdb_get(txn, self->records, &key, &val);
+	if (rc == MDB_NOTFOUND) {
+		journal_state_t st;
+
+		*unseen = state_load(self, txn, &st) != 0 || seq > st.last_seq;
+		goto out;
+	}
 	if (rc != 0)
 		goto out;
 	rc = record_decode(&key, &val, &rec);
@@ -2159,22 +2223,24 @@ out:
 	return rc;
 }
 
-static int find_once(blo_journal_t *self, const uint8_t *id, uint64_t *seq);
+static int find_once(blo_journal_t *self, const uint8_t *id, uint64_t *seq, bool *unseen);
 
 int blo_journal_find_id(blo_journal_t *self, const uint8_t *id, uint64_t *seq)
 {
 	uint64_t windows;
+	bool unseen;
 	int rc;
 
 	assert(self != NULL && id != NULL && seq != NULL);
 	do {
 		windows = atomic_load(&self->logged_windows);
-		rc = find_once(self, id, seq);
-	} while (logged_wait(self, windows, &rc));
+		unseen = false;
+		rc = find_once(self, id, seq, &unseen);
+	} while (logged_wait(self, windows, unseen, &rc));
 	return rc;
 }
 
-static int find_once(blo_journal_t *self, const uint8_t *id, uint64_t *seq)
+static int find_once(blo_journal_t *self, const uint8_t *id, uint64_t *seq, bool *unseen)
 {
 	MDB_txn *txn = NULL;
 	int rc;
@@ -2185,7 +2251,7 @@ static int find_once(blo_journal_t *self, const uint8_t *id, uint64_t *seq)
 		goto out;
 	rc = pthread_rwlock_rdlock(&self->index_lock);
 	assert(rc == 0);
-	rc = id_lookup(self, txn, id, id_fingerprint(id), seq);
+	rc = id_lookup(self, txn, id, id_fingerprint(id), seq, unseen);
 	index_unlock(self);
 out:
 	if (txn != NULL)

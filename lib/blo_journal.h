@@ -150,7 +150,8 @@ typedef struct blo_journal_batch {
 	 * do not see it yet: they do once blo_journal_commit returns (what
 	 * blo_journal_find_id and blo_journal_get answer in between, see
 	 * there). logged runs on the committing thread holding the journal's
-	 * writer lock: it must not call the journal. A commit that fails after
+	 * writer lock: it must not call the journal, blo_journal_durable_txn
+	 * excepted. A commit that fails after
 	 * logged was called is a failed write to disk (see blo_journal_sync):
 	 * the journal takes nothing more until it is opened again, which
 	 * replays the log. When logged is not called the batch commits as
@@ -263,18 +264,19 @@ int blo_journal_append(blo_journal_t *self, blo_journal_entry_t *entries, size_t
 /* Copies the record at seq: *data (malloc()ed, caller frees, never NULL on
  * success even when *len is 0), *len, and optionally time_ms and id (16
  * bytes); either may be NULL. BLO_ENOTFOUND if there is no such record
- * (never stored, or purged); BLO_ENOMEM. A record not found while a logged
- * batch is between its log and its commit is looked for again once that
- * commit is done (so what a logged callback let out is found), waiting at
- * most BLO_JOURNAL_LOGGED_WAIT_MS: -EAGAIN after that. */
+ * (never stored, or purged); BLO_ENOMEM. A record beyond what the reader
+ * sees, not found while a logged batch is between its log and its commit,
+ * is looked for again once that commit is done (so what a logged callback
+ * let out is found), waiting at most BLO_JOURNAL_LOGGED_WAIT_MS: -EAGAIN
+ * after that. */
 int blo_journal_get(blo_journal_t *self, uint64_t seq, uint8_t **data, size_t *len,
 		    int64_t *time_ms, uint8_t *id);
 
 #define BLO_JOURNAL_LOGGED_WAIT_MS 10000
 
 /* The sequence under which id (16 bytes) is stored, or BLO_ENOTFOUND (never
- * stored, or purged); waits for a logged batch's commit as blo_journal_get
- * does. */
+ * stored, or purged); waits, as blo_journal_get does, for a logged batch's
+ * commit when the id is indexed but not yet seen. */
 int blo_journal_find_id(blo_journal_t *self, const uint8_t *id, uint64_t *seq);
 
 /* Calls fn for each record with sequence >= from_seq, in order, at most max

@@ -49,10 +49,11 @@
  *      (commits of 4 to 65 ms were seen, about one a 6 s run) queues an
  *      alert a ms behind it, so whether one fell in the 5 s decided it.
  *      Just before it, the disk's part of that figure on its own: the
- *      same pace and count of alerts, group-committed and synced into a
- *      scratch journal by one thread, with no broker, network or
- *      signature (measure_paced_commits), so that a p99 over target can
- *      be told apart from this disk's stalls at that moment;
+ *      same pace and count of alerts, group-committed into a scratch
+ *      journal by one thread as the broker commits them (a small batch
+ *      answered from the journal's write-ahead log), with no broker,
+ *      network or signature (measure_paced_commits), so that a p99 over
+ *      target can be told apart from this disk's stalls at that moment;
  *   5. restart: the journal is filled to 1,000,000 alerts directly with
  *      blo_journal_append while the broker is stopped (1,000 real signed
  *      envelopes reused under distinct ids: the broker does not verify
@@ -1196,10 +1197,10 @@ static void print_table(void)
 		if (R.rtt.n > 0)
 			printf("%-52s %11.3f ms   (p50 %.3f: libzmq and the kernel, no broker)\n",
 			       "  its floor here: CURVE round trip p99", R.rtt.p99, R.rtt.p50);
-		printf("%-52s %11.3f ms   (p50 %.3f: a fresh journal; the broker's two syncs)\n",
+		printf("%-52s %11.3f ms   (p50 %.3f: a fresh journal; a trickle's acks go before it)\n",
 		       "  and: synced journal commit of 1 alert p99", R.commit.p99, R.commit.p50);
 		if (R.paced.n > 0)
-			printf("%-52s %11.3f ms   (p50 %.3f: the same pace, group commits alone)\n",
+			printf("%-52s %11.3f ms   (p50 %.3f: the same pace, the journal alone)\n",
 			       "  and: the disk at that pace just before, p99", R.paced.p99,
 			       R.paced.p50);
 		if (R.lat_slowest_commit >= 0)

@@ -4,7 +4,10 @@
  * the commit returns; a process that dies between the two (in the logged
  * callback, so after the log's sync and before LMDB's commit) leaves the
  * batch in the log, and the next open replays it whole: records, ids,
- * cursors and audit records; a record that does not check out ends the
+ * cursors and audit records; a store that lost its unsynced commits (a
+ * machine's crash, stood for by a copy of data.mdb taken at its last sync)
+ * gets every logged batch back; a logged batch that changes nothing still
+ * takes its transaction id; a record that does not check out ends the
  * log; a log of another history is refused; the log starts over when it
  * is full; a batch too large for it commits as usual; readers asking for
  * a logged record before its commit is done wait for it.
@@ -23,7 +26,7 @@
 
 #define ID BLO_JOURNAL_ID_BYTES
 #define WAL_BYTES ((size_t)1 << 20)
-#define WAL_HDR 32
+#define WAL_HDR 48
 
 /* Payloads are a function of a number n, as in test_journal.c. */
 static void id_of(uint64_t n, uint8_t id[ID])
@@ -116,6 +119,8 @@ static void on_logged(blo_journal_batch_t *batch, void *arg)
 	if (l->die)
 		_exit(0);
 }
+
+static int copy_file(const char *from, const char *to);
 
 static blo_journal_t *open_wal(const char *dir, size_t wal_size)
 {
@@ -389,10 +394,13 @@ static void test_a_batch_logged_before_a_crash_is_replayed(void **state)
 	free(dir);
 }
 
-/* The offset of the last record that checks out's payload, and the end
- * of the log's records, read by the format (blo_journal.c). */
-static void wal_last_record(const char *dir, off_t *payload, off_t *end)
+/* The offset of the last record's payload, and the end of the log's
+ * records, read by the format (blo_journal.c: a 48-byte header with the
+ * payload's length at 4); returns how many records there are. */
+static int wal_last_record(const char *dir, off_t *payload, off_t *end)
 {
+	int n = 0;
+
 	char path[4096];
 	uint8_t h[WAL_HDR];
 	off_t at = 0;
@@ -408,10 +416,12 @@ static void wal_last_record(const char *dir, off_t *payload, off_t *end)
 
 		*payload = at + WAL_HDR;
 		at += WAL_HDR + (off_t)len;
+		n++;
 	}
 	*end = at;
 	close(fd);
 	assert_true(*payload > 0);
+	return n;
 }
 
 static void poke(const char *dir, off_t at, const void *bytes, size_t n)
@@ -439,7 +449,8 @@ static void test_the_log_ends_at_a_record_that_does_not_check_out(void **state)
 	(void)state;
 	in_child(crash_after_logging, dir);
 	/* Bytes after the last record: as a write the crash cut off. */
-	wal_last_record(dir, &payload, &end);
+	/* The three logged batches and the crashed one, from offset 0. */
+	assert_int_equal(wal_last_record(dir, &payload, &end), 4);
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (uint8_t)(i * 29 + 3);
 	junk[0] = 'B', junk[1] = 'L', junk[2] = 'W', junk[3] = '1';
@@ -540,6 +551,105 @@ static void test_a_log_of_another_history_is_refused(void **state)
 	E(blo_journal_stats(j, &st));
 	assert_int_equal(st.last_seq, 4);
 	assert_int_equal(st.wal_replayed, 0);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
+/* A machine that loses its power keeps what was synced, which may be less
+ * than what its processes committed: data.mdb as it was at its last sync.
+ * A copy taken then, put back after the crash, stands for that. */
+static void lose_power_after_logging(const char *dir)
+{
+	blo_journal_t *j = open_wal(dir, WAL_BYTES);
+	logged_t l = {0}, dying = {.die = true};
+	char data[4096], saved[4096];
+	blo_err_t err = {0};
+
+	snprintf(data, sizeof(data), "%s/data.mdb", dir);
+	snprintf(saved, sizeof(saved), "%s/data.mdb.synced", dir);
+	commit_range(j, 1, 2, 0, NULL, false);
+	commit_range(j, 3, 2, 0, NULL, true);
+	E(blo_journal_sync(j, &err));
+	assert_int_equal(copy_file(data, saved), 0);
+	for (uint64_t n = 10; n < 60; n += 10)
+		commit_range(j, n, 3, n, &l, false);
+	commit_range(j, 60, 3, 0, &dying, false);
+}
+
+static void test_a_machine_crash_loses_nothing_logged(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	char data[4096], saved[4096];
+	blo_journal_t *j;
+	blo_journal_stats_t st;
+	uint64_t records = 0, cseq = 0;
+	blo_err_t err = {0};
+
+	(void)state;
+	snprintf(data, sizeof(data), "%s/data.mdb", dir);
+	snprintf(saved, sizeof(saved), "%s/data.mdb.synced", dir);
+	in_child(lose_power_after_logging, dir);
+	assert_int_equal(rename(saved, data), 0);
+	j = open_wal(dir, WAL_BYTES);
+	E(blo_journal_stats(j, &st));
+	/* All six logged batches, told durable, come back from the log. */
+	assert_int_equal(st.wal_replayed, 6);
+	assert_int_equal(st.last_seq, 22);
+	for (uint64_t n = 1; n <= 4; n++)
+		assert_record_is(j, n, n);
+	for (uint64_t b = 0; b < 6; b++)
+		for (uint64_t i = 0; i < 3; i++)
+			assert_record_is(j, 5 + 3 * b + i, 10 * (b + 1) + i);
+	E(blo_journal_cursor_get(j, "sub/console-30", &cseq));
+	assert_int_equal(cseq, 30);
+	E(blo_journal_audit_verify(j, &records, NULL, &err));
+	assert_int_equal(records, 22);
+	blo_journal_close(&j);
+	blo_test_rmdir(dir);
+	free(dir);
+}
+
+/* A logged batch that changes nothing but its log mark (a cursor removed
+ * that was never set), then one whose process dies in its call; the
+ * machine loses what was not synced. */
+static void log_a_batch_of_nothing(const char *dir)
+{
+	blo_journal_t *j = open_wal(dir, WAL_BYTES);
+	logged_t l = {0}, dying = {.die = true};
+	blo_cursor_update_t gone = {.name = "sub/never-set", .remove = true};
+	blo_journal_batch_t nothing = {.cursors = &gone, .n_cursors = 1, .logged = on_logged,
+				       .logged_arg = &l};
+	char data[4096], saved[4096];
+	blo_err_t err = {0};
+
+	snprintf(data, sizeof(data), "%s/data.mdb", dir);
+	snprintf(saved, sizeof(saved), "%s/data.mdb.synced", dir);
+	commit_range(j, 1, 2, 0, NULL, false);
+	assert_int_equal(copy_file(data, saved), 0);
+	E(blo_journal_commit(j, &nothing, &err));
+	assert_int_equal(l.calls, 1);
+	commit_range(j, 3, 2, 0, &dying, false);
+}
+
+static void test_a_logged_batch_of_nothing_takes_its_place(void **state)
+{
+	char *dir = blo_test_mkdtemp();
+	char data[4096], saved[4096];
+	blo_journal_t *j;
+	blo_journal_stats_t st;
+
+	(void)state;
+	snprintf(data, sizeof(data), "%s/data.mdb", dir);
+	snprintf(saved, sizeof(saved), "%s/data.mdb.synced", dir);
+	in_child(log_a_batch_of_nothing, dir);
+	assert_int_equal(rename(saved, data), 0);
+	j = open_wal(dir, WAL_BYTES);
+	E(blo_journal_stats(j, &st));
+	assert_int_equal(st.wal_replayed, 2);
+	assert_int_equal(st.last_seq, 4);
+	assert_record_is(j, 3, 3);
+	assert_record_is(j, 4, 4);
 	blo_journal_close(&j);
 	blo_test_rmdir(dir);
 	free(dir);
@@ -667,6 +777,8 @@ int main(void)
 		cmocka_unit_test(test_the_log_ends_at_a_record_that_does_not_check_out),
 		cmocka_unit_test(test_a_log_of_another_history_is_refused),
 		cmocka_unit_test(test_the_log_starts_over_when_full),
+		cmocka_unit_test(test_a_machine_crash_loses_nothing_logged),
+		cmocka_unit_test(test_a_logged_batch_of_nothing_takes_its_place),
 		cmocka_unit_test(test_a_reader_in_the_window_finds_the_logged_record),
 	};
 
