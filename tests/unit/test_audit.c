@@ -5,6 +5,7 @@
  * removed or moved, scans, retention, and audit while the map is full.
  */
 #include "audit_test.h"
+#include "journal_test.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -16,17 +17,6 @@
 
 #define ID BLO_JOURNAL_ID_BYTES
 #define HASH BLO_AUDIT_HASH_BYTES
-
-static void id_of(uint64_t n, uint8_t id[ID])
-{
-	uint64_t x = n * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
-
-	for (int i = 0; i < ID; i++) {
-		x ^= x >> 29;
-		x *= 0xBF58476D1CE4E5B9ull;
-		id[i] = (uint8_t)(x >> 56);
-	}
-}
 
 /* The texts of the audit log, NUL-terminated copies, aseq i at [i - 1]. */
 typedef struct {

@@ -8,6 +8,7 @@
  * Each test works in its own temporary folder.
  */
 #include "blo_test.h"
+#include "journal_test.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -19,30 +20,6 @@
 #include <unistd.h>
 
 #define ID BLO_JOURNAL_ID_BYTES
-
-/* Test payloads are a function of a number n: the id, the length and every
- * byte, so any record can be checked against what was written. */
-static void id_of(uint64_t n, uint8_t id[ID])
-{
-	uint64_t x = n * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
-
-	for (int i = 0; i < ID; i++) {
-		x ^= x >> 29;
-		x *= 0xBF58476D1CE4E5B9ull;
-		id[i] = (uint8_t)(x >> 56);
-	}
-}
-
-static size_t len_of(uint64_t n)
-{
-	return 40 + (size_t)(n * 37 % 600);
-}
-
-static void data_of(uint64_t n, uint8_t *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (uint8_t)(n * 131 + i * 7);
-}
 
 /* A batch of entries for numbers first..first+count-1, with time_ms = n. */
 typedef struct {

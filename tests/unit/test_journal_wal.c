@@ -14,6 +14,7 @@
  * Each test works in its own temporary folder.
  */
 #include "blo_test.h"
+#include "journal_test.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,29 +28,6 @@
 #define ID BLO_JOURNAL_ID_BYTES
 #define WAL_BYTES ((size_t)1 << 20)
 #define WAL_HDR 48
-
-/* Payloads are a function of a number n, as in test_journal.c. */
-static void id_of(uint64_t n, uint8_t id[ID])
-{
-	uint64_t x = n * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
-
-	for (int i = 0; i < ID; i++) {
-		x ^= x >> 29;
-		x *= 0xBF58476D1CE4E5B9ull;
-		id[i] = (uint8_t)(x >> 56);
-	}
-}
-
-static size_t len_of(uint64_t n)
-{
-	return 40 + (size_t)(n * 37 % 600);
-}
-
-static void data_of(uint64_t n, uint8_t *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (uint8_t)(n * 131 + i * 7);
-}
 
 /* A batch of entries for numbers first.., each with an ACCEPT audit
  * record, and optionally one cursor. */
