@@ -126,6 +126,7 @@ struct blo_journal {
 	size_t wal_off;
 	uint64_t wal_newest;
 	uint8_t wal_key[16]; /* of the records since the log last started over */
+	uint8_t store_id[16]; /* META_STORE_ID, read or made at open */
 	/* What the transaction being logged changes, as the log has it
 	 * (redo_note while redo_on); redo_err: out of memory on the way. */
 	uint8_t *redo;
@@ -289,6 +290,9 @@ static const char META_AUDIT_HEAD[] = "audit_head";
 static const char META_AUDIT_ANCHOR[] = "audit_anchor";
 /* The id of the newest logged transaction (see the write-ahead log). */
 static const char META_WAL_TXN[] = "wal_txn";
+/* 16 random bytes made with the store: its write-ahead log's records
+ * carry them. */
+static const char META_STORE_ID[] = "store_id";
 #define AUDIT_HEAD_BYTES (8 + BLO_AUDIT_HASH_BYTES)
 
 /* The longest record text: the fixed fields, and principal and detail with
@@ -331,8 +335,9 @@ static uint32_t get_be32(const uint8_t *p)
  * record's sync writes its pages and nothing of the file's layout. Records
  * follow each other from offset 0:
  *   magic (4 bytes, "BLW1"), payload length (4), LMDB transaction id (8),
- *   the round's key (16), BLAKE2b-128 keyed with it of the first 16 bytes
- *   and the payload (16), payload;
+ *   the store's id (16, META_STORE_ID: the log is of this data.mdb and no
+ *   other), the round's key (16), BLAKE2b-128 keyed with it of the first
+ *   32 bytes and the payload (16), payload;
  * all big-endian. The payload is what the transaction changed, in order:
  *   op (1: put, 2: delete), database (DB_*), key length (2), value length
  *   (4; 0 for a delete), key, value;
@@ -348,10 +353,14 @@ static uint32_t get_be32(const uint8_t *p)
  * under it: what an earlier round left beyond the new records (a key of
  * its own), a torn write, or bytes of a payload, which hold alert
  * envelopes that publishers chose but cannot carry a record that checks
- * out (they do not know the key). */
+ * out (they do not know the key). A record of another store's id ends it
+ * too (a store made anew beside an old log), and a store holding a logged
+ * transaction beyond its own last (META_WAL_TXN: a copy that renumbered
+ * its transactions) is refused, not replayed onto. */
 #define WAL_NAME "wal"
 #define WAL_MAGIC 0x424c5731u /* "BLW1" */
-#define WAL_HDR_BYTES 48
+#define WAL_HDR_BYTES 64
+#define WAL_STORE_BYTES 16
 #define WAL_KEY_BYTES 16
 #define WAL_HASH_BYTES 16
 #define OP_HDR_BYTES 8
@@ -401,14 +410,14 @@ static void redo_note(blo_journal_t *self, int op, int db, const MDB_val *key, c
 	self->redo_len += need;
 }
 
-/* The hash a record's header carries: of its first 16 bytes and payload,
- * keyed with the round's key (header bytes 16 to 32). */
+/* The hash a record's header carries: of its first 32 bytes and payload,
+ * keyed with the round's key (header bytes 32 to 48). */
 static void wal_hash(uint8_t *out, const uint8_t *hdr, const uint8_t *payload, size_t len)
 {
 	crypto_generichash_blake2b_state st;
 
-	crypto_generichash_blake2b_init(&st, hdr + 16, WAL_KEY_BYTES, WAL_HASH_BYTES);
-	crypto_generichash_blake2b_update(&st, hdr, 16);
+	crypto_generichash_blake2b_init(&st, hdr + 32, WAL_KEY_BYTES, WAL_HASH_BYTES);
+	crypto_generichash_blake2b_update(&st, hdr, 32);
 	crypto_generichash_blake2b_update(&st, payload, len);
 	crypto_generichash_blake2b_final(&st, out, WAL_HASH_BYTES);
 }
@@ -662,8 +671,9 @@ static int wal_append(blo_journal_t *self, uint64_t txnid, blo_err_t *err)
 	put_be32(hdr, WAL_MAGIC);
 	put_be32(hdr + 4, (uint32_t)self->redo_len);
 	put_be64(hdr + 8, txnid);
-	memcpy(hdr + 16, self->wal_key, WAL_KEY_BYTES);
-	wal_hash(hdr + 32, hdr, self->redo, self->redo_len);
+	memcpy(hdr + 16, self->store_id, WAL_STORE_BYTES);
+	memcpy(hdr + 32, self->wal_key, WAL_KEY_BYTES);
+	wal_hash(hdr + 48, hdr, self->redo, self->redo_len);
 	at = (off_t)self->wal_off;
 	while (done < len) {
 		struct iovec iov[2];
@@ -689,7 +699,9 @@ static int wal_append(blo_journal_t *self, uint64_t txnid, blo_err_t *err)
 		pthread_mutex_lock(&self->sync_lock);
 		write_failure(self, rc, true);
 		pthread_mutex_unlock(&self->sync_lock);
-		return lmdb_fail(self, rc, err, "write-ahead log");
+		return lmdb_fail(self, rc, err,
+				 "write-ahead log (the batch may be in it all the same: sent "
+				 "again, it is a duplicate)");
 	}
 	self->wal_off += len;
 	self->wal_newest = txnid;
@@ -778,7 +790,7 @@ static int wal_replay(blo_journal_t *self, uint64_t *replayed, blo_err_t *err)
 	struct stat st;
 	MDB_envinfo info;
 	size_t size = 0, off = 0, got = 0;
-	uint64_t last;
+	uint64_t last, logged = 0;
 	int fd = -1, rc = 0;
 
 	*replayed = 0;
@@ -821,6 +833,22 @@ static int wal_replay(blo_journal_t *self, uint64_t *replayed, blo_err_t *err)
 		goto out;
 	}
 	last = info.me_last_txnid;
+	{
+		MDB_txn *txn = NULL;
+		MDB_val key = val_of(META_WAL_TXN, sizeof(META_WAL_TXN) - 1), val;
+
+		if ((rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn)) == 0) {
+			rc = mdb_get(txn, self->meta, &key, &val);
+			if (rc == 0 && val.mv_size == 8)
+				logged = get_be64(val.mv_data);
+			rc = rc == MDB_NOTFOUND ? 0 : rc;
+			mdb_txn_abort(txn);
+		}
+		if (rc != 0) {
+			rc = lmdb_fail(self, rc, err, "write-ahead log: store state");
+			goto out;
+		}
+	}
 	while (size - off >= WAL_HDR_BYTES) {
 		const uint8_t *h = buf + off;
 		size_t len = get_be32(h + 4);
@@ -828,11 +856,24 @@ static int wal_replay(blo_journal_t *self, uint64_t *replayed, blo_err_t *err)
 		uint8_t hash[WAL_HASH_BYTES];
 
 		if (get_be32(h) != WAL_MAGIC || len > size - off - WAL_HDR_BYTES ||
-		    (off > 0 && sodium_memcmp(h + 16, buf + 16, WAL_KEY_BYTES) != 0))
+		    sodium_memcmp(h + 16, self->store_id, WAL_STORE_BYTES) != 0 ||
+		    (off > 0 && sodium_memcmp(h + 32, buf + 32, WAL_KEY_BYTES) != 0))
 			break;
 		wal_hash(hash, h, h + WAL_HDR_BYTES, len);
-		if (sodium_memcmp(hash, h + 32, WAL_HASH_BYTES) != 0)
+		if (sodium_memcmp(hash, h + 48, WAL_HASH_BYTES) != 0)
 			break;
+		/* Before anything is replayed: a store whose ids were
+		 * renumbered is no base for the log's. */
+		if (txnid > last && *replayed == 0 && logged > last) {
+			rc = blo_err_set(err, BLO_ECORRUPT,
+					 "journal %s: write-ahead log: the store holds logged transaction "
+					 "%llu beyond its own last, %llu: a copy that renumbered its "
+					 "transactions (mdb_copy -c?); the log cannot be replayed onto "
+					 "it: move %s aside to open the store as it is",
+					 self->dir, (unsigned long long)logged, (unsigned long long)last,
+					 path);
+			goto out;
+		}
 		if (*replayed > 0 && txnid != last + 1) {
 			rc = blo_err_set(err, BLO_ECORRUPT,
 					 "journal %s: write-ahead log: transaction %llu follows %llu",
@@ -1344,6 +1385,24 @@ static int journal_init(blo_journal_t *self, blo_err_t *err)
 		rc = lmdb_fail(self, rc, err, "audit head");
 		goto out;
 	}
+	/* The store's id: made with it (or at the first open of a journal
+	 * of an earlier build, which has no log yet). */
+	key = val_of(META_STORE_ID, sizeof(META_STORE_ID) - 1);
+	rc = mdb_get(txn, self->meta, &key, &val);
+	if (rc == 0 && val.mv_size == sizeof(self->store_id)) {
+		memcpy(self->store_id, val.mv_data, sizeof(self->store_id));
+	} else if (rc == MDB_NOTFOUND) {
+		randombytes_buf(self->store_id, sizeof(self->store_id));
+		val = val_of(self->store_id, sizeof(self->store_id));
+		rc = mdb_put(txn, self->meta, &key, &val, 0);
+	} else if (rc == 0) {
+		rc = BLO_ECORRUPT;
+	}
+	if (rc != 0) {
+		rc = rc == BLO_ECORRUPT ? blo_err_set(err, rc, "journal %s: malformed store id", self->dir)
+					: lmdb_fail(self, rc, err, "store id");
+		goto out;
+	}
 	rc = txn_commit(self, txn, false, NULL, NULL);
 	txn = NULL;
 	if (rc != 0)
@@ -1524,6 +1583,8 @@ int blo_journal_open(blo_journal_t **out, const char *dir, const blo_journal_opt
 	 * holds by the ids they had. */
 	if (rc == 0)
 		rc = wal_replay(self, &replayed, err);
+	/* Replay may have grown the map. */
+	self->entry_map_size = current_map_size(self);
 	if (rc == 0)
 		rc = index_build(self, err);
 	/* A process before this one may have left a deferred commit whose meta

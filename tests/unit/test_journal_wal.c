@@ -8,7 +8,9 @@
  * machine's crash, stood for by a copy of data.mdb taken at its last sync)
  * gets every logged batch back; a logged batch that changes nothing still
  * takes its transaction id; a record that does not check out ends the
- * log; a log of another history is refused; the log starts over when it
+ * log; a log of another history, or beside a copy that renumbered its
+ * transactions, is refused, and one of another store passed over; the
+ * log starts over when it
  * is full; a batch too large for it commits as usual; readers asking for
  * a logged record before its commit is done wait for it.
  * Each test works in its own temporary folder.
@@ -18,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
@@ -27,7 +30,7 @@
 
 #define ID BLO_JOURNAL_ID_BYTES
 #define WAL_BYTES ((size_t)1 << 20)
-#define WAL_HDR 48
+#define WAL_HDR 64
 
 /* A batch of entries for numbers first.., each with an ACCEPT audit
  * record, and optionally one cursor. */
@@ -373,7 +376,7 @@ static void test_a_batch_logged_before_a_crash_is_replayed(void **state)
 }
 
 /* The offset of the last record's payload, and the end of the log's
- * records, read by the format (blo_journal.c: a 48-byte header with the
+ * records, read by the format (blo_journal.c: a 64-byte header with the
  * payload's length at 4); returns how many records there are. */
 static int wal_last_record(const char *dir, off_t *payload, off_t *end)
 {
@@ -633,6 +636,70 @@ static void test_a_logged_batch_of_nothing_takes_its_place(void **state)
 	free(dir);
 }
 
+/* data.mdb of dir replaced by other's: the lock file goes with it, as a
+ * restore does. */
+static void replace_store(const char *dir, const char *other)
+{
+	char from[4096], to[4096];
+
+	snprintf(from, sizeof(from), "%s/data.mdb", other);
+	snprintf(to, sizeof(to), "%s/data.mdb", dir);
+	assert_int_equal(copy_file(from, to), 0);
+	snprintf(to, sizeof(to), "%s/lock.mdb", dir);
+	unlink(to);
+}
+
+static void test_a_log_of_another_store_is_passed_over(void **state)
+{
+	char *dir = blo_test_mkdtemp(), *other = blo_test_mkdtemp();
+	blo_journal_t *j;
+	blo_journal_stats_t st;
+
+	(void)state;
+	in_child(crash_after_logging, dir);
+	/* A store made anew beside the old log. */
+	j = open_wal(other, 0);
+	commit_range(j, 500, 1, 0, NULL, false);
+	blo_journal_close(&j);
+	replace_store(dir, other);
+	j = open_wal(dir, WAL_BYTES);
+	E(blo_journal_stats(j, &st));
+	assert_int_equal(st.wal_replayed, 0);
+	assert_int_equal(st.last_seq, 1);
+	assert_record_is(j, 1, 500);
+	blo_journal_close(&j);
+	blo_test_rmdir(other);
+	blo_test_rmdir(dir);
+	free(other);
+	free(dir);
+}
+
+static void test_a_renumbered_copy_is_refused(void **state)
+{
+	char *dir = blo_test_mkdtemp(), *copy = blo_test_mkdtemp();
+	MDB_env *env = NULL;
+	blo_journal_t *j = NULL;
+	blo_err_t err = {0};
+
+	(void)state;
+	in_child(crash_after_logging, dir);
+	/* mdb_copy -c of the crashed store: the same store, its
+	 * transactions renumbered from 1. */
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_env_copy2(env, copy, MDB_CP_COMPACT), 0);
+	mdb_env_close(env);
+	replace_store(dir, copy);
+	assert_int_equal(blo_journal_open(&j, dir, NULL, &err), BLO_ECORRUPT);
+	assert_null(j);
+	assert_non_null(strstr(err.msg, "renumbered"));
+	blo_test_rmdir(copy);
+	blo_test_rmdir(dir);
+	free(copy);
+	free(dir);
+}
+
 /* Many logged batches through the smallest log: it starts over again and
  * again; then a crash in the last one's call. */
 static void crash_after_wrapping(const char *dir)
@@ -754,6 +821,8 @@ int main(void)
 		cmocka_unit_test(test_a_batch_logged_before_a_crash_is_replayed),
 		cmocka_unit_test(test_the_log_ends_at_a_record_that_does_not_check_out),
 		cmocka_unit_test(test_a_log_of_another_history_is_refused),
+		cmocka_unit_test(test_a_log_of_another_store_is_passed_over),
+		cmocka_unit_test(test_a_renumbered_copy_is_refused),
 		cmocka_unit_test(test_the_log_starts_over_when_full),
 		cmocka_unit_test(test_a_machine_crash_loses_nothing_logged),
 		cmocka_unit_test(test_a_logged_batch_of_nothing_takes_its_place),
