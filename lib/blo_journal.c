@@ -781,15 +781,33 @@ static int wal_apply(blo_journal_t *self, const uint8_t *p, size_t len, uint64_t
 	return 0;
 }
 
+/* Reads len bytes at off: 0, -errno, or BLO_ECORRUPT (the file ended). */
+static int read_at(int fd, uint8_t *buf, size_t len, size_t off)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : BLO_ECORRUPT;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
 /* Replays the records of the log that the store lacks (see
- * blo_journal_open); *replayed counts them. */
+ * blo_journal_open); *replayed counts them. Reads headers, and the
+ * payloads of the records it replays only: the store has the others (a
+ * record is synced before its commit), so open reads little of a log
+ * that is mostly behind the store. */
 static int wal_replay(blo_journal_t *self, uint64_t *replayed, blo_err_t *err)
 {
 	char *path = wal_path(self, WAL_NAME);
-	uint8_t *buf = NULL;
+	uint8_t *buf = NULL, h[WAL_HDR_BYTES], round_key[WAL_KEY_BYTES];
 	struct stat st;
 	MDB_envinfo info;
-	size_t size = 0, off = 0, got = 0;
+	size_t size = 0, off = 0, cap = 0;
 	uint64_t last, logged = 0;
 	int fd = -1, rc = 0;
 
@@ -810,24 +828,6 @@ static int wal_replay(blo_journal_t *self, uint64_t *replayed, blo_err_t *err)
 	size = (size_t)st.st_size;
 	if (size < WAL_HDR_BYTES)
 		goto out;
-	if ((buf = malloc(size)) == NULL) {
-		rc = blo_err_set(err, BLO_ENOMEM, "journal %s: write-ahead log: out of memory",
-				 self->dir);
-		goto out;
-	}
-	while (got < size) {
-		ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = blo_err_set(err, n < 0 ? -errno : BLO_ECORRUPT,
-					 "journal %s: write-ahead log: read: %s", self->dir,
-					 n < 0 ? strerror(errno) : "shorter than it was");
-			goto out;
-		}
-		got += (size_t)n;
-	}
 	if ((rc = mdb_env_info(self->env, &info)) != 0) {
 		rc = lmdb_fail(self, rc, err, "write-ahead log: store state");
 		goto out;
@@ -850,16 +850,40 @@ static int wal_replay(blo_journal_t *self, uint64_t *replayed, blo_err_t *err)
 		}
 	}
 	while (size - off >= WAL_HDR_BYTES) {
-		const uint8_t *h = buf + off;
-		size_t len = get_be32(h + 4);
-		uint64_t txnid = get_be64(h + 8);
+		size_t len;
+		uint64_t txnid;
 		uint8_t hash[WAL_HASH_BYTES];
 
+		if ((rc = read_at(fd, h, WAL_HDR_BYTES, off)) != 0)
+			goto read_failed;
+		len = get_be32(h + 4);
+		txnid = get_be64(h + 8);
+		if (off == 0)
+			memcpy(round_key, h + 32, WAL_KEY_BYTES);
 		if (get_be32(h) != WAL_MAGIC || len > size - off - WAL_HDR_BYTES ||
 		    sodium_memcmp(h + 16, self->store_id, WAL_STORE_BYTES) != 0 ||
-		    (off > 0 && sodium_memcmp(h + 32, buf + 32, WAL_KEY_BYTES) != 0))
+		    sodium_memcmp(h + 32, round_key, WAL_KEY_BYTES) != 0)
 			break;
-		wal_hash(hash, h, h + WAL_HDR_BYTES, len);
+		/* In the store already (its record was synced before its
+		 * commit): passed over unread. */
+		if (txnid <= last && *replayed == 0) {
+			off += WAL_HDR_BYTES + len;
+			continue;
+		}
+		if (len > cap) {
+			uint8_t *grown = realloc(buf, len);
+
+			if (grown == NULL) {
+				rc = blo_err_set(err, BLO_ENOMEM,
+						 "journal %s: write-ahead log: out of memory", self->dir);
+				goto out;
+			}
+			buf = grown;
+			cap = len;
+		}
+		if (len > 0 && (rc = read_at(fd, buf, len, off + WAL_HDR_BYTES)) != 0)
+			goto read_failed;
+		wal_hash(hash, h, buf, len);
 		if (sodium_memcmp(hash, h + 48, WAL_HASH_BYTES) != 0)
 			break;
 		/* Before anything is replayed: a store whose ids were
@@ -896,7 +920,7 @@ static int wal_replay(blo_journal_t *self, uint64_t *replayed, blo_err_t *err)
 			for (int grows = 0;; grows++) {
 				size_t map = current_map_size(self);
 
-				rc = wal_apply(self, h + WAL_HDR_BYTES, len, txnid, err);
+				rc = wal_apply(self, buf, len, txnid, err);
 				if (rc != BLO_EFULL || grows == PURGE_MAX_GROWS ||
 				    mdb_env_set_mapsize(self->env, map + map_step(map)) != 0)
 					break;
@@ -909,6 +933,10 @@ static int wal_replay(blo_journal_t *self, uint64_t *replayed, blo_err_t *err)
 		}
 		off += WAL_HDR_BYTES + len;
 	}
+	goto out;
+read_failed:
+	rc = blo_err_set(err, rc, "journal %s: write-ahead log: read: %s", self->dir,
+			 rc == BLO_ECORRUPT ? "shorter than it was" : blo_strerror(rc));
 out:
 	if (fd >= 0)
 		close(fd);

@@ -31,4 +31,28 @@ static inline void data_of(uint64_t n, uint8_t *buf, size_t len)
 		buf[i] = (uint8_t)(n * 131 + i * 7);
 }
 
+/* The record at seq must be number n, byte for byte, and its id must be
+ * found under seq. */
+static inline void assert_record_is(blo_journal_t *j, uint64_t seq, uint64_t n)
+{
+	uint8_t *data = NULL, id[BLO_JOURNAL_ID_BYTES], want_id[BLO_JOURNAL_ID_BYTES];
+	uint8_t *want = malloc(len_of(n));
+	size_t len = 0;
+	int64_t time_ms = 0;
+	uint64_t found = 0;
+
+	assert_non_null(want);
+	E(blo_journal_get(j, seq, &data, &len, &time_ms, id));
+	data_of(n, want, len_of(n));
+	id_of(n, want_id);
+	assert_int_equal(len, len_of(n));
+	assert_memory_equal(data, want, len);
+	assert_memory_equal(id, want_id, BLO_JOURNAL_ID_BYTES);
+	assert_int_equal(time_ms, (int64_t)n);
+	E(blo_journal_find_id(j, want_id, &found));
+	assert_int_equal(found, seq);
+	free(data);
+	free(want);
+}
+
 #endif

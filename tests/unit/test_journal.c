@@ -79,27 +79,6 @@ static void append_range(blo_journal_t *j, uint64_t first, size_t count)
 	batch_free(&b);
 }
 
-/* The record at seq must be number n, byte for byte. */
-static void assert_record_is(blo_journal_t *j, uint64_t seq, uint64_t n)
-{
-	uint8_t *data = NULL;
-	size_t len = 0;
-	int64_t time_ms = 0;
-	uint8_t id[ID], want_id[ID];
-	uint8_t *want = malloc(len_of(n));
-
-	assert_non_null(want);
-	E(blo_journal_get(j, seq, &data, &len, &time_ms, id));
-	data_of(n, want, len_of(n));
-	id_of(n, want_id);
-	assert_int_equal(len, len_of(n));
-	assert_memory_equal(data, want, len);
-	assert_memory_equal(id, want_id, ID);
-	assert_int_equal(time_ms, (int64_t)n);
-	free(data);
-	free(want);
-}
-
 /* ---------------------------------------------------------------- open */
 
 static void test_open_new_journal_is_empty(void **state)

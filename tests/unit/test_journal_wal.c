@@ -139,28 +139,6 @@ static int commit_range(blo_journal_t *j, uint64_t first, size_t count, uint64_t
 	return rc;
 }
 
-static void assert_record_is(blo_journal_t *j, uint64_t seq, uint64_t n)
-{
-	uint8_t *data = NULL, id[ID], want_id[ID];
-	uint8_t *want = malloc(len_of(n));
-	size_t len = 0;
-	int64_t time_ms = 0;
-	uint64_t found = 0;
-
-	assert_non_null(want);
-	E(blo_journal_get(j, seq, &data, &len, &time_ms, id));
-	data_of(n, want, len_of(n));
-	id_of(n, want_id);
-	assert_int_equal(len, len_of(n));
-	assert_memory_equal(data, want, len);
-	assert_memory_equal(id, want_id, ID);
-	assert_int_equal(time_ms, (int64_t)n);
-	E(blo_journal_find_id(j, want_id, &found));
-	assert_int_equal(found, seq);
-	free(data);
-	free(want);
-}
-
 /* Runs body in a child process that ends in it (on_logged's _exit) or by
  * returning; the test goes on once it has. */
 static void in_child(void (*body)(const char *dir), const char *dir)
